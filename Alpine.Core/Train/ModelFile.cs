@@ -1,0 +1,217 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using Alpine.Data;
+using Alpine.Model;
+
+namespace Alpine.Train;
+
+/// <summary>The sizes a parameter buffer was laid out for; a loader checks them before trusting the floats.</summary>
+public readonly record struct ModelShape(int UserCount, int CategoryCount, int ItemDim, int Hidden, int MlpHidden, int ParameterCount);
+
+/// <summary>Where a run stands: enough to continue it exactly (SPEC D13) after <c>--resume</c>.</summary>
+public sealed record TrainingProgress
+{
+    public required TrainOptions Options { get; init; }
+    /// <summary>The epoch in progress, 0-based; equals the epochs completed when <see cref="BatchInEpoch"/> is 0.</summary>
+    public int Epoch { get; init; }
+    /// <summary>Batches of <see cref="Epoch"/> already trained.</summary>
+    public int BatchInEpoch { get; init; }
+    /// <summary>Adam steps taken (the next step is Step + 1).</summary>
+    public long Step { get; init; }
+    /// <summary>Σ batch loss × targets, targets and cell-steps so far in <see cref="Epoch"/> (for its log row).</summary>
+    public double EpochLossSum { get; init; }
+    public long EpochTargets { get; init; }
+    public long EpochCellSteps { get; init; }
+    /// <summary>The best validation AUC_user so far, the epoch (1-based) it came from, validations since.</summary>
+    public double BestAucUser { get; init; } = double.NegativeInfinity;
+    public int BestEpoch { get; init; }
+    public int SinceBest { get; init; }
+    /// <summary>True once early stopping or the epoch count ended the run.</summary>
+    public bool Finished { get; init; }
+}
+
+/// <summary>Adam's moments and the run's position: what a checkpoint adds to a model file.</summary>
+public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Progress);
+
+/// <summary>
+/// The model file (<c>model.alp</c>) and checkpoint (<c>checkpoint.alp</c>) format, little-endian:
+/// <code>
+///   "ALPINEMF"  magic, 8 bytes
+///   uint32      format version (<see cref="FormatVersion"/>)
+///   uint32      kind: 1 model, 2 checkpoint
+///   int64       payload length in bytes
+///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, parameters[ParameterCount],
+///               and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
+///   32 bytes    SHA-256 of the payload
+/// </code>
+/// Written atomically; a file that is truncated, corrupted or of another version is refused naming it.
+/// </summary>
+public sealed class ModelFile
+{
+    public const uint FormatVersion = 1;
+    private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
+    private const int HeaderSize = 8 + 4 + 4 + 8;
+    private const int HashSize = 32;
+
+    public required ModelConfig Config { get; init; }
+    public required ModelShape Shape { get; init; }
+    /// <summary>The prepared data set's fingerprint: a model only scores the data set it was trained on.</summary>
+    public required string Fingerprint { get; init; }
+    public required float[] Parameters { get; init; }
+    /// <summary>Null for a model file; Adam's state and the position for a checkpoint.</summary>
+    public CheckpointState? Checkpoint { get; init; }
+
+    public void Write(string path)
+    {
+        if (Parameters.Length != Shape.ParameterCount) throw new ArgumentException("parameter count differs from the shape");
+        if (Checkpoint is { } c && (c.M.Length != Shape.ParameterCount || c.V.Length != Shape.ParameterCount))
+            throw new ArgumentException("Adam moments differ in length from the parameters");
+
+        var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        {
+            WriteConfig(w, Config);
+            w.Write(Shape.UserCount); w.Write(Shape.CategoryCount); w.Write(Shape.ItemDim);
+            w.Write(Shape.Hidden); w.Write(Shape.MlpHidden); w.Write(Shape.ParameterCount);
+            w.Write(Fingerprint);
+            WriteFloats(w, Parameters);
+            if (Checkpoint is { } cp)
+            {
+                WriteFloats(w, cp.M);
+                WriteFloats(w, cp.V);
+                WriteProgress(w, cp.Progress);
+            }
+        }
+        var body = payload.GetBuffer().AsSpan(0, (int)payload.Length);
+
+        var file = new byte[HeaderSize + body.Length + HashSize];
+        Magic.CopyTo(file);
+        BitConverter.TryWriteBytes(file.AsSpan(8), FormatVersion);
+        BitConverter.TryWriteBytes(file.AsSpan(12), Checkpoint is null ? 1u : 2u);
+        BitConverter.TryWriteBytes(file.AsSpan(16), (long)body.Length);
+        body.CopyTo(file.AsSpan(HeaderSize));
+        SHA256.HashData(body, file.AsSpan(HeaderSize + body.Length));
+        AtomicFile.WriteAllBytes(path, file);
+    }
+
+    /// <summary>Reads and verifies a model or checkpoint file; any defect is a <see cref="DataFormatException"/> naming it.</summary>
+    public static ModelFile Read(string path)
+    {
+        if (!File.Exists(path)) throw new DataFormatException(path, "no such model file");
+        byte[] file = File.ReadAllBytes(path);
+        if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
+            throw new DataFormatException(path, "not an Alpine model file (bad magic)");
+        uint version = BitConverter.ToUInt32(file, 8);
+        if (version != FormatVersion)
+            throw new DataFormatException(path, $"model format version {version}, this build reads version {FormatVersion}: retrain it with this build");
+        uint kind = BitConverter.ToUInt32(file, 12);
+        long bodyLength = BitConverter.ToInt64(file, 16);
+        if (kind is not (1 or 2)) throw new DataFormatException(path, $"corrupted: unknown file kind {kind}");
+        if (bodyLength < 0 || file.Length != HeaderSize + bodyLength + HashSize)
+            throw new DataFormatException(path, $"truncated or padded: expected {HeaderSize + bodyLength + HashSize} bytes, found {file.Length}");
+        var body = file.AsSpan(HeaderSize, (int)bodyLength);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(file.AsSpan(HeaderSize + (int)bodyLength, HashSize)))
+            throw new DataFormatException(path, "corrupted: checksum mismatch");
+
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(file, HeaderSize, (int)bodyLength), Encoding.UTF8);
+            var config = ReadConfig(r);
+            var shape = new ModelShape(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            string fingerprint = r.ReadString();
+            var parameters = ReadFloats(r, shape.ParameterCount);
+            CheckpointState? cp = null;
+            if (kind == 2)
+            {
+                var m = ReadFloats(r, shape.ParameterCount);
+                var v = ReadFloats(r, shape.ParameterCount);
+                cp = new CheckpointState(m, v, ReadProgress(r));
+            }
+            if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
+            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Parameters = parameters, Checkpoint = cp };
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentOutOfRangeException or OverflowException)
+        {
+            throw new DataFormatException(path, $"corrupted payload ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Refuses a model trained on another data set (SPEC D1: a model's scores mean nothing elsewhere).</summary>
+    public void RequireFingerprint(string expected, string path, string dataDir)
+    {
+        if (Fingerprint != expected)
+            throw new DataFormatException(path, $"was trained on another data set (fingerprint {Fingerprint}), not the one prepared in {dataDir} ({expected})");
+    }
+
+    private static void WriteFloats(BinaryWriter w, float[] values) => w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+
+    private static float[] ReadFloats(BinaryReader r, int count)
+    {
+        if (count < 0 || (long)count * 4 > r.BaseStream.Length - r.BaseStream.Position)
+            throw new InvalidDataException($"{count} floats do not fit in the file");
+        var values = new float[count];
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+
+    private static void WriteConfig(BinaryWriter w, ModelConfig c)
+    {
+        w.Write((int)c.Profile); w.Write((int)c.Variant);
+        w.Write(c.VisualDim); w.Write(c.CategoryDim); w.Write(c.Hidden); w.Write(c.MlpHidden);
+        w.Write(c.TopL); w.Write(c.Window);
+        w.Write((int)c.CStar); w.Write((int)c.Attention); w.Write((int)c.UserInit);
+        w.Write(c.LikeWeight); w.Write(c.FollowWeight);
+        w.Write(c.Alphas?.Length ?? -1);
+        foreach (float a in c.Alphas ?? []) w.Write(a);
+        w.Write(c.L2);
+    }
+
+    private static ModelConfig ReadConfig(BinaryReader r)
+    {
+        var c = new ModelConfig
+        {
+            Profile = ReadEnum<Profile>(r), Variant = ReadEnum<Variant>(r),
+            VisualDim = r.ReadInt32(), CategoryDim = r.ReadInt32(), Hidden = r.ReadInt32(), MlpHidden = r.ReadInt32(),
+            TopL = r.ReadInt32(), Window = r.ReadInt32(),
+            CStar = ReadEnum<CStarReading>(r), Attention = ReadEnum<AttentionKind>(r), UserInit = ReadEnum<UserInit>(r),
+            LikeWeight = r.ReadSingle(), FollowWeight = r.ReadSingle(),
+        };
+        int alphas = r.ReadInt32();
+        if (alphas is < -1 or > 3) throw new InvalidDataException($"{alphas} fusion weights");
+        float[]? a = alphas < 0 ? null : Enumerable.Range(0, alphas).Select(_ => r.ReadSingle()).ToArray();
+        return c with { Alphas = a, L2 = r.ReadSingle() };
+    }
+
+    private static void WriteProgress(BinaryWriter w, TrainingProgress p)
+    {
+        var o = p.Options;
+        w.Write((int)o.Mode); w.Write(o.Epochs); w.Write(o.Patience); w.Write(o.BatchSize); w.Write(o.Seed);
+        w.Write(o.Adam.LearningRate); w.Write(o.Adam.Beta1); w.Write(o.Adam.Beta2); w.Write(o.Adam.Epsilon); w.Write(o.Adam.ClipNorm);
+        w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
+        w.Write(p.EpochLossSum); w.Write(p.EpochTargets); w.Write(p.EpochCellSteps);
+        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.Finished);
+    }
+
+    private static TrainingProgress ReadProgress(BinaryReader r)
+    {
+        var options = new TrainOptions
+        {
+            Mode = ReadEnum<BatchMode>(r), Epochs = r.ReadInt32(), Patience = r.ReadInt32(), BatchSize = r.ReadInt32(), Seed = r.ReadInt32(),
+            Adam = new AdamSettings(r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle()),
+        };
+        return new TrainingProgress
+        {
+            Options = options,
+            Epoch = r.ReadInt32(), BatchInEpoch = r.ReadInt32(), Step = r.ReadInt64(),
+            EpochLossSum = r.ReadDouble(), EpochTargets = r.ReadInt64(), EpochCellSteps = r.ReadInt64(),
+            BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), Finished = r.ReadBoolean(),
+        };
+    }
+
+    private static T ReadEnum<T>(BinaryReader r) where T : struct, Enum
+    {
+        int v = r.ReadInt32();
+        return Enum.IsDefined(typeof(T), v) ? (T)(object)v : throw new InvalidDataException($"{typeof(T).Name} value {v}");
+    }
+}

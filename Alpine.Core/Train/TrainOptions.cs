@@ -1,0 +1,36 @@
+using Alpine.Model;
+
+namespace Alpine.Train;
+
+/// <summary>How targets are turned into LSTM work (SPEC D12).</summary>
+public enum BatchMode
+{
+    /// <summary>Each user's click and not-click sequences are encoded once per batch; targets attend over windows of them.</summary>
+    SharedPrefix,
+    /// <summary>The paper: each target re-encodes its own ≤ W most recent items.</summary>
+    Window,
+}
+
+/// <summary>The trainer's settings (SPEC D11–D13). Everything random derives from <see cref="Seed"/>.</summary>
+public sealed record TrainOptions
+{
+    public BatchMode Mode { get; init; } = BatchMode.SharedPrefix;
+    /// <summary>Total epochs; a resumed run continues up to this count.</summary>
+    public int Epochs { get; init; } = 10;
+    /// <summary>Early stopping: stop after this many validations without a better AUC_user.</summary>
+    public int Patience { get; init; } = 2;
+    /// <summary>Targets per batch (SPEC D11: 2048). SharedPrefix batches end at a user boundary, so they may be larger.</summary>
+    public int BatchSize { get; init; } = 2048;
+    public AdamSettings Adam { get; init; } = new(LearningRate: 1e-3f);
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Throws <see cref="Data.UsageException"/> naming the option when a value cannot work.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new Data.UsageException($"--epochs must be at least 1, got {Epochs}");
+        if (Patience < 1) throw new Data.UsageException($"--patience must be at least 1, got {Patience}");
+        if (BatchSize < 1) throw new Data.UsageException($"--batch must be at least 1, got {BatchSize}");
+        if (!(Adam.LearningRate > 0) || !float.IsFinite(Adam.LearningRate))
+            throw new Data.UsageException($"--lr must be a positive number, got {Adam.LearningRate}");
+    }
+}

@@ -1,0 +1,136 @@
+using Alpine.Data;
+using Alpine.Model;
+using Alpine.Train;
+
+namespace Alpine.Tests.Train;
+
+[TestFixture]
+public class ModelFileTests
+{
+    private string _dir = "";
+
+    [SetUp] public void SetUp() => _dir = TestDirs.Create();
+    [TearDown] public void TearDown() => TestDirs.Delete(_dir);
+
+    private static ModelFile Sample(bool checkpoint)
+    {
+        var rng = new Random(5);
+        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var config = new ModelConfig
+        {
+            Profile = Profile.Thacil, Variant = Variant.U, VisualDim = 6, CategoryDim = 3, Hidden = 5, MlpHidden = 7,
+            TopL = 2, Window = 11, CStar = CStarReading.Carried, Attention = AttentionKind.Bilinear, UserInit = UserInit.Sum,
+            LikeWeight = 0.3f, FollowWeight = 0.7f, Alphas = [0.5f, 0.25f, 0.25f], L2 = 1e-4f,
+        };
+        var progress = new TrainingProgress
+        {
+            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, Seed = 9, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
+            Epoch = 2, BatchInEpoch = 3, Step = 41, EpochLossSum = 12.5, EpochTargets = 51, EpochCellSteps = 999,
+            BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, Finished = false,
+        };
+        return new ModelFile
+        {
+            Config = config,
+            Shape = new ModelShape(UserCount: 4, CategoryCount: 3, ItemDim: 9, Hidden: 5, MlpHidden: 7, ParameterCount: 37),
+            Fingerprint = "abc123",
+            Parameters = Rand(37),
+            Checkpoint = checkpoint ? new CheckpointState(Rand(37), Rand(37), progress) : null,
+        };
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void RoundTripsEveryField(bool checkpoint)
+    {
+        var f = Sample(checkpoint);
+        string path = Path.Combine(_dir, "m.alp");
+        f.Write(path);
+        var back = ModelFile.Read(path);
+        Assert.That(back.Config, Is.EqualTo(f.Config with { Alphas = back.Config.Alphas }), "every config field");
+        Assert.That(back.Config.Alphas, Is.EqualTo(f.Config.Alphas));
+        Assert.That(back.Shape, Is.EqualTo(f.Shape));
+        Assert.That(back.Fingerprint, Is.EqualTo(f.Fingerprint));
+        Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
+        if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
+        Assert.That(back.Checkpoint!.M, Is.EqualTo(f.Checkpoint!.M));
+        Assert.That(back.Checkpoint.V, Is.EqualTo(f.Checkpoint.V));
+        Assert.That(back.Checkpoint.Progress, Is.EqualTo(f.Checkpoint.Progress));
+        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "no temp file left behind");
+    }
+
+    [Test]
+    public void NullAlphasStayNull()
+    {
+        var f = Sample(false);
+        f = new ModelFile { Config = f.Config with { Alphas = null }, Shape = f.Shape, Fingerprint = f.Fingerprint, Parameters = f.Parameters };
+        string path = Path.Combine(_dir, "m.alp");
+        f.Write(path);
+        Assert.That(ModelFile.Read(path).Config.Alphas, Is.Null);
+    }
+
+    [Test]
+    public void RefusesATruncatedFileNamingIt()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(true).Write(path);
+        using (var fs = new FileStream(path, FileMode.Open)) fs.SetLength(fs.Length - 5);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("truncated"));
+    }
+
+    [TestCase(30)]   // inside the config
+    [TestCase(200)]  // inside the parameters
+    [TestCase(-3)]   // inside the checksum
+    public void RefusesAFlippedByteNamingIt(int at)
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(true).Write(path);
+        var bytes = File.ReadAllBytes(path);
+        int i = at >= 0 ? at : bytes.Length + at;
+        bytes[i] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("checksum"));
+    }
+
+    [Test]
+    public void RefusesAnotherFormatVersionInOneLine()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(false).Write(path);
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), ModelFile.FormatVersion + 1);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.Contain($"version {ModelFile.FormatVersion + 1}").And.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void RefusesAFileThatIsNotAModel()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        File.WriteAllText(path, "user_id,item_id\n1,2\n");
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("not an Alpine model"));
+    }
+
+    [Test]
+    public void RefusesAModelOfAnotherDataSet()
+    {
+        var f = Sample(false);
+        Assert.DoesNotThrow(() => f.RequireFingerprint("abc123", "m.alp", "data"));
+        var e = Assert.Throws<DataFormatException>(() => f.RequireFingerprint("fff000", "m.alp", "data"))!;
+        Assert.That(e.Message, Does.StartWith("m.alp").And.Contain("another data set").And.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void RewritingReplacesTheFileWhole()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(true).Write(path);
+        var small = Sample(false);
+        small.Write(path);
+        Assert.That(ModelFile.Read(path).Checkpoint, Is.Null);
+        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
+    }
+}
