@@ -27,8 +27,8 @@ public sealed record TrainingProgress
     public double BestAucUser { get; init; } = double.NegativeInfinity;
     public int BestEpoch { get; init; }
     public int SinceBest { get; init; }
-    /// <summary>True once early stopping or the epoch count ended the run.</summary>
-    public bool Finished { get; init; }
+    /// <summary>True once early stopping ended the run (a resumed run with more epochs still stops).</summary>
+    public bool EarlyStopped { get; init; }
 }
 
 /// <summary>Adam's moments and the run's position: what a checkpoint adds to a model file.</summary>
@@ -186,18 +186,18 @@ public sealed class ModelFile
     private static void WriteProgress(BinaryWriter w, TrainingProgress p)
     {
         var o = p.Options;
-        w.Write((int)o.Mode); w.Write(o.Epochs); w.Write(o.Patience); w.Write(o.BatchSize); w.Write(o.Seed);
+        w.Write((int)o.Mode); w.Write(o.Epochs); w.Write(o.Patience); w.Write(o.BatchSize); w.Write(o.PieceSize); w.Write(o.Seed);
         w.Write(o.Adam.LearningRate); w.Write(o.Adam.Beta1); w.Write(o.Adam.Beta2); w.Write(o.Adam.Epsilon); w.Write(o.Adam.ClipNorm);
         w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
         w.Write(p.EpochLossSum); w.Write(p.EpochTargets); w.Write(p.EpochCellSteps);
-        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.Finished);
+        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped);
     }
 
     private static TrainingProgress ReadProgress(BinaryReader r)
     {
         var options = new TrainOptions
         {
-            Mode = ReadEnum<BatchMode>(r), Epochs = r.ReadInt32(), Patience = r.ReadInt32(), BatchSize = r.ReadInt32(), Seed = r.ReadInt32(),
+            Mode = ReadEnum<BatchMode>(r), Epochs = r.ReadInt32(), Patience = r.ReadInt32(), BatchSize = r.ReadInt32(), PieceSize = r.ReadInt32(), Seed = r.ReadInt32(),
             Adam = new AdamSettings(r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle()),
         };
         return new TrainingProgress
@@ -205,7 +205,7 @@ public sealed class ModelFile
             Options = options,
             Epoch = r.ReadInt32(), BatchInEpoch = r.ReadInt32(), Step = r.ReadInt64(),
             EpochLossSum = r.ReadDouble(), EpochTargets = r.ReadInt64(), EpochCellSteps = r.ReadInt64(),
-            BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), Finished = r.ReadBoolean(),
+            BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), EarlyStopped = r.ReadBoolean(),
         };
     }
 

@@ -21,6 +21,11 @@ public sealed record TrainOptions
     public int Patience { get; init; } = 2;
     /// <summary>Targets per batch (SPEC D11: 2048). SharedPrefix batches end at a user boundary, so they may be larger.</summary>
     public int BatchSize { get; init; } = 2048;
+    /// <summary>
+    /// A user's training targets (chronological) are cut into pieces of at most this many, and pieces are
+    /// shuffled into batches (<see cref="BatchPlan"/>): SharedPrefix encodes a user's prefix once per piece.
+    /// </summary>
+    public int PieceSize { get; init; } = 256;
     public AdamSettings Adam { get; init; } = new(LearningRate: 1e-3f);
     public int Seed { get; init; } = 1;
 
@@ -30,6 +35,7 @@ public sealed record TrainOptions
         if (Epochs < 1) throw new Data.UsageException($"--epochs must be at least 1, got {Epochs}");
         if (Patience < 1) throw new Data.UsageException($"--patience must be at least 1, got {Patience}");
         if (BatchSize < 1) throw new Data.UsageException($"--batch must be at least 1, got {BatchSize}");
+        if (PieceSize < 1) throw new Data.UsageException($"piece size must be at least 1, got {PieceSize}");
         if (!(Adam.LearningRate > 0) || !float.IsFinite(Adam.LearningRate))
             throw new Data.UsageException($"--lr must be a positive number, got {Adam.LearningRate}");
     }

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using Alpine.Model;
+using Alpine.Prep;
+
+namespace Alpine.Train;
+
+/// <summary>
+/// Turns a list of target impressions into one <see cref="Batch"/> (SPEC D12), in either mode:
+/// <list type="bullet">
+/// <item><see cref="BatchMode.SharedPrefix"/>: each user of the batch gets one click and one not-click
+/// sequence, the prefix <c>[0, max end)</c> of that user's full sequence over its targets, with the graph
+/// edges computed once in preparation (edges only look back, so a prefix's edges are the full sequence's).
+/// Target τ reads positions <c>[max(0, end − W), end)</c> of it: the ≤ W most recent states before τ.</item>
+/// <item><see cref="BatchMode.Window"/> (the paper): each target gets its own sequences, its ≤ W most recent
+/// items, with window-local edges (the window is the whole sequence the LSTM sees).</item>
+/// </list>
+/// The two give one model: equal when no user has more than W items of a kind before any target, because the
+/// LSTM state at a position depends only on earlier positions (SPEC D12).
+/// </summary>
+public sealed class Batcher
+{
+    private readonly PreparedData _data;
+    private readonly SequenceView _clicks, _notClicks;
+    private readonly ModelConfig _config;
+    private readonly BatchMode _mode;
+    // Per user: its local sequence index in the batch being built (stamped with the batch's number, so never cleared).
+    private readonly int[] _localOf, _stampOf;
+    private int _stamp;
+
+    /// <summary>One kind of sequence as batching reads it (see <see cref="PreparedData"/>).</summary>
+    private sealed record SequenceView(int[] Offsets, int[] Items, int[] Pred, int[] HistEnd);
+
+    /// <summary>Not thread-safe: it keeps per-user scratch between batches.</summary>
+    public Batcher(PreparedData data, ModelConfig config, BatchMode mode)
+    {
+        if (config.TopL != data.TopL)
+            throw new Data.UsageException($"--top-l {config.TopL} differs from the {data.TopL} graph neighbours the data was prepared with (alpine prepare --top-l)");
+        if (config.Profile != data.Profile)
+            throw new Data.UsageException($"a {config.Profile} model cannot read {data.Profile} data");
+        _data = data; _config = config; _mode = mode;
+        _clicks = new SequenceView(data.ClickOffsets, data.ClickItem, data.ClickGraphPred, data.ClickHistEnd);
+        _notClicks = new SequenceView(data.NotClickOffsets, data.NotClickItem, data.NotClickGraphPred, data.NotClickHistEnd);
+        _localOf = new int[data.UserCount];
+        _stampOf = new int[data.UserCount];
+        UserOf = new int[data.ImpressionCount];
+        for (int u = 0; u < data.UserCount; u++)
+            UserOf.AsSpan(data.UserOffsets[u], data.UserOffsets[u + 1] - data.UserOffsets[u]).Fill(u);
+    }
+
+    /// <summary>The user of each impression position.</summary>
+    public int[] UserOf { get; }
+
+    /// <summary>Positions of one part (SPEC D1), user by user, chronological within a user.</summary>
+    public int[] PositionsOf(Data.SplitPart part)
+    {
+        var list = new List<int>();
+        for (int p = 0; p < _data.ImpressionCount; p++) if (_data.Part[p] == part) list.Add(p);
+        return [.. list];
+    }
+
+    /// <summary>Whether impression p was clicked.</summary>
+    public bool Clicked(int p) => (_data.Flags[p] & Data.InteractionLog.ClickFlag) != 0;
+
+    /// <summary>LSTM cell-steps a batch costs: the steps of every sequence the backend encodes.</summary>
+    public static long CellSteps(Batch b) => (long)b.Clicks.TotalSteps + b.NotClicks.TotalSteps;
+
+    /// <summary>Builds the batch of <paramref name="targets"/> (positions of the prepared impressions).</summary>
+    public Batch Build(ReadOnlySpan<int> targets)
+    {
+        int n = targets.Length;
+        var user = new int[n];
+        var item = new int[n];
+        var label = new float[n];
+        for (int t = 0; t < n; t++)
+        {
+            int p = targets[t];
+            user[t] = UserOf[p];
+            item[t] = _data.Item[p];
+            label[t] = Clicked(p) ? 1f : 0f;
+        }
+        var (clicks, cSeq, cStart, cEnd) = Encode(_clicks, targets, user);
+        var (notClicks, nSeq, nStart, nEnd) = _config.UsesUninterest
+            ? Encode(_notClicks, targets, user)
+            : (SequenceSet.Empty(_data.TopL), new int[n], new int[n], new int[n]); // dropped branch: never read (SPEC D10)
+        return new Batch
+        {
+            Clicks = clicks, NotClicks = notClicks,
+            TargetUser = user, TargetItem = item, Label = label,
+            ClickSeq = cSeq, ClickStart = cStart, ClickEnd = cEnd,
+            NotClickSeq = nSeq, NotClickStart = nStart, NotClickEnd = nEnd,
+        };
+    }
+
+    private (SequenceSet Set, int[] Seq, int[] Start, int[] End) Encode(SequenceView s, ReadOnlySpan<int> targets, int[] user)
+        => _mode == BatchMode.SharedPrefix ? EncodeShared(s, targets, user) : EncodeWindows(s, targets, user);
+
+    private (SequenceSet, int[], int[], int[]) EncodeShared(SequenceView s, ReadOnlySpan<int> targets, int[] user)
+    {
+        int n = targets.Length, w = _config.Window, L = _data.TopL;
+        var seq = new int[n];
+        var start = new int[n];
+        var end = new int[n];
+        // Pass 1: one local sequence per user, as long as its latest target's history.
+        _stamp++;
+        var users = new List<int>();
+        var length = new List<int>();
+        for (int t = 0; t < n; t++)
+        {
+            int u = user[t], e = s.HistEnd[targets[t]];
+            if (_stampOf[u] != _stamp) { _stampOf[u] = _stamp; _localOf[u] = users.Count; users.Add(u); length.Add(0); }
+            int local = _localOf[u];
+            length[local] = Math.Max(length[local], e);
+            seq[t] = local; start[t] = Math.Max(0, e - w); end[t] = e;
+        }
+        // Pass 2: copy each prefix and its prepared edges (positions are within the sequence, so they carry over).
+        var offsets = new int[users.Count + 1];
+        for (int k = 0; k < users.Count; k++) offsets[k + 1] = offsets[k] + length[k];
+        var items = new int[offsets[^1]];
+        var pred = new int[offsets[^1] * L];
+        for (int k = 0; k < users.Count; k++)
+        {
+            int from = s.Offsets[users[k]], len = length[k];
+            Debug.Assert(from + len <= s.Offsets[users[k] + 1]);
+            s.Items.AsSpan(from, len).CopyTo(items.AsSpan(offsets[k]));
+            s.Pred.AsSpan(from * L, len * L).CopyTo(pred.AsSpan(offsets[k] * L));
+        }
+        return (new SequenceSet(offsets, items, pred, L), seq, start, end);
+    }
+
+    private (SequenceSet, int[], int[], int[]) EncodeWindows(SequenceView s, ReadOnlySpan<int> targets, int[] user)
+    {
+        int n = targets.Length, w = _config.Window, L = _data.TopL;
+        var seq = new int[n];
+        var start = new int[n];
+        var end = new int[n];
+        var offsets = new int[n + 1];
+        for (int t = 0; t < n; t++)
+        {
+            int e = s.HistEnd[targets[t]];
+            offsets[t + 1] = offsets[t] + Math.Min(e, w);
+        }
+        var items = new int[offsets[^1]];
+        var pred = new int[offsets[^1] * L];
+        var visual = _data.Items.Visual;
+        for (int t = 0; t < n; t++)
+        {
+            int e = s.HistEnd[targets[t]], len = offsets[t + 1] - offsets[t];
+            var window = items.AsSpan(offsets[t], len);
+            s.Items.AsSpan(s.Offsets[user[t]] + e - len, len).CopyTo(window);
+            // Window-local edges: the window is the whole sequence this target's LSTM sees (the paper).
+            TemporalGraph.Build(window, visual, _data.Items.VisualDim, L, _data.Metric, pred.AsSpan(offsets[t] * L, len * L));
+            seq[t] = t; start[t] = 0; end[t] = len;
+        }
+        return (new SequenceSet(offsets, items, pred, L), seq, start, end);
+    }
+}

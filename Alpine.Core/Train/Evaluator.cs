@@ -1,0 +1,32 @@
+using Alpine.Data;
+using Alpine.Eval;
+using Alpine.Model;
+
+namespace Alpine.Train;
+
+/// <summary>Scores one part of the data (validation or test) with a backend and computes its metrics (SPEC D14, D15).</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Predicts every impression of <paramref name="part"/> and computes the metrics; labels are read only
+    /// after prediction, to score. The trainer calls this with <see cref="SplitPart.Validation"/> only (SPEC D1).
+    /// </summary>
+    public static MetricReport Evaluate(IAlpineBackend backend, Batcher batcher, SplitPart part,
+        int batchSize, IReadOnlyList<int>? ks = null, CancellationToken ct = default)
+    {
+        int[] targets = batcher.PositionsOf(part);
+        var logits = new float[targets.Length];
+        int done = 0;
+        foreach (int[] batch in BatchPlan.ForScoring(targets, batcher.UserOf, batchSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            backend.Predict(batcher.Build(batch), logits.AsSpan(done, batch.Length));
+            done += batch.Length;
+        }
+        // ForScoring keeps position order, so logits[i] belongs to targets[i].
+        var users = new int[targets.Length];
+        var clicks = new bool[targets.Length];
+        for (int i = 0; i < targets.Length; i++) { users[i] = batcher.UserOf[targets[i]]; clicks[i] = batcher.Clicked(targets[i]); }
+        return Metrics.Compute(users, logits, clicks, ks);
+    }
+}

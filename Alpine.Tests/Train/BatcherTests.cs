@@ -1,0 +1,133 @@
+using Alpine.Data;
+using Alpine.Model;
+using Alpine.Prep;
+using Alpine.Train;
+
+namespace Alpine.Tests.Train;
+
+[TestFixture]
+public class BatcherTests
+{
+    /// <summary>Loss, logits and the flat gradient of one batch of the given targets in one mode.</summary>
+    private static (float Loss, float[] Logits, float[] Grad, long CellSteps) Run(PreparedData data, ModelConfig config, BatchMode mode, int[] targets)
+    {
+        using var backend = TinyData.Backend(data, config);
+        var batch = new Batcher(data, config, mode).Build(targets);
+        var logits = new float[targets.Length];
+        backend.ZeroGradients();
+        float loss = backend.ForwardBackward(batch, logits);
+        var g = new float[backend.Layout.Size];
+        backend.CopyGradientsTo(g);
+        return (loss, logits, g, Batcher.CellSteps(batch));
+    }
+
+    private static int[] TrainTargets(PreparedData data, Batcher b) => b.PositionsOf(SplitPart.Train);
+
+    private static int MaxHistory(PreparedData d, int[] targets) =>
+        targets.Max(p => Math.Max(d.ClickHistEnd[p], d.NotClickHistEnd[p]));
+
+    [TestCase(Variant.Alpine)]
+    [TestCase(Variant.UMG)]
+    public void BothModesGiveTheSameLossAndGradientsWhenNoHistoryExceedsTheWindow(Variant variant)
+    {
+        var data = TinyData.Prepare(seed: 3, users: 5, maxPerUser: 24);
+        var config = TinyData.Config(variant, window: 40);
+        int[] targets = TrainTargets(data, new Batcher(data, config, BatchMode.SharedPrefix));
+        Assert.That(MaxHistory(data, targets), Is.LessThanOrEqualTo(config.Window), "the premise: every history fits W");
+
+        var shared = Run(data, config, BatchMode.SharedPrefix, targets);
+        var window = Run(data, config, BatchMode.Window, targets);
+        Assert.That(shared.Loss, Is.EqualTo(window.Loss).Within(1e-5f));
+        Assert.That(shared.Logits, Is.EqualTo(window.Logits).Within(1e-4f));
+        float scale = window.Grad.Max(Math.Abs);
+        Assert.That(scale, Is.GreaterThan(0f));
+        int worst = Enumerable.Range(0, shared.Grad.Length).MaxBy(i => Math.Abs(shared.Grad[i] - window.Grad[i]));
+        Assert.That(Math.Abs(shared.Grad[worst] - window.Grad[worst]), Is.LessThanOrEqualTo(1e-4f * scale),
+            $"worst gradient element {worst}: shared {shared.Grad[worst]} vs window {window.Grad[worst]}");
+        Assert.That(shared.CellSteps, Is.LessThan(window.CellSteps), "sharing encodes fewer steps");
+    }
+
+    [Test]
+    public void ModesDifferWhenSomeHistoryExceedsTheWindow()
+    {
+        var data = TinyData.Prepare(seed: 3, users: 5, maxPerUser: 24);
+        var config = TinyData.Config(window: 3);
+        int[] targets = TrainTargets(data, new Batcher(data, config, BatchMode.SharedPrefix));
+        Assert.That(MaxHistory(data, targets), Is.GreaterThan(config.Window), "the premise: some history exceeds W");
+        var shared = Run(data, config, BatchMode.SharedPrefix, targets);
+        var window = Run(data, config, BatchMode.Window, targets);
+        Assert.That(Math.Abs(shared.Loss - window.Loss), Is.GreaterThan(1e-6f),
+            "a shared prefix carries state from before the window; a window starts from zero");
+    }
+
+    [Test]
+    public void SharedPrefixEncodesEachUsersPrefixOnceAndWindowsReadTheMostRecentW()
+    {
+        var data = TinyData.Prepare(seed: 4, users: 4, maxPerUser: 30);
+        var config = TinyData.Config(window: 5);
+        var batcher = new Batcher(data, config, BatchMode.SharedPrefix);
+        int[] targets = TrainTargets(data, batcher);
+        var b = batcher.Build(targets);
+        int users = targets.Select(p => batcher.UserOf[p]).Distinct().Count();
+        Assert.That(b.Clicks.Count, Is.EqualTo(users));
+        Assert.That(b.NotClicks.Count, Is.EqualTo(users));
+        for (int t = 0; t < targets.Length; t++)
+        {
+            int p = targets[t], u = batcher.UserOf[p], e = data.ClickHistEnd[p];
+            Assert.That((b.ClickStart[t], b.ClickEnd[t]), Is.EqualTo((Math.Max(0, e - 5), e)));
+            // The window's items are the user's clicks [e−W, e): the sequence is the user's own prefix.
+            int s = b.ClickSeq[t];
+            for (int k = b.ClickStart[t]; k < b.ClickEnd[t]; k++)
+                Assert.That(b.Clicks.Items[b.Clicks.Offsets[s] + k], Is.EqualTo(data.ClickItem[data.ClickOffsets[u] + k]));
+            Assert.That(b.Label[t], Is.EqualTo(batcher.Clicked(p) ? 1f : 0f));
+        }
+    }
+
+    [Test]
+    public void WindowModeGivesEachTargetItsOwnWindowWithLocalEdges()
+    {
+        var data = TinyData.Prepare(seed: 4, users: 3, maxPerUser: 30);
+        var config = TinyData.Config(window: 4);
+        var batcher = new Batcher(data, config, BatchMode.Window);
+        int[] targets = TrainTargets(data, batcher);
+        var b = batcher.Build(targets);
+        Assert.That(b.Clicks.Count, Is.EqualTo(targets.Length));
+        for (int t = 0; t < targets.Length; t++)
+        {
+            int len = b.Clicks.Length(b.ClickSeq[t]);
+            Assert.That(len, Is.EqualTo(Math.Min(4, data.ClickHistEnd[targets[t]])));
+            Assert.That((b.ClickStart[t], b.ClickEnd[t]), Is.EqualTo((0, len)));
+            var preds = b.Clicks.GraphPred.AsSpan(b.Clicks.Offsets[b.ClickSeq[t]], len);
+            for (int k = 0; k < len; k++)
+                Assert.That(preds[k], Is.LessThan(Math.Max(k - 1, 1)), "edges point back inside the window (k ≤ t−2, or 0 at t = 1)");
+        }
+    }
+
+    [Test]
+    public void DroppedUninterestBranchEncodesNoNotClickSequence()
+    {
+        var data = TinyData.Prepare(seed: 5, users: 3);
+        var config = TinyData.Config(Variant.U);
+        var batcher = new Batcher(data, config, BatchMode.SharedPrefix);
+        var b = batcher.Build(TrainTargets(data, batcher));
+        Assert.That(b.NotClicks.TotalSteps, Is.Zero);
+        Assert.That(Batcher.CellSteps(b), Is.EqualTo(b.Clicks.TotalSteps));
+    }
+
+    [Test]
+    public void EpochPlansAreDeterministicPerEpochCoverEveryTargetOnceAndKeepPiecesWhole()
+    {
+        var data = TinyData.Prepare(seed: 6, users: 8);
+        var batcher = new Batcher(data, TinyData.Config(), BatchMode.SharedPrefix);
+        int[] targets = TrainTargets(data, batcher);
+        var a = BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 10, pieceSize: 4, seed: 1, epoch: 2);
+        var again = BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 10, pieceSize: 4, seed: 1, epoch: 2);
+        var other = BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 10, pieceSize: 4, seed: 1, epoch: 3);
+        Assert.That(a, Is.EqualTo(again));
+        Assert.That(a.SelectMany(x => x), Is.Not.EqualTo(other.SelectMany(x => x)), "another epoch, another order");
+        Assert.That(a.SelectMany(x => x).Order(), Is.EqualTo(targets.Order()), "each target once");
+        Assert.That(a.All(x => x.Length <= 10));
+        var scoring = BatchPlan.ForScoring(targets, batcher.UserOf, batchSize: 10);
+        Assert.That(scoring.SelectMany(x => x), Is.EqualTo(targets), "scoring keeps position order");
+    }
+}
