@@ -1,0 +1,175 @@
+using Alpine.Data;
+using Alpine.Model;
+using Alpine.Prep;
+using Alpine.Train;
+
+namespace Alpine.Tests.Train;
+
+[TestFixture]
+public class TrainerTests
+{
+    private string _dir = "";
+
+    [SetUp] public void SetUp() => _dir = TestDirs.Create();
+    [TearDown] public void TearDown() => TestDirs.Delete(_dir);
+
+    private static readonly TrainOptions Options = new() { Epochs = 2, Patience = 5, BatchSize = 16, PieceSize = 8, Seed = 3, Adam = new AdamSettings(LearningRate: 0.01f) };
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class Sync<T>(Action<T> f) : IProgress<T> { public void Report(T value) => f(value); }
+
+    private string Run(PreparedData data, string name, TrainOptions options, BatchMode mode = BatchMode.SharedPrefix,
+        IProgress<TrainProgressReport>? progress = null, CancellationToken ct = default)
+    {
+        string run = Path.Combine(_dir, name);
+        Directory.CreateDirectory(run);
+        using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
+        var result = new Trainer(backend, data, run, mode).Run(new TrainingProgress { Options = options with { Mode = mode } }, progress, ct);
+        Assert.That(result.Cancelled, Is.EqualTo(ct.IsCancellationRequested));
+        return run;
+    }
+
+    /// <summary>What <c>alpine train --resume</c> does: the checkpoint's parameters and Adam state, then on.</summary>
+    private static TrainResult Resume(PreparedData data, string run, int epochs)
+    {
+        var ck = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName));
+        var state = ck.Checkpoint!;
+        using var backend = TinyData.Backend(data, ck.Config);
+        backend.LoadParameters(ck.Parameters);
+        backend.LoadOptimizerState(state.M, state.V);
+        var p = state.Progress with { Options = state.Progress.Options with { Epochs = epochs } };
+        return new Trainer(backend, data, run, p.Options.Mode).Run(p);
+    }
+
+    private static byte[] Bytes(string run, string file) => File.ReadAllBytes(Path.Combine(run, file));
+
+    [TestCase(BatchMode.SharedPrefix)]
+    [TestCase(BatchMode.Window)]
+    public void TwoRunsWithOneSeedWriteBitIdenticalModelFiles(BatchMode mode)
+    {
+        var data = TinyData.Prepare(seed: 11);
+        string a = Run(data, "a", Options, mode);
+        string b = Run(data, "b", Options, mode);
+        Assert.That(Bytes(a, Trainer.ModelFileName), Is.EqualTo(Bytes(b, Trainer.ModelFileName)));
+        Assert.That(Bytes(a, Trainer.CheckpointFileName), Is.EqualTo(Bytes(b, Trainer.CheckpointFileName)));
+        string c = Run(data, "c", Options with { Seed = 4 }, mode);
+        Assert.That(ModelFile.Read(Path.Combine(c, Trainer.CheckpointFileName)).Parameters,
+            Is.Not.EqualTo(ModelFile.Read(Path.Combine(a, Trainer.CheckpointFileName)).Parameters), "another seed, another shuffle");
+    }
+
+    [Test]
+    public void OneEpochThenResumeEqualsTwoEpochsBitForBit()
+    {
+        var data = TinyData.Prepare(seed: 12);
+        string whole = Run(data, "whole", Options);
+        string split = Run(data, "split", Options with { Epochs = 1 });
+        var after1 = ModelFile.Read(Path.Combine(split, Trainer.CheckpointFileName));
+        Assert.That(after1.Checkpoint!.Progress.Epoch, Is.EqualTo(1));
+        Assert.That(Resume(data, split, epochs: 2).Progress.Epoch, Is.EqualTo(2));
+
+        var x = ModelFile.Read(Path.Combine(whole, Trainer.CheckpointFileName));
+        var y = ModelFile.Read(Path.Combine(split, Trainer.CheckpointFileName));
+        Assert.That(y.Parameters, Is.EqualTo(x.Parameters), "parameters");
+        Assert.That(y.Checkpoint!.M, Is.EqualTo(x.Checkpoint!.M), "Adam m");
+        Assert.That(y.Checkpoint.V, Is.EqualTo(x.Checkpoint.V), "Adam v");
+        Assert.That(y.Checkpoint.Progress, Is.EqualTo(x.Checkpoint.Progress));
+        Assert.That(Bytes(split, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)), "the best model");
+        Assert.That(File.ReadAllLines(Path.Combine(split, Trainer.LogFileName)), Has.Length.EqualTo(3), "header + one row per epoch");
+    }
+
+    [Test]
+    public void CancellingMidEpochCheckpointsAtABatchBoundaryAndResumesExactly()
+    {
+        var data = TinyData.Prepare(seed: 13);
+        string whole = Run(data, "whole", Options);
+
+        using var cts = new CancellationTokenSource();
+        int batches = 0;
+        string cut = Run(data, "cut", Options, progress: new Sync<TrainProgressReport>(r =>
+        {
+            if (r.Validation is null && ++batches == 3) cts.Cancel();
+        }), ct: cts.Token);
+        var ck = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That((ck.Epoch, ck.BatchInEpoch, ck.Step), Is.EqualTo((0, 3, 3L)), "stopped after the third batch");
+        Assert.That(File.Exists(Path.Combine(cut, Trainer.ModelFileName)), Is.False, "no validation ran, so no best model yet");
+
+        Resume(data, cut, epochs: 2);
+        Assert.That(Bytes(cut, Trainer.CheckpointFileName), Is.EqualTo(Bytes(whole, Trainer.CheckpointFileName)));
+        Assert.That(Bytes(cut, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)));
+    }
+
+    [Test]
+    public void TrainingNeverReadsTheTestPart()
+    {
+        // Flip every test-part label (and drop its likes/follows): if training read them, the model would change.
+        var log = TinyData.Log(seed: 14, users: 6, maxPerUser: 30);
+        var flipped = new InteractionLog();
+        var perUser = Enumerable.Range(0, log.Count).GroupBy(i => log.Users[i]).ToDictionary(g => g.Key, g => g.ToList());
+        int changed = 0;
+        for (int i = 0; i < log.Count; i++)
+        {
+            var rows = perUser[log.Users[i]];
+            bool test = rows.IndexOf(i) >= 4 * rows.Count / 5; // TinyData: timestamps increase, so the last 20% are test (SPEC D1)
+            bool click = test ? !log.Click(i) : log.Click(i);
+            if (test) changed++;
+            flipped.Add(log.Users[i], log.Items[i], log.Timestamps[i], click, click && !test && log.Like(i), click && !test && log.Follow(i));
+        }
+        Assert.That(changed, Is.GreaterThan(10));
+        var features = TinyData.Features(14);
+        var original = TinyData.Prepare(log, features);
+        var poisoned = TinyData.Prepare(flipped, features);
+        Assert.That(poisoned.Part, Is.EqualTo(original.Part), "the same split");
+
+        foreach (var mode in new[] { BatchMode.SharedPrefix, BatchMode.Window })
+        {
+            string a = Run(original, $"a{mode}", Options, mode);
+            string b = Run(poisoned, $"b{mode}", Options, mode);
+            Assert.That(Bytes(b, Trainer.ModelFileName), Is.EqualTo(Bytes(a, Trainer.ModelFileName)), mode.ToString());
+            Assert.That(Bytes(b, Trainer.MetricsFileName), Is.EqualTo(Bytes(a, Trainer.MetricsFileName)));
+        }
+    }
+
+    [Test]
+    public void EarlyStoppingKeepsTheBestEpochAndStopsAfterPatienceValidationsWithoutGain()
+    {
+        var data = TinyData.Prepare(seed: 15, users: 8, maxPerUser: 60);
+        // A learning rate too small to move any parameter: every validation after the first equals it, never beats it.
+        var frozen = Options with { Epochs = 10, Patience = 2, Adam = new AdamSettings(LearningRate: 1e-30f) };
+        string run = Run(data, "frozen", frozen);
+        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That(double.IsFinite(p.BestAucUser), "the premise: some validation user has both classes");
+        Assert.That((p.Epoch, p.BestEpoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((3, 1, 2, true)));
+        Assert.That(File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)), Has.Length.EqualTo(1 + 3));
+        // Resuming an early-stopped run with more epochs does nothing.
+        Assert.That(Resume(data, run, epochs: 20).Progress.Epoch, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void TheLogHasOneRowPerEpochWithValidationMetricsAndCellSteps()
+    {
+        var data = TinyData.Prepare(seed: 16, users: 8, maxPerUser: 60);
+        string run = Run(data, "log", Options);
+        var lines = File.ReadAllLines(Path.Combine(run, Trainer.LogFileName));
+        var header = lines[0].Split(',');
+        Assert.That(header, Does.Contain("val_auc_user").And.Contain("cell_steps").And.Contain("targets_per_s"));
+        Assert.That(lines, Has.Length.EqualTo(3));
+        for (int e = 1; e <= 2; e++)
+        {
+            var row = lines[e].Split(',');
+            Assert.That(row, Has.Length.EqualTo(header.Length));
+            Assert.That(int.Parse(row[Array.IndexOf(header, "epoch")]), Is.EqualTo(e));
+            Assert.That(double.Parse(row[Array.IndexOf(header, "val_auc_user")], System.Globalization.CultureInfo.InvariantCulture), Is.InRange(0.0, 1.0));
+            Assert.That(long.Parse(row[Array.IndexOf(header, "cell_steps")]), Is.GreaterThan(0));
+        }
+        Assert.That(File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName)), Does.Contain("\"part\": \"validation\"").And.Contain("\"auc_user\""));
+    }
+
+    [Test]
+    public void LossFallsOnLearnableData()
+    {
+        var data = TinyData.Prepare(seed: 17, users: 8, maxPerUser: 60);
+        string run = Run(data, "learn", Options with { Epochs = 6 });
+        var rows = File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)).Skip(1).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.That(rows[^1], Is.LessThan(rows[0]), string.Join(" ", rows));
+    }
+}
