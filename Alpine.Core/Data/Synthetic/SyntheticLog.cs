@@ -1,0 +1,114 @@
+using Alpine.Model;
+
+namespace Alpine.Data.Synthetic;
+
+/// <summary>What <see cref="SyntheticLog.Generate"/> wrote.</summary>
+public sealed record SyntheticSummary(
+    string Folder, int Users, int Items, long Impressions, long Clicks, long Likes, long Follows, int FeatureDim, int Categories);
+
+/// <summary>
+/// The embedded synthetic micro-video log (SPEC D17): writes a native data folder (SPEC D16) —
+/// <c>interactions.csv</c> without a split column (the library splits per SPEC D1), <c>items.npy</c>,
+/// and for the thacil profile <c>item_categories.csv</c> (category = topic). The same seed gives
+/// byte-identical files.
+/// </summary>
+public static class SyntheticLog
+{
+    /// <summary>
+    /// Generates a preset into <paramref name="outDir"/>, atomically: everything is written into a
+    /// sibling temporary folder that is renamed at the end and deleted on failure or cancellation.
+    /// An existing non-empty <paramref name="outDir"/> is refused unless <paramref name="force"/>.
+    /// </summary>
+    public static SyntheticSummary Generate(string outDir, SyntheticPreset preset, Profile profile, int seed,
+        IProgress<(string Stage, double Fraction)>? progress = null, CancellationToken ct = default, bool force = false) =>
+        Generate(outDir, SyntheticSize.Of(preset), profile, seed, progress, ct, force);
+
+    /// <summary>As above for any size (tests use odd ones).</summary>
+    public static SyntheticSummary Generate(string outDir, SyntheticSize size, Profile profile, int seed,
+        IProgress<(string Stage, double Fraction)>? progress = null, CancellationToken ct = default, bool force = false)
+    {
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir));
+        if (File.Exists(target)) throw new UsageException($"output folder '{outDir}' is an existing file; expected a folder");
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !force)
+            throw new UsageException($"output folder '{outDir}' exists and is not empty; choose another folder or force replacing it (--force)");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+
+        string temp = $"{target}.tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var summary = WriteFolder(temp, size, profile, seed, progress, ct);
+            ct.ThrowIfCancellationRequested();
+            Replace(target, temp);
+            return summary with { Folder = target };
+        }
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    private static SyntheticSummary WriteFolder(string dir, SyntheticSize size, Profile profile, int seed,
+        IProgress<(string Stage, double Fraction)>? progress, CancellationToken ct)
+    {
+        progress?.Report(("items", 0));
+        var world = SyntheticWorld.Create(size, seed);
+        progress?.Report(("items", 1));
+
+        bool likesAndFollows = profile == Profile.Kuaishou; // Dataset II has clicks only (SPEC D16)
+        var log = new InteractionLog(checked((int)size.Impressions));
+        int reportEvery = Math.Max(1, size.Users / 100);
+        for (int u = 0; u < size.Users; u++)
+        {
+            if (u % reportEvery == 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                progress?.Report(("impressions", (double)u / size.Users));
+            }
+            new SyntheticUser(world, u).Simulate(world, log, likesAndFollows);
+        }
+        System.Diagnostics.Debug.Assert(log.Count == size.Impressions);
+        progress?.Report(("impressions", 1));
+
+        progress?.Report(("interactions.csv", 0));
+        NativeFormat.WriteInteractions(Path.Combine(dir, NativeFormat.InteractionsFile), log);
+        progress?.Report(("interactions.csv", 1));
+
+        if (profile == Profile.Thacil)
+            NativeFormat.WriteCategories(Path.Combine(dir, NativeFormat.CategoriesFile), world.TopicOfItem);
+
+        var features = new SyntheticFeatures(world, SyntheticSize.FeatureDim(profile));
+        var featureProgress = progress is null ? null : new InlineProgress(f => progress.Report(("items.npy", f)));
+        features.Write(Path.Combine(dir, NativeFormat.ItemsFile), featureProgress, ct);
+
+        long clicks = 0, likes = 0, follows = 0;
+        for (int i = 0; i < log.Count; i++)
+        {
+            if (log.Click(i)) clicks++;
+            if (log.Like(i)) likes++;
+            if (log.Follow(i)) follows++;
+        }
+        return new SyntheticSummary(dir, size.Users, size.Items, log.Count, clicks, likes, follows, features.Dim,
+            profile == Profile.Thacil ? SyntheticParameters.Topics : 0);
+    }
+
+    /// <summary>Moves <paramref name="temp"/> to <paramref name="target"/>; an existing target is set aside first and deleted last.</summary>
+    private static void Replace(string target, string temp)
+    {
+        string? old = null;
+        if (Directory.Exists(target))
+        {
+            old = $"{target}.old-{Guid.NewGuid():N}";
+            Directory.Move(target, old);
+        }
+        Directory.Move(temp, target);
+        if (old is not null) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Reports on the calling thread (System.Progress would post to the thread pool, out of order).</summary>
+    private sealed class InlineProgress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+}
