@@ -64,6 +64,37 @@ public sealed class Batcher
     /// <summary>LSTM cell-steps a batch costs: the steps of every sequence the backend encodes.</summary>
     public static long CellSteps(Batch b) => (long)b.Clicks.TotalSteps + b.NotClicks.TotalSteps;
 
+    /// <summary>
+    /// <see cref="CellSteps"/> of the batch <see cref="Build"/> would make of <paramref name="targets"/>, without
+    /// building it: how benchmarks count an epoch's LSTM work in either mode without running it.
+    /// </summary>
+    public long CountCellSteps(ReadOnlySpan<int> targets)
+    {
+        long steps = Count(_clicks, targets);
+        return _config.UsesUninterest ? steps + Count(_notClicks, targets) : steps;
+    }
+
+    private long Count(SequenceView s, ReadOnlySpan<int> targets)
+    {
+        long steps = 0;
+        if (_mode == BatchMode.Window)
+        {
+            foreach (int p in targets) steps += Math.Min(s.HistEnd[p], _config.Window);
+            return steps;
+        }
+        // SharedPrefix: each user's longest prefix; _localOf holds it while _stampOf marks the user as seen.
+        _stamp++;
+        var users = new List<int>();
+        foreach (int p in targets)
+        {
+            int u = UserOf[p];
+            if (_stampOf[u] != _stamp) { _stampOf[u] = _stamp; _localOf[u] = 0; users.Add(u); }
+            _localOf[u] = Math.Max(_localOf[u], s.HistEnd[p]);
+        }
+        foreach (int u in users) steps += _localOf[u];
+        return steps;
+    }
+
     /// <summary>Builds the batch of <paramref name="targets"/> (positions of the prepared impressions).</summary>
     public Batch Build(ReadOnlySpan<int> targets)
     {

@@ -41,7 +41,7 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   uint32      format version (<see cref="FormatVersion"/>)
 ///   uint32      kind: 1 model, 2 checkpoint
 ///   int64       payload length in bytes
-///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, parameters[ParameterCount],
+///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, training BatchMode, parameters[ParameterCount],
 ///               and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
 ///   32 bytes    SHA-256 of the payload
 /// </code>
@@ -58,6 +58,8 @@ public sealed class ModelFile
     public required ModelShape Shape { get; init; }
     /// <summary>The prepared data set's fingerprint: a model only scores the data set it was trained on.</summary>
     public required string Fingerprint { get; init; }
+    /// <summary>How the model was trained (SPEC D12); scoring uses the same, since the modes differ beyond W items.</summary>
+    public BatchMode Mode { get; init; } = BatchMode.SharedPrefix;
     public required float[] Parameters { get; init; }
     /// <summary>Null for a model file; Adam's state and the position for a checkpoint.</summary>
     public CheckpointState? Checkpoint { get; init; }
@@ -75,6 +77,7 @@ public sealed class ModelFile
             w.Write(Shape.UserCount); w.Write(Shape.CategoryCount); w.Write(Shape.ItemDim);
             w.Write(Shape.Hidden); w.Write(Shape.MlpHidden); w.Write(Shape.ParameterCount);
             w.Write(Fingerprint);
+            w.Write((int)Mode);
             WriteFloats(w, Parameters);
             if (Checkpoint is { } cp)
             {
@@ -120,6 +123,7 @@ public sealed class ModelFile
             var config = ReadConfig(r);
             var shape = new ModelShape(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             string fingerprint = r.ReadString();
+            var mode = ReadEnum<BatchMode>(r);
             var parameters = ReadFloats(r, shape.ParameterCount);
             CheckpointState? cp = null;
             if (kind == 2)
@@ -129,7 +133,7 @@ public sealed class ModelFile
                 cp = new CheckpointState(m, v, ReadProgress(r));
             }
             if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
-            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Parameters = parameters, Checkpoint = cp };
+            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Mode = mode, Parameters = parameters, Checkpoint = cp };
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentOutOfRangeException or OverflowException)
         {

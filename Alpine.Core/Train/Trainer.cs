@@ -34,10 +34,11 @@ public sealed class Trainer
     private readonly PreparedData _data;
     private readonly Batcher _batcher;
     private readonly string _runDir;
+    private readonly BatchMode _mode;
 
     public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode)
     {
-        _backend = backend; _data = data; _runDir = runDir;
+        _backend = backend; _data = data; _runDir = runDir; _mode = mode;
         _batcher = new Batcher(data, backend.Config, mode);
     }
 
@@ -53,6 +54,7 @@ public sealed class Trainer
     {
         var o = start.Options;
         o.Validate();
+        if (o.Mode != _mode) throw new ArgumentException($"the options say {o.Mode}, the trainer was built for {_mode}", nameof(start));
         int[] train = _batcher.PositionsOf(SplitPart.Train);
         if (train.Length == 0) throw new UsageException("the data set has no train impressions");
         TrimLog(start.Epoch);
@@ -90,7 +92,7 @@ public sealed class Trainer
             }
             double seconds = clock.Elapsed.TotalSeconds;
 
-            var validation = Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize, ct: ct);
+            var validation = Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize); // short: Ctrl-C waits for the next batch boundary
             // NaN (no validation user with both classes) never compares: each epoch then counts as the best.
             bool better = !(validation.AucUser <= p.BestAucUser);
             int epochDone = p.Epoch + 1;
@@ -112,7 +114,7 @@ public sealed class Trainer
     }
 
     /// <summary>A model file of the backend's current parameters (and, for a checkpoint, its Adam state).</summary>
-    public static ModelFile Snapshot(IAlpineBackend backend, PreparedData data, TrainingProgress? checkpoint)
+    public static ModelFile Snapshot(IAlpineBackend backend, PreparedData data, BatchMode mode, TrainingProgress? checkpoint)
     {
         var c = backend.Config;
         int size = backend.Layout.Size;
@@ -131,16 +133,17 @@ public sealed class Trainer
             Config = c,
             Shape = new ModelShape(data.UserCount, data.Items.CategoryCount, c.ItemDim, c.HiddenSize, c.MlpHidden, size),
             Fingerprint = data.Fingerprint,
+            Mode = mode,
             Parameters = parameters,
             Checkpoint = state,
         };
     }
 
-    private void WriteCheckpoint(TrainingProgress p) => Snapshot(_backend, _data, p).Write(CheckpointPath);
+    private void WriteCheckpoint(TrainingProgress p) => Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
 
     private void WriteBest(MetricReport validation, int epoch, long step)
     {
-        Snapshot(_backend, _data, null).Write(ModelPath);
+        Snapshot(_backend, _data, _mode, null).Write(ModelPath);
         AtomicFile.WriteAllText(Path.Combine(_runDir, MetricsFileName), MetricsJson.Write(validation,
         [
             new("part", "validation"), new("epoch", epoch), new("step", step),

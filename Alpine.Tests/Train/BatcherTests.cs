@@ -103,6 +103,18 @@ public class BatcherTests
         }
     }
 
+    [TestCase(BatchMode.SharedPrefix, Variant.Alpine)]
+    [TestCase(BatchMode.Window, Variant.Alpine)]
+    [TestCase(BatchMode.SharedPrefix, Variant.UM)]
+    public void CountingCellStepsMatchesBuildingTheBatch(BatchMode mode, Variant variant)
+    {
+        var data = TinyData.Prepare(seed: 8, users: 6, maxPerUser: 40);
+        var batcher = new Batcher(data, TinyData.Config(variant, window: 7), mode);
+        int[] targets = TrainTargets(data, batcher);
+        foreach (var batch in BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 20, pieceSize: 6, seed: 2, epoch: 0))
+            Assert.That(batcher.CountCellSteps(batch), Is.EqualTo(Batcher.CellSteps(batcher.Build(batch))));
+    }
+
     [Test]
     public void DroppedUninterestBranchEncodesNoNotClickSequence()
     {

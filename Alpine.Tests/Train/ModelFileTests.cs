@@ -33,6 +33,7 @@ public class ModelFileTests
             Config = config,
             Shape = new ModelShape(UserCount: 4, CategoryCount: 3, ItemDim: 9, Hidden: 5, MlpHidden: 7, ParameterCount: 37),
             Fingerprint = "abc123",
+            Mode = BatchMode.Window,
             Parameters = Rand(37),
             Checkpoint = checkpoint ? new CheckpointState(Rand(37), Rand(37), progress) : null,
         };
@@ -50,6 +51,7 @@ public class ModelFileTests
         Assert.That(back.Config.Alphas, Is.EqualTo(f.Config.Alphas));
         Assert.That(back.Shape, Is.EqualTo(f.Shape));
         Assert.That(back.Fingerprint, Is.EqualTo(f.Fingerprint));
+        Assert.That(back.Mode, Is.EqualTo(BatchMode.Window));
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
         Assert.That(back.Checkpoint!.M, Is.EqualTo(f.Checkpoint!.M));

@@ -1,0 +1,60 @@
+using Alpine.Cpu;
+using Alpine.Data;
+using Alpine.Model;
+using Alpine.Prep;
+using Alpine.Train;
+using BenchmarkDotNet.Attributes;
+
+namespace Alpine.Bench;
+
+/// <summary>
+/// Training throughput, SharedPrefix vs Window (SPEC D12): one train step (forward, backward, Adam) on the first
+/// batch of epoch 0 of a prepared data folder — by default the demo's <c>small</c> set (run <c>alpine demo</c>
+/// first, or point <c>ALPINE_BENCH_DATA</c> at a prepared folder). targets/s = BatchSize / the time per step.
+/// The setup also prints each mode's LSTM cell-steps for a whole epoch, counted without running it.
+/// </summary>
+[ShortRunJob]
+public class TrainBenchmarks
+{
+    private PreparedData _data = null!;
+    private CpuBackend _backend = null!;
+    private Batch _batch = null!;
+    private float[] _logits = [];
+    private int _step;
+
+    [Params(BatchMode.SharedPrefix, BatchMode.Window)]
+    public BatchMode Mode { get; set; }
+
+    public const int BatchSize = 2048;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string dir = Environment.GetEnvironmentVariable("ALPINE_BENCH_DATA") ?? Path.Combine("alpine-demo", "data");
+        _data = PreparedData.Load(dir);
+        var config = new ModelConfig { Profile = _data.Profile, VisualDim = _data.Items.VisualDim, TopL = _data.TopL };
+        var layout = ModelLayout.Create(config, _data.UserCount, _data.CategoryCount);
+        _backend = new CpuBackend(config, _data.Items, _data.UserCount, ParameterInit.Create(config, layout, _data.Items, _data.LikesFollows, 1));
+        var batcher = new Batcher(_data, config, Mode);
+        var options = new TrainOptions { BatchSize = BatchSize };
+        int[] train = batcher.PositionsOf(SplitPart.Train);
+        var plan = BatchPlan.ForEpoch(train, batcher.UserOf, options.BatchSize, options.PieceSize, options.Seed, epoch: 0);
+        _batch = batcher.Build(plan[0]);
+        _logits = new float[_batch.TargetCount];
+        long epochSteps = plan.Sum(b => batcher.CountCellSteps(b));
+        Console.WriteLine($"// {Mode}: {train.Length} train targets, {plan.Length} batches, {epochSteps:N0} cell-steps per epoch (counted); " +
+            $"this batch: {_batch.TargetCount} targets, {Batcher.CellSteps(_batch):N0} cell-steps");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _backend.Dispose();
+
+    [Benchmark]
+    public float TrainStep()
+    {
+        _backend.ZeroGradients();
+        float loss = _backend.ForwardBackward(_batch, _logits);
+        _backend.Step(new AdamSettings(LearningRate: 1e-3f), ++_step);
+        return loss;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Globalization;
+using Alpine.Data;
+using Alpine.Eval;
+using Alpine.Prep;
+using Alpine.Train;
+using Spectre.Console;
+
+namespace Alpine.Cli;
+
+/// <summary>
+/// <c>alpine evaluate</c>: scores the Test part with a trained model (SPEC D14, D15), prints the metrics and
+/// writes <c>metrics_test.json</c> beside the model. Refuses a model trained on another data set.
+/// </summary>
+public sealed class EvaluateCommand : ICommand
+{
+    public const string MetricsFileName = "metrics_test.json";
+
+    public string Name => "evaluate";
+    public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
+    public int Order => 50;
+
+    public int Run(Options o)
+    {
+        string dataDir = o.Required("data", "the prepared data folder");
+        string model = o.Required("model", "a run folder or a model file");
+        int[] ks = ParseKs(o.String("k"));
+        int threads = o.Int("threads", 0, min: 0);
+        o.EnsureAllUsed();
+
+        var data = PreparedData.Load(dataDir);
+        var report = Evaluate(data, dataDir, model, ks, threads);
+        Print(report, "test");
+        return 0;
+    }
+
+    /// <summary>Scores the Test part and writes <c>metrics_test.json</c> atomically beside the model file.</summary>
+    internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, int threads)
+    {
+        string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
+        if (!File.Exists(path)) throw new UsageException($"evaluate: no model at {path} (train one with 'alpine train')");
+        var file = ModelFile.Read(path);
+        file.RequireFingerprint(data.Fingerprint, path, dataDir);
+        using var backend = BackendFactory.Create(file.Config, data, file.Parameters, threads);
+        var batcher = new Batcher(data, file.Config, file.Mode);
+        var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
+        AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, MetricsFileName), MetricsJson.Write(report,
+        [
+            new("part", "test"), new("model", Path.GetFullPath(path)),
+            new("variant", file.Config.Variant.ToString().ToLowerInvariant()), new("fingerprint", data.Fingerprint),
+        ]));
+        return report;
+    }
+
+    internal static int[] ParseKs(string? s)
+    {
+        if (s is null) return Metrics.DefaultKs;
+        var ks = new List<int>();
+        foreach (string part in s.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) || k < 1)
+                throw new UsageException($"evaluate: option --k expects whole numbers of at least 1 separated by commas, got '{s}'");
+            ks.Add(k);
+        }
+        return [.. ks.Distinct().Order()];
+    }
+
+    /// <summary>The AUCs and LogLoss on one line each, then P/R/F@K as a table.</summary>
+    internal static void Print(MetricReport r, string part)
+    {
+        var head = new Table().Border(TableBorder.Rounded).Title($"{part} part: {r.Impressions:N0} impressions of {r.Users:N0} users");
+        head.AddColumn("metric").AddColumn(new TableColumn("value").RightAligned()).AddColumn("over");
+        head.AddRow("AUC_user (Eq. 9)", F(r.AucUser), $"{r.AucUsers:N0} users with ≥1 click and ≥1 not-click");
+        head.AddRow("AUC_global", F(r.AucGlobal), "all impressions pooled");
+        head.AddRow("gAUC", F(r.GAuc), $"the same {r.AucUsers:N0} users, weighted by impressions");
+        head.AddRow("LogLoss", F(r.LogLoss), "all impressions");
+        AnsiConsole.Write(head);
+        var ks = new Table().Border(TableBorder.Rounded).Title($"top-K over {r.ClickUsers:N0} users with ≥1 click");
+        ks.AddColumn(new TableColumn("K").RightAligned()).AddColumn(new TableColumn("P@K").RightAligned())
+          .AddColumn(new TableColumn("R@K").RightAligned()).AddColumn(new TableColumn("F@K").RightAligned());
+        for (int q = 0; q < r.Ks.Length; q++) ks.AddRow(r.Ks[q].ToString(CultureInfo.InvariantCulture), F(r.Precision[q]), F(r.Recall[q]), F(r.F1[q]));
+        AnsiConsole.Write(ks);
+    }
+
+    internal static string F(double x) => double.IsFinite(x) ? x.ToString("F4", CultureInfo.InvariantCulture) : "n/a";
+}

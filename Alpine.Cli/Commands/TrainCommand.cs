@@ -1,0 +1,160 @@
+using System.Globalization;
+using Alpine.Data;
+using Alpine.Model;
+using Alpine.Prep;
+using Alpine.Train;
+using Spectre.Console;
+
+namespace Alpine.Cli;
+
+/// <summary>
+/// <c>alpine train</c>: trains on the Train part of a prepared data folder, selects on Validation (SPEC D1,
+/// D11–D13), writes RUN/model.alp, RUN/checkpoint.alp, RUN/train_log.csv and RUN/metrics.json.
+/// </summary>
+public sealed class TrainCommand : ICommand
+{
+    public string Name => "train";
+    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] " +
+        "[--batch N] [--lr X] [--seed N] [--threads N] [--resume] [--force]   train, select on validation";
+    public int Order => 40;
+
+    /// <summary>What one training run needs besides the data: the model and the trainer's settings.</summary>
+    internal sealed record Request(string DataDir, string RunDir, Variant Variant, TrainOptions Options, int Threads);
+
+    public int Run(Options o)
+    {
+        string dataDir = o.Required("data", "the prepared data folder");
+        string runDir = o.Required("out", "the run folder to write");
+        bool resume = o.Flag("resume"), force = o.Flag("force");
+        var defaults = new TrainOptions();
+        // On --resume only the stopping rule may change; everything else comes from the checkpoint.
+        string[] fixedOnResume = ["variant", "mode", "batch", "lr", "seed"];
+        var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
+        var variant = o.Enum("variant", Variant.Alpine,
+            ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG));
+        var options = defaults with
+        {
+            Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
+            Epochs = o.Int("epochs", defaults.Epochs, min: 1),
+            Patience = o.Int("patience", defaults.Patience, min: 1),
+            BatchSize = o.Int("batch", defaults.BatchSize, min: 1),
+            Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
+            Seed = o.Int("seed", defaults.Seed, min: 0),
+        };
+        int threads = o.Int("threads", 0, min: 0);
+        bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
+        o.EnsureAllUsed();
+        if (resume && force) throw new UsageException("train: --resume continues a run and --force replaces it; give one");
+        if (resume && given.Length > 0)
+            throw new UsageException($"train: --{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
+
+        var data = PreparedData.Load(dataDir);
+        int code = resume
+            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, threads)
+            : Train(data, new Request(dataDir, runDir, variant, options, threads), force);
+        return code;
+    }
+
+    /// <summary>A fresh run: refuses an existing non-empty run folder unless <paramref name="force"/>.</summary>
+    internal static int Train(PreparedData data, Request r, bool force)
+    {
+        r.Options.Validate();
+        var config = new ModelConfig { Profile = data.Profile, Variant = r.Variant, VisualDim = data.Items.VisualDim, TopL = data.TopL };
+        config.Validate();
+        if (Directory.Exists(r.RunDir) && Directory.EnumerateFileSystemEntries(r.RunDir).Any())
+        {
+            if (!force) throw new UsageException($"train: run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
+            Directory.Delete(r.RunDir, recursive: true);
+        }
+        using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Threads);
+        var trainer = new Trainer(backend, data, r.RunDir, r.Options.Mode); // checks config against data before any file is written
+        Directory.CreateDirectory(r.RunDir);
+        return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
+    }
+
+    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, int threads)
+    {
+        string path = Path.Combine(runDir, Trainer.CheckpointFileName);
+        if (!File.Exists(path)) throw new UsageException($"train: --resume needs {path}, which does not exist");
+        var ck = ModelFile.Read(path);
+        ck.RequireFingerprint(data.Fingerprint, path, dataDir);
+        var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
+        var o = state.Progress.Options;
+        var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
+        using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, threads);
+        backend.LoadOptimizerState(state.M, state.V);
+        AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
+        return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);
+    }
+
+    /// <summary>Runs the trainer with Ctrl-C wired to a batch-boundary stop, and reports where it ended.</summary>
+    private static int Loop(Trainer trainer, TrainingProgress start, string dataDir, string runDir)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        TrainResult result;
+        try { result = WithProgress(trainer, start, cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        var p = result.Progress;
+        if (result.Cancelled)
+        {
+            Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");
+            Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
+            return 130;
+        }
+        string why = p.EarlyStopped ? $"early stop: no better validation AUC_user for {p.SinceBest} epochs" : $"{p.Epoch} epochs";
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"done ({why}); best validation AUC_user [bold]{p.BestAucUser:F4}[/] at epoch {p.BestEpoch} → {Markup.Escape(trainer.ModelPath)}"));
+        return 0;
+    }
+
+    /// <summary>A Spectre progress bar (epochs, loss, targets/s, ETA) when interactive; one line per epoch otherwise.</summary>
+    private static TrainResult WithProgress(Trainer trainer, TrainingProgress start, CancellationToken ct)
+    {
+        int epochs = start.Options.Epochs;
+        if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            TrainResult result = null!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("training", maxValue: epochs);
+                    task.Value = start.Epoch;
+                    result = trainer.Run(start, new Reporter(r =>
+                    {
+                        if (r.Validation is { } v) { AnsiConsole.MarkupLine(EpochLine(r)); return; }
+                        task.Value = r.Epoch + (double)r.Batch / r.Batches;
+                        task.Description = string.Create(CultureInfo.InvariantCulture,
+                            $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s");
+                    }), ct);
+                    task.Value = task.MaxValue;
+                });
+            return result;
+        }
+        // Redirected output: a line per tenth of an epoch and one per validation.
+        return trainer.Run(start, new Reporter(r =>
+        {
+            if (r.Validation is not null) Console.WriteLine(EpochLine(r));
+            else if (r.Batch % Math.Max(1, r.Batches / 10) == 0)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s"));
+        }), ct);
+    }
+
+    private static string EpochLine(TrainProgressReport r)
+    {
+        var v = r.Validation!;
+        int k = Array.IndexOf(v.Ks, 50);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch}/{r.Epochs} step {r.Step}: validation AUC_user {v.AucUser:F4} AUC_global {v.AucGlobal:F4} gAUC {v.GAuc:F4} " +
+            $"LogLoss {v.LogLoss:F4} P@50 {v.Precision[k]:F4} R@50 {v.Recall[k]:F4} F@50 {v.F1[k]:F4}");
+    }
+
+    private sealed class Reporter(Action<TrainProgressReport> f) : IProgress<TrainProgressReport>
+    {
+        public void Report(TrainProgressReport value) => f(value);
+    }
+}
