@@ -10,10 +10,10 @@ namespace Alpine.Bench;
 /// <summary>
 /// Training throughput, SharedPrefix vs Window (SPEC D12): one train step (forward, backward, Adam) on the first
 /// batch of epoch 0 of a prepared data folder — by default the demo's <c>small</c> set (run <c>alpine demo</c>
-/// first, or point <c>ALPINE_BENCH_DATA</c> at a prepared folder). targets/s = BatchSize / the time per step.
+/// first, or point <c>ALPINE_BENCH_DATA</c> at a prepared folder). targets/s = the batch's targets (≈ 2,000) / the time per step.
 /// The setup also prints each mode's LSTM cell-steps for a whole epoch, counted without running it.
+/// Run: <c>ALPINE_BENCH_DATA=alpine-demo/data dotnet run -c Release --project Alpine.Bench -- --filter '*TrainBenchmarks*' --inprocess</c>
 /// </summary>
-[ShortRunJob]
 public class TrainBenchmarks
 {
     private PreparedData _data = null!;

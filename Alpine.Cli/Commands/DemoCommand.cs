@@ -16,7 +16,7 @@ namespace Alpine.Cli;
 public sealed class DemoCommand : ICommand
 {
     /// <summary>Epochs that fit the ~10-minute budget on 2 cores (measured: docs/BENCHMARKS.md "Training throughput").</summary>
-    public const int DefaultEpochs = 4;
+    public const int DefaultEpochs = 8;
 
     /// <summary>The paper's Table 2, ALPINE on Dataset I: AUC, P@50, R@50, F@50.</summary>
     private static readonly double[] PaperRow = [0.739, 0.331, 0.436, 0.376];

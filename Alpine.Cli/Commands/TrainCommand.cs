@@ -104,7 +104,7 @@ public sealed class TrainCommand : ICommand
             Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
             return 130;
         }
-        string why = p.EarlyStopped ? $"early stop: no better validation AUC_user for {p.SinceBest} epochs" : $"{p.Epoch} epochs";
+        string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} epochs" : $"{p.Epoch} epochs";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"done ({why}); best validation AUC_user [bold]{p.BestAucUser:F4}[/] at epoch {p.BestEpoch} → {Markup.Escape(trainer.ModelPath)}"));
         return 0;
