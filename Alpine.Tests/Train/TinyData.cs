@@ -40,14 +40,15 @@ internal static class TinyData
         return Enumerable.Range(0, items * FeatureDim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 
-    public static PreparedData Prepare(InteractionLog log, float[] features, string fingerprint = "tiny") =>
-        PreparedData.FromLog(log, new ArrayFeatureRows(features, FeatureDim), null, new PrepareOptions(), fingerprint);
+    /// <summary>Prepared data; with <paramref name="categories"/> (one per item) the thacil profile.</summary>
+    public static PreparedData Prepare(InteractionLog log, float[] features, string fingerprint = "tiny", int[]? categories = null) =>
+        PreparedData.FromLog(log, new ArrayFeatureRows(features, FeatureDim), categories, new PrepareOptions(), fingerprint);
 
-    public static PreparedData Prepare(int seed, int users = 6, int maxPerUser = 30) =>
-        Prepare(Log(seed, users, maxPerUser), Features(seed));
+    public static PreparedData Prepare(int seed, int users = 6, int maxPerUser = 30, bool thacil = false) =>
+        Prepare(Log(seed, users, maxPerUser), Features(seed), categories: thacil ? Enumerable.Range(0, 40).Select(i => i % 5).ToArray() : null);
 
-    public static ModelConfig Config(Variant variant = Variant.Alpine, int window = 300) =>
-        new() { Variant = variant, VisualDim = FeatureDim, Hidden = 6, MlpHidden = 5, Window = window };
+    public static ModelConfig Config(Variant variant = Variant.Alpine, int window = 300, Profile profile = Profile.Kuaishou) =>
+        new() { Profile = profile, Variant = variant, VisualDim = FeatureDim, CategoryDim = 3, Hidden = 6, MlpHidden = 5, Window = window };
 
     public static CpuBackend Backend(PreparedData data, ModelConfig config, ulong seed = 7)
     {

@@ -23,7 +23,7 @@ public class TrainerTests
     {
         string run = Path.Combine(_dir, name);
         Directory.CreateDirectory(run);
-        using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
+        using var backend = TinyData.Backend(data, TinyData.Config(window: 6, profile: data.Profile));
         var result = new Trainer(backend, data, run, mode).Run(new TrainingProgress { Options = options with { Mode = mode } }, progress, ct);
         Assert.That(result.Cancelled, Is.EqualTo(ct.IsCancellationRequested));
         return run;
@@ -55,6 +55,18 @@ public class TrainerTests
         string c = Run(data, "c", Options with { Seed = 4 }, mode);
         Assert.That(ModelFile.Read(Path.Combine(c, Trainer.CheckpointFileName)).Parameters,
             Is.Not.EqualTo(ModelFile.Read(Path.Combine(a, Trainer.CheckpointFileName)).Parameters), "another seed, another shuffle");
+    }
+
+    [Test]
+    public void ThacilProfileTrainsDeterministicallyWithItsCategoryEmbedding()
+    {
+        var data = TinyData.Prepare(seed: 18, thacil: true);
+        Assert.That(data.Profile, Is.EqualTo(Profile.Thacil));
+        string a = Run(data, "a", Options);
+        string b = Run(data, "b", Options);
+        Assert.That(Bytes(a, Trainer.ModelFileName), Is.EqualTo(Bytes(b, Trainer.ModelFileName)));
+        var model = ModelFile.Read(Path.Combine(a, Trainer.ModelFileName));
+        Assert.That((model.Config.Profile, model.Shape.CategoryCount, model.Shape.ItemDim), Is.EqualTo((Profile.Thacil, 5, 3 + TinyData.FeatureDim)));
     }
 
     [Test]
