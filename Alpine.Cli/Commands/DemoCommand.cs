@@ -31,7 +31,7 @@ public sealed class DemoCommand : ICommand
         int epochs = o.Int("epochs", DefaultEpochs, min: 1);
         int threads = o.Int("threads", 0, min: 0);
         o.EnsureAllUsed();
-        if (File.Exists(outDir)) throw new Data.UsageException($"demo: --out '{outDir}' is a file; expected a folder");
+        if (File.Exists(outDir)) throw new Data.UsageException($"--out '{outDir}' is a file; expected a folder");
 
         var clock = Stopwatch.StartNew();
         string dataDir = Path.Combine(outDir, "data"), runDir = Path.Combine(outDir, "run");

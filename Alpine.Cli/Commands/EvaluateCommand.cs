@@ -37,7 +37,7 @@ public sealed class EvaluateCommand : ICommand
     internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, int threads)
     {
         string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
-        if (!File.Exists(path)) throw new UsageException($"evaluate: no model at {path} (train one with 'alpine train')");
+        if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
         var file = ModelFile.Read(path);
         file.RequireFingerprint(data.Fingerprint, path, dataDir);
         using var backend = BackendFactory.Create(file.Config, data, file.Parameters, threads);
@@ -58,7 +58,7 @@ public sealed class EvaluateCommand : ICommand
         foreach (string part in s.Split(','))
         {
             if (!int.TryParse(part.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) || k < 1)
-                throw new UsageException($"evaluate: option --k expects whole numbers of at least 1 separated by commas, got '{s}'");
+                throw new UsageException($"option --k expects whole numbers of at least 1 separated by commas, got '{s}'");
             ks.Add(k);
         }
         return [.. ks.Distinct().Order()];

@@ -44,9 +44,9 @@ public sealed class TrainCommand : ICommand
         int threads = o.Int("threads", 0, min: 0);
         bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
         o.EnsureAllUsed();
-        if (resume && force) throw new UsageException("train: --resume continues a run and --force replaces it; give one");
+        if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
         if (resume && given.Length > 0)
-            throw new UsageException($"train: --{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
+            throw new UsageException($"--{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
 
         var data = PreparedData.Load(dataDir);
         int code = resume
@@ -63,7 +63,7 @@ public sealed class TrainCommand : ICommand
         config.Validate();
         if (Directory.Exists(r.RunDir) && Directory.EnumerateFileSystemEntries(r.RunDir).Any())
         {
-            if (!force) throw new UsageException($"train: run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
+            if (!force) throw new UsageException($"run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
             Directory.Delete(r.RunDir, recursive: true);
         }
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Threads);
@@ -75,7 +75,7 @@ public sealed class TrainCommand : ICommand
     private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, int threads)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
-        if (!File.Exists(path)) throw new UsageException($"train: --resume needs {path}, which does not exist");
+        if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
         var ck = ModelFile.Read(path);
         ck.RequireFingerprint(data.Fingerprint, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
