@@ -11,7 +11,7 @@ namespace Alpine.Bench;
 /// Training throughput, SharedPrefix vs Window (SPEC D12): one train step (forward, backward, Adam) on the first
 /// batch of epoch 0 of a prepared data folder — by default the demo's <c>small</c> set (run <c>alpine demo</c>
 /// first, or point <c>ALPINE_BENCH_DATA</c> at a prepared folder). targets/s = the batch's targets (≈ 2,000) / the time per step.
-/// The setup also prints each mode's LSTM cell-steps for a whole epoch, counted without running it.
+/// <see cref="BuildBatch"/> times building that batch. The setup also prints each mode's LSTM cell-steps for a whole epoch, counted without running it.
 /// Run: <c>ALPINE_BENCH_DATA=alpine-demo/data dotnet run -c Release --project Alpine.Bench -- --filter '*TrainBenchmarks*' --inprocess</c>
 /// </summary>
 public class TrainBenchmarks
@@ -19,6 +19,8 @@ public class TrainBenchmarks
     private PreparedData _data = null!;
     private CpuBackend _backend = null!;
     private Batch _batch = null!;
+    private Batcher _batcher = null!;
+    private int[] _targets = [];
     private float[] _logits = [];
     private int _step;
 
@@ -35,11 +37,12 @@ public class TrainBenchmarks
         var config = new ModelConfig { Profile = _data.Profile, VisualDim = _data.Items.VisualDim, TopL = _data.TopL };
         var layout = ModelLayout.Create(config, _data.UserCount, _data.CategoryCount);
         _backend = new CpuBackend(config, _data.Items, _data.UserCount, ParameterInit.Create(config, layout, _data.Items, _data.LikesFollows, 1));
-        var batcher = new Batcher(_data, config, Mode);
+        var batcher = _batcher = new Batcher(_data, config, Mode);
         var options = new TrainOptions { BatchSize = BatchSize };
         int[] train = batcher.PositionsOf(SplitPart.Train);
         var plan = BatchPlan.ForEpoch(train, batcher.UserOf, options.BatchSize, options.PieceSize, options.Seed, epoch: 0);
-        _batch = batcher.Build(plan[0]);
+        _targets = plan[0];
+        _batch = batcher.Build(_targets);
         _logits = new float[_batch.TargetCount];
         long epochSteps = plan.Sum(b => batcher.CountCellSteps(b));
         Console.WriteLine($"// {Mode}: {train.Length} train targets, {plan.Length} batches, {epochSteps:N0} cell-steps per epoch (counted); " +
@@ -57,4 +60,8 @@ public class TrainBenchmarks
         _backend.Step(new AdamSettings(LearningRate: 1e-3f), ++_step);
         return loss;
     }
+
+    /// <summary>Building the batch (copying prefixes, or windows with their window-local edges): work the step does not include.</summary>
+    [Benchmark]
+    public Batch BuildBatch() => _batcher.Build(_targets);
 }

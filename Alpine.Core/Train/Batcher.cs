@@ -164,24 +164,32 @@ public sealed class Batcher
         var seq = new int[n];
         var start = new int[n];
         var end = new int[n];
+        var hist = new int[n];
         var offsets = new int[n + 1];
         for (int t = 0; t < n; t++)
         {
-            int e = s.HistEnd[targets[t]];
-            offsets[t + 1] = offsets[t] + Math.Min(e, w);
+            hist[t] = s.HistEnd[targets[t]];
+            offsets[t + 1] = offsets[t] + Math.Min(hist[t], w);
+            seq[t] = t; end[t] = offsets[t + 1] - offsets[t];
         }
         var items = new int[offsets[^1]];
         var pred = new int[offsets[^1] * L];
-        var visual = _data.Items.Visual;
-        for (int t = 0; t < n; t++)
+        float[] visual = _data.Items.Visual;
+        int dv = _data.Items.VisualDim;
+        var metric = _data.Metric;
+        // Each target writes only its own slices, so the parallel loop gives the same batch on any schedule (SPEC D13).
+        Parallel.For(0, n, t =>
         {
-            int e = s.HistEnd[targets[t]], len = offsets[t + 1] - offsets[t];
+            int e = hist[t], len = end[t], from = s.Offsets[user[t]] + e - len;
             var window = items.AsSpan(offsets[t], len);
-            s.Items.AsSpan(s.Offsets[user[t]] + e - len, len).CopyTo(window);
-            // Window-local edges: the window is the whole sequence this target's LSTM sees (the paper).
-            TemporalGraph.Build(window, visual, _data.Items.VisualDim, L, _data.Metric, pred.AsSpan(offsets[t] * L, len * L));
-            seq[t] = t; start[t] = 0; end[t] = len;
-        }
+            s.Items.AsSpan(from, len).CopyTo(window);
+            if (len == e)
+                // The window is the whole prefix: its edges are the prepared ones (edges only look back).
+                s.Pred.AsSpan(from * L, len * L).CopyTo(pred.AsSpan(offsets[t] * L));
+            else
+                // Window-local edges: the window is the whole sequence this target's LSTM sees (the paper).
+                TemporalGraph.Build(window, visual, dv, L, metric, pred.AsSpan(offsets[t] * L, len * L));
+        });
         return (new SequenceSet(offsets, items, pred, L), seq, start, end);
     }
 }

@@ -97,7 +97,11 @@ public class BatcherTests
             int len = b.Clicks.Length(b.ClickSeq[t]);
             Assert.That(len, Is.EqualTo(Math.Min(4, data.ClickHistEnd[targets[t]])));
             Assert.That((b.ClickStart[t], b.ClickEnd[t]), Is.EqualTo((0, len)));
+            var window = b.Clicks.Items.AsSpan(b.Clicks.Offsets[b.ClickSeq[t]], len);
             var preds = b.Clicks.GraphPred.AsSpan(b.Clicks.Offsets[b.ClickSeq[t]], len);
+            var expected = new int[len];
+            TemporalGraph.Build(window, data.Items.Visual, data.Items.VisualDim, 1, data.Metric, expected);
+            Assert.That(preds.ToArray(), Is.EqualTo(expected), "the window's own edges, as if it were the whole sequence");
             for (int k = 0; k < len; k++)
                 Assert.That(preds[k], Is.LessThan(Math.Max(k - 1, 1)), "edges point back inside the window (k ≤ t−2, or 0 at t = 1)");
         }
