@@ -195,6 +195,40 @@ public class SyntheticTests
     }
 
     [Test]
+    public void FeaturesSpanTheLatentSubspaceSoPcaRecoversIt()
+    {
+        string dir = Gen("p", Profile.Thacil, 9);
+        using var npy = NpyFile.OpenRead(Path.Combine(dir, NativeFormat.ItemsFile));
+        int n = 1000, d = npy.Cols; // enough rows for a clear spectrum, few enough for a quick test
+        var x = new float[n * d];
+        npy.ReadRows(0, x);
+        var mean = new double[d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) mean[j] += x[i * d + j] / (double)n;
+        var centred = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, d, (i, j) => x[i * d + j] - mean[j]);
+        var eig = (centred.TransposeThisAndMultiply(centred) / (n - 1)).Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        var values = eig.EigenValues.Select(v => v.Real).OrderDescending().ToArray();
+        int k = SyntheticParameters.LatentDim;
+        TestContext.Out.WriteLine($"eigenvalues around k: {values[k - 2]:F2} {values[k - 1]:F2} | {values[k]:F2} {values[k + 1]:F2}");
+        Assert.That(values[k - 1], Is.GreaterThan(5 * values[k]), "a k-d signal subspace stands clear of the noise");
+        // Beyond k only the noise is left: its sample eigenvalues stay below the Marchenko–Pastur edge σ²(1 + √(d/n))².
+        double sigma2 = SyntheticParameters.FeatureNoise * SyntheticParameters.FeatureNoise;
+        Assert.That(values[k], Is.LessThan(1.1 * sigma2 * Math.Pow(1 + Math.Sqrt((double)d / n), 2)), "beyond k the spectrum is noise");
+    }
+
+    [Test]
+    public void ImpressionCountsSumExactlyForAnySize()
+    {
+        foreach (var size in new[] { new SyntheticSize(7, 100, 1001), new SyntheticSize(1, 64, 1), new SyntheticSize(13, 500, 99_991) })
+        {
+            var counts = SyntheticWorld.Create(size, 1).ImpressionsOfUser;
+            Assert.That(counts, Has.Length.EqualTo(size.Users));
+            Assert.That(counts.Sum(c => (long)c), Is.EqualTo(size.Impressions));
+            Assert.That(counts.Min(), Is.GreaterThanOrEqualTo(Math.Max(1, size.Impressions / size.Users / 5)));
+        }
+        Assert.That(SyntheticSize.Of(SyntheticPreset.Paper), Is.EqualTo(new SyntheticSize(10_000, 3_239_534, 13_661_383)), "Dataset I, paper Table 1");
+    }
+
+    [Test]
     public void RefusesANonEmptyFolderUnlessForcedAndLeavesItUntouched()
     {
         string dir = Path.Combine(_dir, "busy");
