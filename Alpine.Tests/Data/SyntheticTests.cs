@@ -174,6 +174,37 @@ public class SyntheticTests
     }
 
     [Test]
+    public void OldTopicsAreClickedAgainAfterLongGaps()
+    {
+        // From the written log and categories alone: an impression of a topic the user has clicked several
+        // times, but last more than a day and several clicks ago, is clicked far more often than one of a
+        // topic the user never clicked. That memory is what the temporal graph's long-range edge can carry
+        // (SPEC D4, D17).
+        string dir = Path.Combine(_dir, "gaps");
+        SyntheticLog.Generate(dir, new SyntheticSize(40, 3_000, 16_000), Profile.Thacil, 6);
+        var topic = File.ReadLines(Path.Combine(dir, NativeFormat.CategoriesFile)).Skip(1)
+            .Select(l => int.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+        long oldShown = 0, oldClicked = 0, newShown = 0, newClicked = 0;
+        foreach (var rows in ReadRows(dir, out _).GroupBy(r => r.User))
+        {
+            var lastClick = new Dictionary<int, (long Time, int Index, int Count)>();
+            int clicks = 0;
+            foreach (var r in rows)
+            {
+                int c = topic[r.Item];
+                if (!lastClick.TryGetValue(c, out var last)) { newShown++; if (r.Click) newClicked++; }
+                else if (last.Count >= 3 && r.Time - last.Time > 86400 && clicks - last.Index >= 5) { oldShown++; if (r.Click) oldClicked++; }
+                if (r.Click) lastClick[c] = (r.Time, clicks++, last.Count + 1);
+            }
+        }
+        double oldRate = (double)oldClicked / oldShown, newRate = (double)newClicked / newShown;
+        TestContext.Out.WriteLine($"click rate: old topic after a long gap {oldRate:F3} ({oldShown}), never-clicked topic {newRate:F3} ({newShown})");
+        Assert.That(oldShown, Is.GreaterThan(300));
+        Assert.That(newShown, Is.GreaterThan(300));
+        Assert.That(oldRate, Is.GreaterThan(2 * newRate));
+    }
+
+    [Test]
     public void FeaturesKeepTopicsApart()
     {
         const int seed = 2;
