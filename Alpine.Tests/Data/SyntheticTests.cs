@@ -67,6 +67,9 @@ public class SyntheticTests
             Assert.That(rows.Distinct().Count(), Is.GreaterThan(rows.Length / 2), "features are not constant");
         }
 
+        var folder = DataFolder.Open(dir); // the library's own reader accepts it
+        Assert.That((folder.Profile, folder.FeatureDim, folder.LoadLog().Count), Is.EqualTo((Profile.Kuaishou, 2048, (int)size.Impressions)));
+
         var log = ReadRows(dir, out string header);
         Assert.That(header, Is.EqualTo("user_id,item_id,timestamp,click,like,follow"), "no split column: the library splits (SPEC D1)");
         Assert.That(log, Has.Count.EqualTo(size.Impressions));
@@ -99,6 +102,10 @@ public class SyntheticTests
         var log = ReadRows(dir, out _);
         Assert.That(log.Any(r => r.Like || r.Follow), Is.False, "Dataset II has no likes or follows");
         Assert.That(log.Count(r => r.Click), Is.GreaterThan(0));
+
+        var folder = DataFolder.Open(dir);
+        Assert.That((folder.Profile, folder.FeatureDim, folder.LoadCategories()!.Length), Is.EqualTo((Profile.Thacil, 512, size.Items)));
+        folder.ValidateFeatures();
 
         var cats = File.ReadAllLines(Path.Combine(dir, NativeFormat.CategoriesFile));
         Assert.That(cats[0], Is.EqualTo("item_id,category_id"));
