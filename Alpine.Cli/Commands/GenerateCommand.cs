@@ -10,7 +10,7 @@ namespace Alpine.Cli.Commands;
 public sealed class GenerateCommand : ICommand
 {
     public string Name => "generate";
-    public string Usage => "--preset tiny|small|paper --profile kuaishou|thacil [--seed N] --out DIR [--force]   write the synthetic log (SPEC D17)";
+    public string Usage => "[--preset tiny|small|paper] [--profile kuaishou|thacil] [--seed N] --out DIR [--force]   the synthetic log (SPEC D17; defaults small, kuaishou, 1)";
     public int Order => 10;
 
     public int Run(Options o)
