@@ -212,6 +212,22 @@ public class SyntheticTests
     }
 
     [Test]
+    public void ParallelChunkedFeaturesEqualOneSequentialPass()
+    {
+        // The file is written in 2,048-row chunks, rows in parallel; one thread over all rows must give the same bits.
+        var size = new SyntheticSize(3, SyntheticFeatures.ChunkRows + 77, 30);
+        string dir = Path.Combine(_dir, "chunks");
+        SyntheticLog.Generate(dir, size, Profile.Thacil, 21);
+        var features = new SyntheticFeatures(SyntheticWorld.Create(size, 21), 512);
+        var expected = new float[size.Items * 512];
+        features.ComputeRows(0, expected);
+        using var npy = NpyFile.OpenRead(Path.Combine(dir, NativeFormat.ItemsFile));
+        var actual = new float[expected.Length];
+        npy.ReadRows(0, actual);
+        Assert.That(System.Runtime.InteropServices.MemoryMarshal.AsBytes(actual.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan())), Is.True, "bit-identical");
+    }
+
+    [Test]
     public void FeaturesKeepTopicsApart()
     {
         const int seed = 2;
