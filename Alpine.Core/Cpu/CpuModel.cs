@@ -10,7 +10,7 @@ namespace Alpine.Cpu;
 /// class owns every activation buffer (grown when a larger batch arrives, never per step) and the
 /// fixed partitioning over threads (SPEC D13).
 /// </summary>
-public sealed class CpuModel<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly ModelConfig _c;
     private readonly ItemTable _items;
