@@ -35,8 +35,8 @@ namespace Alpine.Cpu;
 /// lanes, and each gate block of a gates row likewise, so the element-wise cell runs whole vectors with no
 /// scalar tail. The padded weight copies are zero in the pad lanes, so a pad lane sees z = 0 and keeps
 /// c = h = 0 and zero gradients. A ones column appended to x carries the bias: x̃ = [x, 1] and
-/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per chunk while each dgates row is hot, and the
-/// chunks' sums are added in chunk order: fixed for a machine (SPEC D13), though not across core counts.
+/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per sequence while each dgates row is hot, and the
+/// sequences' sums are added in sorted order: no result depends on the thread count (SPEC D13).
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
@@ -44,11 +44,13 @@ namespace Alpine.Cpu;
 /// </summary>
 public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL)
+    /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
+    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0)
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
         G = useGraph ? 8 : 4;
+        _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
@@ -67,6 +69,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     /// <summary>Gate sets × 4: 8 with the graph path, 4 without; Wx is [G·H, D], b is [G·H].</summary>
     public int G { get; }
 
+    private readonly int _chunks;
     private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
     private SequenceSet? _forwardSeqs;
@@ -77,7 +80,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
     private readonly T[] _dwx, _dwh, _dwg; // padded weight-gradient GEMM outputs, added into the caller's
-    private T[] _dbChunks = [];         // (chunks, G·Hs) each chunk's partial Σ_t dgates
+    private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
 
     // Activations in packed row order (N rows, see GraphLstmSchedule).
     private T[] _x = [];       // (N, D+1) [x_t, 1]
@@ -114,7 +117,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, d1 = D + 1;
         Allocate(n);
-        _plan.Build(seqs, Environment.ProcessorCount);
+        _plan.Build(seqs, _chunks);
         _forwardSeqs = seqs;
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
@@ -266,10 +269,10 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         _dc.AsSpan(0, n * hs).Clear();
         if (UseGraph) _dcs.AsSpan(0, n * hs).Clear();
 
-        int chunks = plan.ChunkStart.Length - 1;
-        if (_dbChunks.Length < chunks * gates) _dbChunks = new T[chunks * gates];
-        _dbChunks.AsSpan(0, chunks * gates).Clear();
-        Parallel.For(0, chunks, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], _dbChunks.AsSpan(chunk * gates, gates)));
+        int b0 = seqs.Count;
+        if (_dbSeq.Length < b0 * gates) _dbSeq = new T[b0 * gates];
+        _dbSeq.AsSpan(0, b0 * gates).Clear();
+        Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         // Weight gradients over all steps at once: deterministic GEMMs, parallel over their output rows.
         // dWx (G·Hs, D) = dgatesᵀ (G·Hs, N) · x (N, D).
@@ -277,15 +280,15 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         // dWh (4Hs, H) = dgates[:, 0:4Hs]ᵀ · h_{t−1};  dWg = dgates[:, 4Hs:8Hs]ᵀ · h*.
         Gemm.Multiply<T>(_dwh, H, _dgates, gates, true, _hPrev, hs, false, rec, H, n, accumulate: false, parallel: true);
         if (UseGraph) Gemm.Multiply<T>(_dwg, H, _dgates.AsSpan(rec), gates, true, _hStar, hs, false, rec, H, n, accumulate: false, parallel: true);
-        // db: the chunks' partial sums in chunk order (fixed for a machine's core count, SPEC D13).
-        for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(_dbChunks.AsSpan(0, gates), _dbChunks.AsSpan(c * gates, gates), _dbChunks.AsSpan(0, gates));
+        // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
+        var dbSum = _dbSeq.AsSpan(0, gates);
+        for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         for (int q = 0; q < G; q++)
         {
             var grad = dwx.Slice(q * H * D, H * D);
             TensorPrimitives.Add(grad, _dwx.AsSpan(q * hs * D, H * D), grad);
             var bias = db.Slice(q * H, H);
-            TensorPrimitives.Add(bias, _dbChunks.AsSpan(q * hs, H), bias);
+            TensorPrimitives.Add(bias, _dbSeq.AsSpan(q * hs, H), bias);
         }
         AddUnpadded(dwh, _dwh);
         if (UseGraph) AddUnpadded(dwg, _dwg);
@@ -296,7 +299,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     }
 
     /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
-    private void BackwardChunk(int j0, int j1, Span<T> db)
+    private void BackwardChunk(int j0, int j1)
     {
         int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
@@ -311,7 +314,9 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             for (int r = r0; r < r0 + rows; r++)
             {
                 CellBackward(r, t > 0 ? q0 + (r - r0) : -1);
-                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);   // while the row is in L1
+                // db, per sequence while the row is in L1: sums whose order no thread split can change.
+                var db = _dbSeq.AsSpan((j0 + r - r0) * gates, gates);
+                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);
             }
 
             // dh_{t−1} (rows, H) += dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H).
