@@ -10,7 +10,7 @@ namespace Alpine.Bench;
 /// element-wise cell is not counted), so one "operation" is 1000 FLOPs (int overflow otherwise): GFLOP/s = 1000 / Mean[ns]:
 /// forward = input GEMM 2·N·D·G·H + recurrent 2·N·H·4H per path; backward = 2 × forward.
 /// </summary>
-[ShortRunJob]
+[MedianColumn]
 public class GraphLstmCellBenchmarks
 {
     private const int B = 256, T = 300, D = 64, H = 64, N = B * T;

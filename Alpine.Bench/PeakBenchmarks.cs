@@ -9,7 +9,7 @@ namespace Alpine.Bench;
 /// register-only loop, so nothing but the FMA units is measured. With OperationsPerInvoke = FLOPs per
 /// call, BenchmarkDotNet's time per operation is ns per FLOP: GFLOP/s = 1 / Mean[ns].
 /// </summary>
-[ShortRunJob]
+[MedianColumn]
 public class PeakBenchmarks
 {
     private const int Iterations = 1 << 20;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Alpine.Model;
 
@@ -35,8 +36,8 @@ namespace Alpine.Cpu;
 /// lanes, and each gate block of a gates row likewise, so the element-wise cell runs whole vectors with no
 /// scalar tail. The padded weight copies are zero in the pad lanes, so a pad lane sees z = 0 and keeps
 /// c = h = 0 and zero gradients. A ones column appended to x carries the bias: x̃ = [x, 1] and
-/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per chunk while each dgates row is hot, and the
-/// chunks' sums are added in chunk order: fixed for a machine (SPEC D13), though not across core counts.
+/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per sequence while each dgates row is hot, and the
+/// sequences' sums are added in sorted order: no result depends on the thread count (SPEC D13).
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
@@ -44,11 +45,13 @@ namespace Alpine.Cpu;
 /// </summary>
 public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL)
+    /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
+    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0)
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
         G = useGraph ? 8 : 4;
+        _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
@@ -67,6 +70,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     /// <summary>Gate sets × 4: 8 with the graph path, 4 without; Wx is [G·H, D], b is [G·H].</summary>
     public int G { get; }
 
+    private readonly int _chunks;
     private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
     private SequenceSet? _forwardSeqs;
@@ -77,7 +81,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
     private readonly T[] _dwx, _dwh, _dwg; // padded weight-gradient GEMM outputs, added into the caller's
-    private T[] _dbChunks = [];         // (chunks, G·Hs) each chunk's partial Σ_t dgates
+    private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
 
     // Activations in packed row order (N rows, see GraphLstmSchedule).
     private T[] _x = [];       // (N, D+1) [x_t, 1]
@@ -95,7 +99,10 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     private T[] _dh = [];      // (N, Hs)  dL/dh_t: from above, from step t+1, and from later steps reading t as t*
     private T[] _dc = [];      // (N, Hs)  dL/dc_t: from step t+1, and (Neighbor) from later steps reading t as t*
     private T[] _dcs = [];     // (N, Hs)  dL/dc*_t: (Carried) from step t+1; then dL/dc*_prev
-    private T[] _dhStar = [];  // (N, Hs)  dL/dh*
+    // Per-sequence scratch (rows indexed by sorted sequence), small enough to stay in L2 across a step.
+    private T[] _rec = [];     // (B, G·Hs) the recurrent part of the pre-activations of the current step
+    private T[] _dhRec = [];   // (B, Hs)   dL/dh_{t−1} from step t, until the cell of t−1 adds it
+    private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
     private T[] _dx = [];      // (N, D)
 
     /// <summary>
@@ -113,8 +120,8 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     {
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, d1 = D + 1;
-        Allocate(n);
-        _plan.Build(seqs, Environment.ProcessorCount);
+        Allocate(n, seqs.Count);
+        _plan.Build(seqs, _chunks);
         _forwardSeqs = seqs;
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
@@ -148,22 +155,25 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             int r0 = plan.BlockStart[t] + j0;
             int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;   // the same sequences one step earlier
 
-            // Sequential path: gates[:, 0:4Hs] += h_{t−1} (rows, H) · Whᵀ (H, 4Hs), all rows of the step at once.
+            // The recurrent parts of all rows of the step at once, into the chunk's rows of the small _rec
+            // (L2-resident) rather than onto the gates, which come from memory: the cell adds them there.
+            // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs).
             var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
             if (t > 0)
             {
                 _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
-                Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: true);
+                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
             }
             else hPrev.Clear();
 
+            // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
             if (UseGraph)
             {
                 for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-                Gemm.Multiply<T>(_gates.AsSpan(r0 * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: true);
+                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
             }
 
-            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1);
+            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j0 + (r - r0));
         }
     }
 
@@ -189,18 +199,23 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         }
     }
 
-    /// <summary>The element-wise cell of row r; <paramref name="prev"/> is the row of step t−1 (-1 at t = 0).</summary>
-    private void CellForward(int r, int prev)
+    /// <summary>
+    /// The element-wise cell of row r: pre-activations = input part (gates) + recurrent part (row
+    /// <paramref name="j"/> of _rec, whose sequential half exists from t = 1); <paramref name="prev"/> is the
+    /// row of step t−1 (-1 at t = 0).
+    /// </summary>
+    private void CellForward(int r, int prev, int j)
     {
-        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs;
+        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
         var g = _gates;
+        bool seqRec = prev >= 0;
         for (int e = 0; e < hs; e += w)
         {
-            int z = z0 + e, s = s0 + e;
-            var i = Simd<T>.Sigmoid(Simd<T>.Load(g, z));
-            var f = Simd<T>.Sigmoid(Simd<T>.Load(g, z + hs));
-            var o = Simd<T>.Sigmoid(Simd<T>.Load(g, z + 2 * hs));
-            var u = Simd<T>.Tanh(Simd<T>.Load(g, z + 3 * hs));
+            int z = z0 + e, s = s0 + e, k = k0 + e;
+            var i = Simd<T>.Sigmoid(Pre(z, k, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, seqRec));
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
             if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
@@ -210,11 +225,11 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             Simd<T>.Store(tc, _tc, s);
             if (UseGraph)
             {
-                z += 4 * hs;
-                var si = Simd<T>.Sigmoid(Simd<T>.Load(g, z));
-                var sf = Simd<T>.Sigmoid(Simd<T>.Load(g, z + hs));
-                var so = Simd<T>.Sigmoid(Simd<T>.Load(g, z + 2 * hs));
-                var su = Simd<T>.Tanh(Simd<T>.Load(g, z + 3 * hs));
+                z += 4 * hs; k += 4 * hs;
+                var si = Simd<T>.Sigmoid(Pre(z, k, true));
+                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, true));
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
                 var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
                 var tcs = Simd<T>.Tanh(cs);
@@ -225,6 +240,10 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             Simd<T>.Store(h, _h, s);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512<T> Pre(int z, int k, bool withRec) =>
+        withRec ? Simd<T>.Load(_gates, z) + Simd<T>.Load(_rec, k) : Simd<T>.Load(_gates, z);
 
     /// <summary>
     /// Backward through time of the latest <see cref="Forward"/>: dx (N, D) is assigned; dWx, dWh, dWg
@@ -266,10 +285,10 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         _dc.AsSpan(0, n * hs).Clear();
         if (UseGraph) _dcs.AsSpan(0, n * hs).Clear();
 
-        int chunks = plan.ChunkStart.Length - 1;
-        if (_dbChunks.Length < chunks * gates) _dbChunks = new T[chunks * gates];
-        _dbChunks.AsSpan(0, chunks * gates).Clear();
-        Parallel.For(0, chunks, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], _dbChunks.AsSpan(chunk * gates, gates)));
+        int b0 = seqs.Count;
+        if (_dbSeq.Length < b0 * gates) _dbSeq = new T[b0 * gates];
+        _dbSeq.AsSpan(0, b0 * gates).Clear();
+        Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         // Weight gradients over all steps at once: deterministic GEMMs, parallel over their output rows.
         // dWx (G·Hs, D) = dgatesᵀ (G·Hs, N) · x (N, D).
@@ -277,15 +296,15 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         // dWh (4Hs, H) = dgates[:, 0:4Hs]ᵀ · h_{t−1};  dWg = dgates[:, 4Hs:8Hs]ᵀ · h*.
         Gemm.Multiply<T>(_dwh, H, _dgates, gates, true, _hPrev, hs, false, rec, H, n, accumulate: false, parallel: true);
         if (UseGraph) Gemm.Multiply<T>(_dwg, H, _dgates.AsSpan(rec), gates, true, _hStar, hs, false, rec, H, n, accumulate: false, parallel: true);
-        // db: the chunks' partial sums in chunk order (fixed for a machine's core count, SPEC D13).
-        for (int c = 1; c < chunks; c++)
-            TensorPrimitives.Add(_dbChunks.AsSpan(0, gates), _dbChunks.AsSpan(c * gates, gates), _dbChunks.AsSpan(0, gates));
+        // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
+        var dbSum = _dbSeq.AsSpan(0, gates);
+        for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         for (int q = 0; q < G; q++)
         {
             var grad = dwx.Slice(q * H * D, H * D);
             TensorPrimitives.Add(grad, _dwx.AsSpan(q * hs * D, H * D), grad);
             var bias = db.Slice(q * H, H);
-            TensorPrimitives.Add(bias, _dbChunks.AsSpan(q * hs, H), bias);
+            TensorPrimitives.Add(bias, _dbSeq.AsSpan(q * hs, H), bias);
         }
         AddUnpadded(dwh, _dwh);
         if (UseGraph) AddUnpadded(dwg, _dwg);
@@ -296,7 +315,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     }
 
     /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
-    private void BackwardChunk(int j0, int j1, Span<T> db)
+    private void BackwardChunk(int j0, int j1)
     {
         int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
@@ -306,28 +325,35 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             if (rows <= 0) continue;
             int r0 = plan.BlockStart[t] + j0;
             int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;
+            int withNext = t + 1 < plan.Steps ? Math.Max(0, Math.Min(j1, plan.Active[t + 1]) - j0) : 0;
 
-            // Every later step has already added into row r's dh and dc, so they are complete here.
+            // Every later step has already added into row r's dh (the first withNext rows also have step
+            // t+1's share waiting in _dhRec) and dc, so they are complete here.
             for (int r = r0; r < r0 + rows; r++)
             {
-                CellBackward(r, t > 0 ? q0 + (r - r0) : -1);
-                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);   // while the row is in L1
+                CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j0 + (r - r0) : -1);
+                // db, per sequence while the row is in L1: sums whose order no thread split can change.
+                var db = _dbSeq.AsSpan((j0 + r - r0) * gates, gates);
+                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);
             }
 
-            // dh_{t−1} (rows, H) += dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H).
+            // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
+            // the small L2-resident _dhRec until the cell of step t−1 adds it.
             if (t > 0)
-                Gemm.Multiply<T>(_dh.AsSpan(q0 * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: true);
+                Gemm.Multiply<T>(_dhRec.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
             if (UseGraph)
             {
                 // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
-                Gemm.Multiply<T>(_dhStar.AsSpan(r0 * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
-                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, r);
+                Gemm.Multiply<T>(_dhStar.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
+                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j0 + r - r0) * hs, r);
             }
         }
     }
 
-    /// <summary>dst[t*] += src[r] / (valid count) for each valid predecessor t* of row r: the backward of the mean.</summary>
-    private void ScatterToPredecessors(T[] dst, T[] src, int r)
+    /// <summary>
+    /// dst[t*] += src[at..at+Hs] / (valid count) for each valid predecessor t* of row r: the backward of the mean.
+    /// </summary>
+    private void ScatterToPredecessors(T[] dst, T[] src, int at, int r)
     {
         int hs = _hs, w = Simd<T>.Width;
         var scale = Vector512.Create(_plan.PredScale[r]);
@@ -336,16 +362,17 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             int p = _plan.Pred[r * TopL + l];
             if (p < 0) continue;
             for (int e = 0; e < hs; e += w)
-                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(src, r * hs + e), scale, Simd<T>.Load(dst, p * hs + e)), dst, p * hs + e);
+                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(src, at + e), scale, Simd<T>.Load(dst, p * hs + e)), dst, p * hs + e);
         }
     }
 
     /// <summary>
     /// The element-wise backward of row r: from dL/dh_t (complete) and the dL/dc_t gathered so far, the
     /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and the graph cell's
-    /// dL/dc*_prev into its source (SPEC D5).
+    /// dL/dc*_prev into its source (SPEC D5). <paramref name="next"/> is the row of _dhRec holding step t+1's
+    /// share of dL/dh_t (-1 at the last step).
     /// </summary>
-    private void CellBackward(int r, int prev)
+    private void CellBackward(int r, int prev, int next)
     {
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs;
         var a = _gates;   // activations
@@ -356,7 +383,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             int z = z0 + e, s = s0 + e;
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
-            var dh = Simd<T>.Load(_dh, s);
+            var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
             var tc = Simd<T>.Load(_tc, s);
             var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
             var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
@@ -379,7 +406,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
             Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
-        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, _dcs, r);
+        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, _dcs, s0, r);
         else if (prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
     }
 
@@ -440,14 +467,18 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         if (actual != expected) throw new ArgumentException($"graph-LSTM: {name} has {actual} elements, expected {expected}");
     }
 
-    /// <summary>Grows the activation buffers to N rows; never shrinks.</summary>
-    private void Allocate(int n)
+    /// <summary>Grows the activation buffers to N rows and the scratch to B sequences; never shrinks.</summary>
+    private void Allocate(int n, int b)
     {
+        if (_dhRec.Length < b * _hs)
+        {
+            _rec = new T[b * G * _hs]; _dhRec = new T[b * _hs]; _dhStar = new T[b * _hs];
+        }
         if (_c.Length >= n * _hs) return;
         int ns = n * _hs, gs = UseGraph ? ns : 0;
         _x = new T[n * (D + 1)]; _dx = new T[n * D];
         _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
         _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
-        _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs]; _dhStar = new T[gs];
+        _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
     }
 }
