@@ -71,14 +71,14 @@ public sealed class DataFolder
     /// <summary>
     /// Writes a folder atomically: <paramref name="write"/> fills <c>&lt;dir&gt;.tmp-&lt;guid&gt;</c>, which is then
     /// renamed to <paramref name="dir"/>; on any failure the temporary folder is removed, so nothing half-written remains.
-    /// An existing <paramref name="dir"/> is refused unless <paramref name="overwrite"/>.
+    /// An existing non-empty <paramref name="dir"/> is refused unless <paramref name="overwrite"/>.
     /// </summary>
     public static void WriteAtomically(string dir, bool overwrite, Action<string> write)
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; expected a folder path");
-        if (!overwrite && Directory.Exists(dir))
-            throw new UsageException($"--out {dir} already exists (use --force to replace it)");
+        if (!overwrite && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new UsageException($"--out {dir} already exists and is not empty (use --force to replace it)");
         string? parent = Path.GetDirectoryName(dir);
         if (parent is not null) Directory.CreateDirectory(parent);
         string tmp = $"{dir}.tmp-{Guid.NewGuid():N}";

@@ -42,9 +42,10 @@ public class ImportCommandTests
     {
         var src = ImportFixtures.WriteThacil(_dir);
         Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "mine.txt"), "keep");
         string[] args = ["import", "thacil", src.Train, src.Test, src.Npy, "--out", Out];
         Assert.That(Alpine.Cli.Program.Main(args), Is.EqualTo(2));
-        Assert.That(Directory.GetFiles(Out), Is.Empty);
+        Assert.That(Directory.GetFiles(Out).Select(Path.GetFileName), Is.EqualTo(new[] { "mine.txt" }));
         Assert.That(Alpine.Cli.Program.Main([.. args, "--force"]), Is.Zero);
         Assert.That(DataFolder.Open(Out).ItemCount, Is.EqualTo(3));
     }

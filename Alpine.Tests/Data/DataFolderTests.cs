@@ -127,6 +127,11 @@ public class DataFolderTests
         DataFolder.WriteAtomically(outDir, false, tmp => File.WriteAllText(Path.Combine(tmp, "a"), "1"));
         var e = Assert.Throws<UsageException>(() => DataFolder.WriteAtomically(outDir, false, _ => { }))!;
         Assert.That(e.Message, Does.Contain("already exists").And.Contain("--force"));
+        string empty = Path.Combine(_dir, "empty");
+        Directory.CreateDirectory(empty);
+        DataFolder.WriteAtomically(empty, false, tmp => File.WriteAllText(Path.Combine(tmp, "c"), "3"));
+        Assert.That(Directory.GetFiles(empty).Select(Path.GetFileName), Is.EqualTo(new[] { "c" }), "an empty folder is filled");
+        Directory.Delete(empty, recursive: true);
         DataFolder.WriteAtomically(outDir, true, tmp => File.WriteAllText(Path.Combine(tmp, "b"), "2"));
         Assert.That(Directory.GetFiles(outDir).Select(Path.GetFileName), Is.EqualTo(new[] { "b" }));
         Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { outDir }));

@@ -67,6 +67,9 @@ public class SyntheticTests
             Assert.That(rows.Distinct().Count(), Is.GreaterThan(rows.Length / 2), "features are not constant");
         }
 
+        var folder = DataFolder.Open(dir); // the library's own reader accepts it
+        Assert.That((folder.Profile, folder.FeatureDim, folder.LoadLog().Count), Is.EqualTo((Profile.Kuaishou, 2048, (int)size.Impressions)));
+
         var log = ReadRows(dir, out string header);
         Assert.That(header, Is.EqualTo("user_id,item_id,timestamp,click,like,follow"), "no split column: the library splits (SPEC D1)");
         Assert.That(log, Has.Count.EqualTo(size.Impressions));
@@ -99,6 +102,10 @@ public class SyntheticTests
         var log = ReadRows(dir, out _);
         Assert.That(log.Any(r => r.Like || r.Follow), Is.False, "Dataset II has no likes or follows");
         Assert.That(log.Count(r => r.Click), Is.GreaterThan(0));
+
+        var folder = DataFolder.Open(dir);
+        Assert.That((folder.Profile, folder.FeatureDim, folder.LoadCategories()!.Length), Is.EqualTo((Profile.Thacil, 512, size.Items)));
+        folder.ValidateFeatures();
 
         var cats = File.ReadAllLines(Path.Combine(dir, NativeFormat.CategoriesFile));
         Assert.That(cats[0], Is.EqualTo("item_id,category_id"));
@@ -174,6 +181,53 @@ public class SyntheticTests
     }
 
     [Test]
+    public void OldTopicsAreClickedAgainAfterLongGaps()
+    {
+        // From the written log and categories alone: an impression of a topic the user has clicked several
+        // times, but last more than a day and several clicks ago, is clicked far more often than one of a
+        // topic the user never clicked. That memory is what the temporal graph's long-range edge can carry
+        // (SPEC D4, D17).
+        string dir = Path.Combine(_dir, "gaps");
+        SyntheticLog.Generate(dir, new SyntheticSize(40, 3_000, 16_000), Profile.Thacil, 6);
+        var topic = File.ReadLines(Path.Combine(dir, NativeFormat.CategoriesFile)).Skip(1)
+            .Select(l => int.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).ToArray();
+        long oldShown = 0, oldClicked = 0, newShown = 0, newClicked = 0;
+        foreach (var rows in ReadRows(dir, out _).GroupBy(r => r.User))
+        {
+            var lastClick = new Dictionary<int, (long Time, int Index, int Count)>();
+            int clicks = 0;
+            foreach (var r in rows)
+            {
+                int c = topic[r.Item];
+                if (!lastClick.TryGetValue(c, out var last)) { newShown++; if (r.Click) newClicked++; }
+                else if (last.Count >= 3 && r.Time - last.Time > 86400 && clicks - last.Index >= 5) { oldShown++; if (r.Click) oldClicked++; }
+                if (r.Click) lastClick[c] = (r.Time, clicks++, last.Count + 1);
+            }
+        }
+        double oldRate = (double)oldClicked / oldShown, newRate = (double)newClicked / newShown;
+        TestContext.Out.WriteLine($"click rate: old topic after a long gap {oldRate:F3} ({oldShown}), never-clicked topic {newRate:F3} ({newShown})");
+        Assert.That(oldShown, Is.GreaterThan(300));
+        Assert.That(newShown, Is.GreaterThan(300));
+        Assert.That(oldRate, Is.GreaterThan(2 * newRate));
+    }
+
+    [Test]
+    public void ParallelChunkedFeaturesEqualOneSequentialPass()
+    {
+        // The file is written in 2,048-row chunks, rows in parallel; one thread over all rows must give the same bits.
+        var size = new SyntheticSize(3, SyntheticFeatures.ChunkRows + 77, 30);
+        string dir = Path.Combine(_dir, "chunks");
+        SyntheticLog.Generate(dir, size, Profile.Thacil, 21);
+        var features = new SyntheticFeatures(SyntheticWorld.Create(size, 21), 512);
+        var expected = new float[size.Items * 512];
+        features.ComputeRows(0, expected);
+        using var npy = NpyFile.OpenRead(Path.Combine(dir, NativeFormat.ItemsFile));
+        var actual = new float[expected.Length];
+        npy.ReadRows(0, actual);
+        Assert.That(System.Runtime.InteropServices.MemoryMarshal.AsBytes(actual.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected.AsSpan())), Is.True, "bit-identical");
+    }
+
+    [Test]
     public void FeaturesKeepTopicsApart()
     {
         const int seed = 2;
@@ -192,6 +246,40 @@ public class SyntheticTests
             }
         Assert.That(nw, Is.GreaterThan(50));
         Assert.That(within / nw, Is.LessThan(0.6 * (between / nb)), "items of one topic lie closer together");
+    }
+
+    [Test]
+    public void FeaturesSpanTheLatentSubspaceSoPcaRecoversIt()
+    {
+        string dir = Gen("p", Profile.Thacil, 9);
+        using var npy = NpyFile.OpenRead(Path.Combine(dir, NativeFormat.ItemsFile));
+        int n = 1000, d = npy.Cols; // enough rows for a clear spectrum, few enough for a quick test
+        var x = new float[n * d];
+        npy.ReadRows(0, x);
+        var mean = new double[d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) mean[j] += x[i * d + j] / (double)n;
+        var centred = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(n, d, (i, j) => x[i * d + j] - mean[j]);
+        var eig = (centred.TransposeThisAndMultiply(centred) / (n - 1)).Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        var values = eig.EigenValues.Select(v => v.Real).OrderDescending().ToArray();
+        int k = SyntheticParameters.LatentDim;
+        TestContext.Out.WriteLine($"eigenvalues around k: {values[k - 2]:F2} {values[k - 1]:F2} | {values[k]:F2} {values[k + 1]:F2}");
+        Assert.That(values[k - 1], Is.GreaterThan(5 * values[k]), "a k-d signal subspace stands clear of the noise");
+        // Beyond k only the noise is left: its sample eigenvalues stay below the Marchenko–Pastur edge σ²(1 + √(d/n))².
+        double sigma2 = SyntheticParameters.FeatureNoise * SyntheticParameters.FeatureNoise;
+        Assert.That(values[k], Is.LessThan(1.1 * sigma2 * Math.Pow(1 + Math.Sqrt((double)d / n), 2)), "beyond k the spectrum is noise");
+    }
+
+    [Test]
+    public void ImpressionCountsSumExactlyForAnySize()
+    {
+        foreach (var size in new[] { new SyntheticSize(7, 100, 1001), new SyntheticSize(1, 64, 1), new SyntheticSize(13, 500, 99_991) })
+        {
+            var counts = SyntheticWorld.Create(size, 1).ImpressionsOfUser;
+            Assert.That(counts, Has.Length.EqualTo(size.Users));
+            Assert.That(counts.Sum(c => (long)c), Is.EqualTo(size.Impressions));
+            Assert.That(counts.Min(), Is.GreaterThanOrEqualTo(Math.Max(1, size.Impressions / size.Users / 5)));
+        }
+        Assert.That(SyntheticSize.Of(SyntheticPreset.Paper), Is.EqualTo(new SyntheticSize(10_000, 3_239_534, 13_661_383)), "Dataset I, paper Table 1");
     }
 
     [Test]

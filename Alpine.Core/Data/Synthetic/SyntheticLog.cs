@@ -27,26 +27,13 @@ public static class SyntheticLog
     public static SyntheticSummary Generate(string outDir, SyntheticSize size, Profile profile, int seed,
         IProgress<(string Stage, double Fraction)>? progress = null, CancellationToken ct = default, bool force = false)
     {
-        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir));
-        if (File.Exists(target)) throw new UsageException($"output folder '{outDir}' is an existing file; expected a folder");
-        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !force)
-            throw new UsageException($"output folder '{outDir}' exists and is not empty; choose another folder or force replacing it (--force)");
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-
-        string temp = $"{target}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(temp);
-        try
+        SyntheticSummary? summary = null;
+        DataFolder.WriteAtomically(outDir, force, temp =>
         {
-            var summary = WriteFolder(temp, size, profile, seed, progress, ct);
+            summary = WriteFolder(temp, size, profile, seed, progress, ct);
             ct.ThrowIfCancellationRequested();
-            Replace(target, temp);
-            return summary with { Folder = target };
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        });
+        return summary! with { Folder = Path.GetFullPath(Path.TrimEndingDirectorySeparator(outDir)) };
     }
 
     private static SyntheticSummary WriteFolder(string dir, SyntheticSize size, Profile profile, int seed,
@@ -91,19 +78,6 @@ public static class SyntheticLog
         }
         return new SyntheticSummary(dir, size.Users, size.Items, log.Count, clicks, likes, follows, features.Dim,
             profile == Profile.Thacil ? SyntheticParameters.Topics : 0);
-    }
-
-    /// <summary>Moves <paramref name="temp"/> to <paramref name="target"/>; an existing target is set aside first and deleted last.</summary>
-    private static void Replace(string target, string temp)
-    {
-        string? old = null;
-        if (Directory.Exists(target))
-        {
-            old = $"{target}.old-{Guid.NewGuid():N}";
-            Directory.Move(target, old);
-        }
-        Directory.Move(temp, target);
-        if (old is not null) Directory.Delete(old, recursive: true);
     }
 
     /// <summary>Reports on the calling thread (System.Progress would post to the thread pool, out of order).</summary>

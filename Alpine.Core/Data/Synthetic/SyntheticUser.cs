@@ -32,7 +32,7 @@ public sealed class SyntheticUser
 
     private readonly int[] _disliked;
     private readonly InterestTopic[] _interests;
-    private SyntheticRng _rng; // continues from the profile into the impressions
+    private readonly SyntheticRng _rng; // where the profile's draws ended: the impressions continue from here
 
     public SyntheticUser(SyntheticWorld world, int id)
     {
@@ -73,14 +73,16 @@ public sealed class SyntheticUser
     /// Appends the user's impressions in time order (SPEC D17): sessions of pages that share a
     /// timestamp; each session has a focus topic (kept with probability FocusStay, else redrawn by
     /// weight); each impression's item comes from the focus, an old interest, a disliked topic or
-    /// anywhere; click ~ Bernoulli(σ(affinity)). Call once per user.
+    /// anywhere; click ~ Bernoulli(σ(affinity)).
     /// </summary>
     public void Simulate(SyntheticWorld world, InteractionLog log, bool likesAndFollows)
     {
-        ref var rng = ref _rng;
+        var rng = _rng; // a copy: simulating again gives the same impressions
         int m = _interests.Length, k = LatentDim;
-        var logWeight = new double[m];
-        for (int j = 0; j < m; j++) logWeight[j] = Math.Log(_interests[j].Strength);
+        var logStrength = new double[m];
+        for (int j = 0; j < m; j++) logStrength[j] = Math.Log(_interests[j].Strength);
+        var logWeight = (double[])logStrength.Clone();
+        var relative = new double[m]; // w̄: an alive interest's weight over the largest alive one, 0 when not alive
         var alive = new bool[m];
         long t = Epoch + (long)rng.Uniform(0, EpochJitter);
         int focus = -1;
@@ -91,16 +93,17 @@ public sealed class SyntheticUser
             double fraction = (double)pos / Impressions;
             if (focus >= 0)
                 for (int j = 0; j < m; j++)
-                    logWeight[j] += DriftPull * (Math.Log(_interests[j].Strength) - logWeight[j]) + DriftSd * rng.Gaussian();
-            double maxWeight = 0;
+                    logWeight[j] += DriftPull * (logStrength[j] - logWeight[j]) + DriftSd * rng.Gaussian();
+            double maxLog = double.NegativeInfinity;
             for (int j = 0; j < m; j++)
             {
                 alive[j] = _interests[j].AliveAt(fraction);
-                if (alive[j]) maxWeight = Math.Max(maxWeight, Math.Exp(logWeight[j]));
+                if (alive[j]) maxLog = Math.Max(maxLog, logWeight[j]);
             }
+            for (int j = 0; j < m; j++) relative[j] = alive[j] ? Math.Exp(logWeight[j] - maxLog) : 0;
             // Draw the focus once per session (uniform u is drawn either way, so streams stay aligned).
             bool stay = rng.NextDouble() < FocusStay;
-            if (focus < 0 || !alive[focus] || !stay) focus = DrawByWeight(ref rng, alive, logWeight);
+            if (focus < 0 || !alive[focus] || !stay) focus = DrawByWeight(ref rng, relative);
 
             int sessionEnd = (int)Math.Min(Impressions, pos + 1 + Geometric(ref rng, SessionMeanExtra));
             t += (long)gapToNextSession;
@@ -115,7 +118,7 @@ public sealed class SyntheticUser
                     double a = BaseLogit;
                     if (j >= 0)
                     {
-                        if (alive[j]) a += InterestBoost * Math.Exp(logWeight[j]) / maxWeight;
+                        a += InterestBoost * relative[j];
                         if (j == focus) a += FocusBoost;
                         a += TasteWeight * TasteOf(world, _interests[j].Taste, item, c, k);
                     }
@@ -173,17 +176,18 @@ public sealed class SyntheticUser
         return s / ItemSpread;
     }
 
-    private static int DrawByWeight(ref SyntheticRng rng, bool[] alive, double[] logWeight)
+    /// <summary>An index drawn with probability ∝ weight (only alive interests have weight; a core one always does).</summary>
+    private static int DrawByWeight(ref SyntheticRng rng, double[] weight)
     {
         double total = 0;
-        for (int j = 0; j < alive.Length; j++) if (alive[j]) total += Math.Exp(logWeight[j]);
+        foreach (double w in weight) total += w; // in order, never vectorised: the draw must not depend on the CPU
         double u = rng.NextDouble() * total;
         int last = -1;
-        for (int j = 0; j < alive.Length; j++)
+        for (int j = 0; j < weight.Length; j++)
         {
-            if (!alive[j]) continue;
+            if (weight[j] == 0) continue;
             last = j;
-            u -= Math.Exp(logWeight[j]);
+            u -= weight[j];
             if (u < 0) return j;
         }
         System.Diagnostics.Debug.Assert(last >= 0, "core interests are always alive");
