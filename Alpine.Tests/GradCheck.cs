@@ -18,46 +18,12 @@ public static class GradCheck
     /// Returns the largest relative error.
     /// </summary>
     public static double Check(string name, double[] param, Func<double[], double> loss, ReadOnlySpan<double> analytic,
-<<<<<<< HEAD
-        double epsilon = 1e-5, double tolerance = 1e-5, double floor = 1e-4)
-    {
-        Assert.That(analytic.Length, Is.EqualTo(param.Length), $"{name}: analytic gradient length");
-        var errors = new (double Rel, int Index, double Analytic, double Numeric)[param.Length];
-        for (int i = 0; i < param.Length; i++)
-        {
-            double keep = param[i];
-            param[i] = keep + epsilon;
-            double up = loss(param);
-            param[i] = keep - epsilon;
-            double down = loss(param);
-            param[i] = keep;
-            double numeric = (up - down) / (2 * epsilon);
-            double rel = Math.Abs(analytic[i] - numeric) / Math.Max(Math.Abs(analytic[i]) + Math.Abs(numeric), floor);
-            errors[i] = (rel, i, analytic[i], numeric);
-        }
-        if (errors.Length == 0) return 0;
-        var worst = errors.OrderByDescending(e => e.Rel).ToArray();
-        if (worst[0].Rel > tolerance)
-        {
-            var msg = new StringBuilder($"{name}: max relative error {worst[0].Rel:E3} > {tolerance:E1} over {param.Length} elements; worst:\n");
-            foreach (var e in worst.Take(8))
-                msg.AppendLine($"  [{e.Index}] analytic {e.Analytic:E6} numeric {e.Numeric:E6} rel {e.Rel:E3}");
-            Assert.Fail(msg.ToString());
-        }
-        return worst[0].Rel;
-    }
-
-    /// <summary>
-    /// For each element i of <paramref name="x"/>[offset, offset+count): (f(x+εe_i) − f(x−εe_i)) / 2ε,
-    /// compared with <paramref name="analytic"/>[i − offset]. x is restored.
-=======
         double epsilon = 1e-5, double tolerance = 1e-5, double floor = 1e-4) =>
         Check(name, param, 0, param.Length, loss, analytic, epsilon, tolerance, floor);
 
     /// <summary>
     /// As above for the elements [offset, offset + count) of <paramref name="param"/> only (one named tensor of a
     /// flat parameter buffer); <paramref name="analytic"/> holds their gradient.
->>>>>>> main
     /// </summary>
     public static double Check(string name, double[] param, int offset, int count, Func<double[], double> loss, ReadOnlySpan<double> analytic,
         double epsilon = 1e-5, double tolerance = 1e-5, double floor = 1e-4)
@@ -91,13 +57,6 @@ public static class GradCheck
             double rel = Math.Abs(analytic[i] - numeric[i]) / Math.Max(Math.Abs(analytic[i]) + Math.Abs(numeric[i]), floor);
             errors[i] = (double.IsNaN(rel) ? double.PositiveInfinity : rel, i, analytic[i], numeric[i]);
         }
-<<<<<<< HEAD
-        if (bad.Count == 0) return;
-        var msg = new StringBuilder($"{name}: {bad.Count} of {analytic.Length} elements differ; worst:");
-        foreach (var (i, excess, a, n) in bad.OrderByDescending(b => b.Excess).Take(5))
-            msg.Append($"\n  [{i}] analytic {a:G9} numeric {n:G9} rel.err {Math.Abs(a - n) / Math.Max(Math.Max(Math.Abs(a), Math.Abs(n)), 1e-300):G3}");
-        Assert.Fail(msg.ToString());
-=======
         if (errors.Length == 0) return 0;
         var worst = errors.OrderByDescending(e => e.Rel).ToArray();
         if (worst[0].Rel > tolerance)
@@ -108,6 +67,5 @@ public static class GradCheck
             Assert.Fail(msg.ToString());
         }
         return worst[0].Rel;
->>>>>>> main
     }
 }

@@ -1,10 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-<<<<<<< HEAD
-=======
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
->>>>>>> main
 using Alpine.Model;
 
 namespace Alpine.Cpu;
@@ -473,14 +470,6 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
     /// <summary>Grows the activation buffers to N rows and the scratch to B sequences; never shrinks.</summary>
     private void Allocate(int n, int b)
     {
-<<<<<<< HEAD
-        if (_c.Length >= n * H && _x.Length >= n * D) return;
-        int gh = G * H, nh = n * H, gs = UseGraph ? nh : 0;
-        _x = new T[n * D]; _dx = new T[n * D];
-        _gates = new T[n * gh]; _dgates = new T[n * gh];
-        _hPrev = new T[nh]; _c = new T[nh]; _tc = new T[nh]; _h = new T[nh]; _dh = new T[nh]; _dc = new T[nh];
-        _hs = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs]; _dhs = new T[gs];
-=======
         if (_dhRec.Length < b * _hs)
         {
             _rec = new T[b * G * _hs]; _dhRec = new T[b * _hs]; _dhStar = new T[b * _hs];
@@ -491,6 +480,5 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
         _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
         _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
->>>>>>> main
     }
 }
