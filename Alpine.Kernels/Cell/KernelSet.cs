@@ -1,0 +1,68 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Alpine.Kernels;
+
+/// <summary>Every kernel of the GPU backend, loaded (JIT-compiled) once per accelerator.</summary>
+public sealed class KernelSet
+{
+    public KernelSet(Accelerator accelerator)
+    {
+        Accelerator = accelerator;
+        Gemm = accelerator.LoadStreamKernel<GemmDims, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm);
+        ForwardStep = accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.ForwardStep);
+        ForwardPersistent = accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.ForwardPersistent);
+        BackwardStep = accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.BackwardStep);
+        BackwardPersistent = accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.BackwardPersistent);
+        FuseRecurrentWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellDims, ArrayView<float>, ArrayView<float>, ArrayView<float>>(VectorKernels.FuseRecurrentWeights);
+        AddColumnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.AddColumnSums);
+        SumSquaresPartial = accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(VectorKernels.SumSquaresPartial);
+        Adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernel.Step);
+    }
+
+    public Accelerator Accelerator { get; }
+    public Action<KernelConfig, GemmDims, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Gemm { get; }
+    public Action<KernelConfig, int, CellDims, CellViews> ForwardStep { get; }
+    public Action<KernelConfig, CellDims, CellViews> ForwardPersistent { get; }
+    public Action<KernelConfig, int, CellDims, CellViews> BackwardStep { get; }
+    public Action<KernelConfig, CellDims, CellViews> BackwardPersistent { get; }
+    public Action<Index1D, CellDims, ArrayView<float>, ArrayView<float>, ArrayView<float>> FuseRecurrentWeights { get; }
+    public Action<Index1D, int, int, ArrayView<float>, ArrayView<float>> AddColumnSums { get; }
+    public Action<KernelConfig, int, ArrayView<float>, ArrayView<float>> SumSquaresPartial { get; }
+    public Action<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Adam { get; }
+
+    /// <summary>C = A·B (+bias) (+C when d.Accumulate); an empty bias view when d.HasBias is 0.</summary>
+    public void RunGemm(in GemmDims d, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c)
+    {
+        if (d.M == 0 || d.N == 0) return;
+        Gemm(GemmKernel.Config(d), d, a, b, bias.IsValid ? bias : c, c);
+    }
+
+    /// <summary>The global L2 norm of x: per-group partial sums on the device, summed on the host in float64
+    /// in a fixed order (deterministic; within float tolerance of <c>Alpine.Model.Adam.GlobalNorm</c>).</summary>
+    public float GlobalNorm(ArrayView<float> x, DeviceArray<float> partials)
+    {
+        const int chunk = 16384;
+        int groups = (int)Math.Max(1, (x.Length + chunk - 1) / chunk);
+        var part = partials.Ensure(groups);
+        SumSquaresPartial(new KernelConfig(groups, VectorKernels.GroupSize), chunk, x, part);
+        float[] host = ((ArrayView1D<float, Stride1D.Dense>)part).GetAsArray1D();
+        double sum = 0;
+        foreach (float s in host) sum += s;
+        return (float)Math.Sqrt(sum);
+    }
+
+    /// <summary>All kernel methods with whether each is explicitly grouped: the PTX check compiles each.</summary>
+    public static IEnumerable<(string Name, System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> All()
+    {
+        yield return (nameof(GemmKernel.Gemm), typeof(GemmKernel).GetMethod(nameof(GemmKernel.Gemm))!, true);
+        yield return (nameof(CellKernels.ForwardStep), typeof(CellKernels).GetMethod(nameof(CellKernels.ForwardStep))!, true);
+        yield return (nameof(CellKernels.ForwardPersistent), typeof(CellKernels).GetMethod(nameof(CellKernels.ForwardPersistent))!, true);
+        yield return (nameof(CellKernels.BackwardStep), typeof(CellKernels).GetMethod(nameof(CellKernels.BackwardStep))!, true);
+        yield return (nameof(CellKernels.BackwardPersistent), typeof(CellKernels).GetMethod(nameof(CellKernels.BackwardPersistent))!, true);
+        yield return (nameof(VectorKernels.FuseRecurrentWeights), typeof(VectorKernels).GetMethod(nameof(VectorKernels.FuseRecurrentWeights))!, false);
+        yield return (nameof(VectorKernels.AddColumnSums), typeof(VectorKernels).GetMethod(nameof(VectorKernels.AddColumnSums))!, false);
+        yield return (nameof(VectorKernels.SumSquaresPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.SumSquaresPartial))!, true);
+        yield return (nameof(AdamKernel.Step), typeof(AdamKernel).GetMethod(nameof(AdamKernel.Step))!, false);
+    }
+}
