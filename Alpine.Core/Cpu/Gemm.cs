@@ -1,0 +1,235 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Alpine.Cpu;
+
+/// <summary>
+/// Dense row-major matrix product for float and double: a cache-blocked, register-blocked SIMD GEMM
+/// (the BLIS/llm.c loop nest, without a packed copy of A).
+/// <para>
+/// Determinism (SPEC D13): every element of C is Σ_k taken in ascending k, in fixed blocks of
+/// <see cref="KC"/>, each block summed into a zeroed accumulator with fused multiply-adds and then added
+/// to C. The micro-tile, the row remainder and the column remainder all follow that one order, so an
+/// element's bits depend neither on where the M/N tiling or the thread partition cut the matrix nor on
+/// the number of threads.
+/// </para>
+/// </summary>
+public static class Gemm
+{
+    /// <summary>Rows of C per micro-tile.</summary>
+    private const int MR = 4;
+    /// <summary>SIMD vectors of C per micro-tile row: 4·16 = 64 floats, 4·8 = 32 doubles.</summary>
+    private const int NV = 4;
+    /// <summary>Depth of one k block: the B micro-panel (KC × 64 floats, 32 KiB) stays in L1.</summary>
+    internal const int KC = 128;
+    /// <summary>Below this many multiply-adds a product is not worth handing to other threads.</summary>
+    private const long ParallelThreshold = 1 << 18;
+
+    /// <summary>
+    /// Effectively computes <c>C[m,n] = (accumulate ? C : 0) + op(A)[m,k] · op(B)[k,n]</c>, where
+    /// op(A) = A (<c>A[i*lda + p]</c>) or Aᵀ (<c>A[p*lda + i]</c>) and likewise for B; C is <c>C[i*ldc + j]</c>.
+    /// With <paramref name="parallel"/> the rows (or, for short C, the columns) of C are split in fixed
+    /// chunks over <see cref="Parallel.For(int, int, Action{int})"/>; the result is bit-identical either way.
+    /// </summary>
+    public static unsafe void Multiply<T>(
+        Span<T> c, int ldc,
+        ReadOnlySpan<T> a, int lda, bool transA,
+        ReadOnlySpan<T> b, int ldb, bool transB,
+        int m, int n, int k, bool accumulate, bool parallel = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM dims must be non-negative, got m={m}, n={n}, k={k}");
+        if (m == 0 || n == 0) return;
+        CheckView(c.Length, m, n, ldc, "C");
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            return;
+        }
+        if (transA) CheckView(a.Length, k, m, lda, "A"); else CheckView(a.Length, m, k, lda, "A");
+        if (transB) CheckView(b.Length, n, k, ldb, "B"); else CheckView(b.Length, k, n, ldb, "B");
+
+        // The micro-kernel streams rows of B, so a transposed B is first copied to row-major [k, n].
+        T[]? packed = null;
+        if (transB)
+        {
+            packed = ArrayPool<T>.Shared.Rent(k * n);
+            Transpose(packed, b, n, k, ldb);
+            b = packed;
+            ldb = n;
+        }
+        try
+        {
+            fixed (T* pc = c)
+            fixed (T* pa = a)
+            fixed (T* pb = b)
+            {
+                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate);
+                int threads = Environment.ProcessorCount;
+                if (!parallel || threads == 1 || (long)m * n * k < ParallelThreshold)
+                {
+                    job.Run(0, m, 0, n);
+                }
+                else if (m >= threads * MR)
+                {
+                    // Fixed row chunks, multiples of MR so every chunk but the last is whole micro-tiles.
+                    int chunk = (m / MR + threads - 1) / threads * MR;
+                    int chunks = (m + chunk - 1) / chunk;
+                    Parallel.For(0, chunks, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
+                }
+                else
+                {
+                    int w = NV * Vector512<T>.Count;
+                    int chunk = Math.Max(1, (n / w + threads - 1) / threads) * w;
+                    int chunks = (n + chunk - 1) / chunk;
+                    Parallel.For(0, chunks, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
+                }
+            }
+        }
+        finally
+        {
+            if (packed != null) ArrayPool<T>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>
+    /// Effectively computes <c>dst[j*rows + i] = src[i*lds + j]</c>: src is a [rows, cols] view with row
+    /// stride <paramref name="lds"/>, dst its [cols, rows] transpose.
+    /// </summary>
+    public static void Transpose<T>(Span<T> dst, ReadOnlySpan<T> src, int rows, int cols, int lds)
+        where T : unmanaged
+    {
+        CheckView(src.Length, rows, cols, lds, "source");
+        CheckView(dst.Length, cols, rows, rows, "destination");
+        // 16×16 blocks keep both the reads and the writes within a few cache lines.
+        const int Blk = 16;
+        for (int i0 = 0; i0 < rows; i0 += Blk)
+            for (int j0 = 0; j0 < cols; j0 += Blk)
+                for (int i = i0; i < Math.Min(rows, i0 + Blk); i++)
+                    for (int j = j0; j < Math.Min(cols, j0 + Blk); j++)
+                        dst[j * rows + i] = src[i * lds + j];
+    }
+
+    private static void CheckView(int length, int rows, int cols, int ld, string name)
+    {
+        if (ld < cols) throw new ArgumentException($"GEMM {name}: leading dimension {ld} is less than its {cols} columns");
+        if (rows > 0 && cols > 0 && length < (long)(rows - 1) * ld + cols)
+            throw new ArgumentException($"GEMM {name}: a [{rows}, {cols}] view with stride {ld} needs {(long)(rows - 1) * ld + cols} elements, got {length}");
+    }
+
+    /// <summary>One product's operands as raw pointers, so fixed chunks of it can run on other threads.</summary>
+    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        /// <summary>C[i0..i1, j0..j1] of the product, k blocks outermost.</summary>
+        public void Run(int i0, int i1, int j0, int j1)
+        {
+            int w = Vector512<T>.Count;
+            int tileCols = Vector512.IsHardwareAccelerated ? NV * w : int.MaxValue;
+            for (int p0 = 0; p0 < k; p0 += KC)
+            {
+                int kc = Math.Min(KC, k - p0);
+                bool add = accumulate || p0 > 0;
+                T* ak = a + (long)p0 * acs;
+                T* bk = b + (long)p0 * ldb;
+                int j = j0;
+                // Whole micro-tiles: B's KC × 64 micro-panel is reused by every row tile (from L1).
+                for (; j + tileCols <= j1; j += tileCols)
+                {
+                    int i = i0;
+                    for (; i + MR <= i1; i += MR)
+                        Tile(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, add);
+                    for (; i < i1; i++)
+                        Row(c + (long)i * ldc + j, ak + (long)i * ars, acs, bk + j, ldb, kc, tileCols, add);
+                }
+                if (j < j1)
+                    for (int i = i0; i < i1; i++)
+                        Row(c + (long)i * ldc + j, ak + (long)i * ars, acs, bk + j, ldb, kc, j1 - j, add);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The register-blocked micro-kernel: C[4, 4 vectors] (+)= A[4, kc] · B[kc, 4 vectors], sixteen
+    /// accumulators, per k four loads of B, four broadcasts of A and sixteen FMAs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int kc, bool add)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<T> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<T> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<T> c30 = default, c31 = default, c32 = default, c33 = default;
+        T* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
+        for (int p = 0; p < kc; p++)
+        {
+            T* bp = b + (long)p * ldb;
+            Vector512<T> b0 = Vector512.Load(bp), b1 = Vector512.Load(bp + w);
+            Vector512<T> b2 = Vector512.Load(bp + 2 * w), b3 = Vector512.Load(bp + 3 * w);
+            long q = (long)p * acs;
+            Vector512<T> x = Vector512.Create(a0[q]);
+            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+            x = Vector512.Create(a1[q]);
+            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+            x = Vector512.Create(a2[q]);
+            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+            x = Vector512.Create(a3[q]);
+            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+        }
+        Store(c, w, add, c00, c01, c02, c03);
+        Store(c + ldc, w, add, c10, c11, c12, c13);
+        Store(c + 2 * ldc, w, add, c20, c21, c22, c23);
+        Store(c + 3 * ldc, w, add, c30, c31, c32, c33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store<T>(T* c, int w, bool add, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (add)
+        {
+            v0 += Vector512.Load(c); v1 += Vector512.Load(c + w);
+            v2 += Vector512.Load(c + 2 * w); v3 += Vector512.Load(c + 3 * w);
+        }
+        v0.Store(c); v1.Store(c + w); v2.Store(c + 2 * w); v3.Store(c + 3 * w);
+    }
+
+    /// <summary>
+    /// One row of C over <paramref name="cols"/> columns, in the micro-kernel's order (zeroed accumulator,
+    /// FMA per k, then added to C): the remainder of rows and columns, and the whole product where
+    /// Vector512 is not accelerated (TensorPrimitives then picks the widest vectors there are).
+    /// </summary>
+    private static unsafe void Row<T>(T* c, T* a, int acs, T* b, int ldb, int kc, int cols, bool add)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int Chunk = 256;
+        Span<T> acc = stackalloc T[Math.Min(cols, Chunk)];
+        for (int j0 = 0; j0 < cols; j0 += Chunk)
+        {
+            int nc = Math.Min(Chunk, cols - j0);
+            Span<T> s = acc[..nc];
+            s.Clear();
+            for (int p = 0; p < kc; p++)
+                TensorPrimitives.FusedMultiplyAdd(new ReadOnlySpan<T>(b + (long)p * ldb + j0, nc), a[(long)p * acs], s, s);
+            var dst = new Span<T>(c + j0, nc);
+            if (add) TensorPrimitives.Add(dst, s, dst); else s.CopyTo(dst);
+        }
+    }
+
+    /// <summary>Vector512 FMA for T ∈ {float, double}; the type test is a JIT-time constant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        throw new NotSupportedException($"GEMM supports float and double, not {typeof(T).Name}");
+    }
+}

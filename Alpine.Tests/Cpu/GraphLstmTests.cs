@@ -1,0 +1,216 @@
+using Alpine.Cpu;
+using Alpine.Model;
+
+namespace Alpine.Tests.Cpu;
+
+[TestFixture]
+public class GraphLstmTests
+{
+    /// <summary>One layer's parameters and inputs in float64, random but away from saturation.</summary>
+    private sealed class Case
+    {
+        public required int D, H;
+        public required bool UseGraph;
+        public required CStarReading CStar;
+        public required SequenceSet Seqs;
+        public required double[] Wx, Wh, Wg, B, X, R;
+
+        public GraphLstm<double> NewLayer() => new(D, H, UseGraph, CStar, Seqs.TopL);
+
+        /// <summary>The test loss Σ r ⊙ h.</summary>
+        public double Loss(GraphLstm<double> layer)
+        {
+            var h = new double[Seqs.TotalSteps * H];
+            layer.Forward(Wx, Wh, Wg, B, Seqs, X, h);
+            double l = 0;
+            for (int i = 0; i < h.Length; i++) l += R[i] * h[i];
+            return l;
+        }
+    }
+
+    private static Case MakeCase(int seed, int[] lengths, int d, int h, bool useGraph, CStarReading cstar, int topL, int[]? graphPred = null)
+    {
+        var rng = new Random(seed);
+        var seqs = MakeSequences(rng, lengths, topL, graphPred);
+        int g = useGraph ? 8 : 4, n = seqs.TotalSteps;
+        double[] Rand(int count, double scale) => Enumerable.Range(0, count).Select(_ => (rng.NextDouble() * 2 - 1) * scale).ToArray();
+        return new Case
+        {
+            D = d, H = h, UseGraph = useGraph, CStar = cstar, Seqs = seqs,
+            Wx = Rand(g * h * d, 0.6), Wh = Rand(4 * h * h, 0.6), Wg = useGraph ? Rand(4 * h * h, 0.6) : [],
+            B = Rand(g * h, 0.3), X = Rand(n * d, 1.0), R = Rand(n * h, 1.0),
+        };
+    }
+
+    /// <summary>
+    /// Sequences of the given lengths with SPEC D4's edge shape: position 0 none, position 1 → 0, later
+    /// positions up to L distinct random k ≤ t−2 (padded with -1 when fewer exist), unless given by hand.
+    /// </summary>
+    private static SequenceSet MakeSequences(Random rng, int[] lengths, int topL, int[]? graphPred)
+    {
+        var offsets = new int[lengths.Length + 1];
+        for (int s = 0; s < lengths.Length; s++) offsets[s + 1] = offsets[s] + lengths[s];
+        int n = offsets[^1];
+        var pred = graphPred ?? new int[n * topL];
+        if (graphPred == null)
+        {
+            Array.Fill(pred, -1);
+            for (int s = 0; s < lengths.Length; s++)
+                for (int t = 1; t < lengths[s]; t++)
+                {
+                    int row = offsets[s] + t;
+                    var candidates = t == 1 ? [0] : Enumerable.Range(0, t - 1).OrderBy(_ => rng.Next()).ToArray();
+                    for (int l = 0; l < Math.Min(topL, candidates.Length); l++) pred[row * topL + l] = candidates[l];
+                }
+        }
+        return new SequenceSet(offsets, Enumerable.Range(0, n).ToArray(), pred, topL);
+    }
+
+    private static readonly int[] OddLengths = [7, 1, 5];
+
+    public static IEnumerable<TestCaseData> Configs()
+    {
+        yield return new TestCaseData(true, CStarReading.Neighbor, 1).SetName("Graph_Neighbor_L1");
+        yield return new TestCaseData(true, CStarReading.Neighbor, 3).SetName("Graph_Neighbor_L3");
+        yield return new TestCaseData(true, CStarReading.Carried, 1).SetName("Graph_Carried_L1");
+        yield return new TestCaseData(true, CStarReading.Carried, 3).SetName("Graph_Carried_L3");
+        yield return new TestCaseData(false, CStarReading.Neighbor, 1).SetName("PlainLstm_umg");
+    }
+
+    [TestCaseSource(nameof(Configs))]
+    public void ForwardEqualsNaiveReference(bool useGraph, CStarReading cstar, int topL)
+    {
+        var k = MakeCase(1, [7, 0, 1, 5], 5, 6, useGraph, cstar, topL);
+        var h = new double[k.Seqs.TotalSteps * k.H];
+        k.NewLayer().Forward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, h);
+        var expected = NaiveGraphLstm.Forward(k.D, k.H, useGraph, cstar, k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X);
+        Assert.That(h, Is.EqualTo(expected).Within(1e-12));
+    }
+
+    /// <summary>
+    /// Shapes where the GEMM's SIMD micro-tiles, row remainders and column remainders all occur
+    /// (H = 40: 4H = 160 = 64 + 64 + 32 columns of floats; 9 sequences), in float against the naive double.
+    /// </summary>
+    [Test]
+    public void ForwardEqualsNaiveReferenceAtSimdShapes()
+    {
+        var k = MakeCase(2, [12, 11, 11, 9, 8, 8, 5, 3, 2], 37, 40, true, CStarReading.Neighbor, 2);
+        var layer = new GraphLstm<float>(k.D, k.H, true, CStarReading.Neighbor, 2);
+        var h = new float[k.Seqs.TotalSteps * k.H];
+        layer.Forward(F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), k.Seqs, F(k.X), h);
+        var expected = NaiveGraphLstm.Forward(k.D, k.H, true, CStarReading.Neighbor, k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X);
+        Assert.That(h.Select(v => (double)v), Is.EqualTo(expected).Within(2e-5));
+    }
+
+    [TestCaseSource(nameof(Configs)), Category("GradCheck")]
+    public void BackwardMatchesFiniteDifferences(bool useGraph, CStarReading cstar, int topL)
+    {
+        var k = MakeCase(3, OddLengths, 5, 6, useGraph, cstar, topL);
+        CheckAllGradients(k);
+    }
+
+    /// <summary>An empty sequence and a length-1 sequence among others change nothing and break nothing.</summary>
+    [Test, Category("GradCheck")]
+    public void BackwardMatchesFiniteDifferencesWithEmptyAndSingleStepSequences()
+    {
+        var k = MakeCase(4, [0, 4, 1, 0, 6], 5, 6, true, CStarReading.Neighbor, 2);
+        CheckAllGradients(k);
+    }
+
+    /// <summary>
+    /// Fan-in: position 1 is the t* of positions 3…8, so its h and c receive gradient from seven later
+    /// steps (and position 0 from a mean with position 1 at L = 2).
+    /// </summary>
+    [TestCase(CStarReading.Neighbor), TestCase(CStarReading.Carried), Category("GradCheck")]
+    public void BackwardMatchesFiniteDifferencesWithFanIn(CStarReading cstar)
+    {
+        const int L = 2;
+        int[] lengths = [9, 3];
+        var pred = new int[12 * L];
+        Array.Fill(pred, -1);
+        pred[1 * L] = 0;
+        for (int t = 2; t < 9; t++) { pred[t * L] = 1; if (t % 2 == 0) pred[t * L + 1] = 0; }
+        pred[(9 + 1) * L] = 0;
+        pred[(9 + 2) * L] = 0;
+        var k = MakeCase(5, lengths, 5, 6, true, cstar, L, pred);
+        CheckAllGradients(k);
+    }
+
+    private static void CheckAllGradients(Case k)
+    {
+        var layer = k.NewLayer();
+        int n = k.Seqs.TotalSteps;
+        var h = new double[n * k.H];
+        layer.Forward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, h);
+        var dx = new double[k.X.Length];
+        var dwx = new double[k.Wx.Length];
+        var dwh = new double[k.Wh.Length];
+        var dwg = new double[k.Wg.Length];
+        var db = new double[k.B.Length];
+        layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx, dwx, dwh, dwg, db);
+
+        var probe = k.NewLayer();
+        GradCheck.Check("dx", k.X, _ => k.Loss(probe), dx);
+        GradCheck.Check("dWx", k.Wx, _ => k.Loss(probe), dwx);
+        GradCheck.Check("dWh", k.Wh, _ => k.Loss(probe), dwh);
+        if (k.UseGraph) GradCheck.Check("dWg", k.Wg, _ => k.Loss(probe), dwg);
+        GradCheck.Check("db", k.B, _ => k.Loss(probe), db);
+    }
+
+    /// <summary>Weight gradients accumulate (+=) and dx is assigned, llm.c's rule.</summary>
+    [Test]
+    public void BackwardAccumulatesWeightGradientsAndAssignsDx()
+    {
+        var k = MakeCase(6, OddLengths, 5, 6, true, CStarReading.Neighbor, 1);
+        var layer = k.NewLayer();
+        var h = new double[k.Seqs.TotalSteps * k.H];
+        layer.Forward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, h);
+        double[] Grad(int len) => new double[len];
+        var (dx1, dwx1, dwh1, dwg1, db1) = (Grad(k.X.Length), Grad(k.Wx.Length), Grad(k.Wh.Length), Grad(k.Wg.Length), Grad(k.B.Length));
+        layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx1, dwx1, dwh1, dwg1, db1);
+        var dx2 = Enumerable.Repeat(123.0, k.X.Length).ToArray();
+        var (dwx2, dwh2, dwg2, db2) = ((double[])dwx1.Clone(), (double[])dwh1.Clone(), (double[])dwg1.Clone(), (double[])db1.Clone());
+        layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx2, dwx2, dwh2, dwg2, db2);
+        Assert.That(dx2, Is.EqualTo(dx1));
+        Assert.That(dwx2, Is.EqualTo(dwx1.Select(v => 2 * v)).Within(1e-12));
+        Assert.That(dwh2, Is.EqualTo(dwh1.Select(v => 2 * v)).Within(1e-12));
+        Assert.That(dwg2, Is.EqualTo(dwg1.Select(v => 2 * v)).Within(1e-12));
+        Assert.That(db2, Is.EqualTo(db1.Select(v => 2 * v)).Within(1e-12));
+    }
+
+    [Test]
+    public void FloatPathEqualsDoublePathAndRepeatsBitForBit()
+    {
+        var k = MakeCase(7, [30, 17, 0, 1, 25, 9, 30, 4], 16, 20, true, CStarReading.Neighbor, 3);
+        var dbl = Run(k.NewLayer(), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        var first = Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 3), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var second = Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 3), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        for (int i = 0; i < dbl.Length; i++)
+        {
+            double scale = dbl[i].Max(v => Math.Abs(v));
+            Assert.That(first[i].Select(v => (double)v), Is.EqualTo(dbl[i]).Within(2e-5 * Math.Max(1, scale)), $"tensor {i}");
+            Assert.That(second[i], Is.EqualTo(first[i]).AsCollection, $"tensor {i} differs between two float runs");
+        }
+    }
+
+    /// <summary>Forward then backward; returns h, dx, dWx, dWh, dWg, db.</summary>
+    private static TE[][] Run<TE>(GraphLstm<TE> layer, Case k, TE[] wx, TE[] wh, TE[] wg, TE[] b, TE[] x, TE[] r)
+        where TE : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<TE>
+    {
+        int n = k.Seqs.TotalSteps;
+        var outs = new[] { new TE[n * k.H], new TE[x.Length], new TE[wx.Length], new TE[wh.Length], new TE[wg.Length], new TE[b.Length] };
+        layer.Forward(wx, wh, wg, b, k.Seqs, x, outs[0]);
+        layer.Backward(wx, wh, wg, b, k.Seqs, x, r, outs[1], outs[2], outs[3], outs[4], outs[5]);
+        return outs;
+    }
+
+    [Test]
+    public void RejectsAGraphPredecessorThatIsNotEarlier()
+    {
+        var seqs = new SequenceSet([0, 3], [0, 1, 2], [-1, 0, 2], 1);
+        var layer = new GraphLstm<double>(2, 3, true, CStarReading.Neighbor, 1);
+        Assert.Throws<ArgumentException>(() => layer.Forward(new double[24 * 2], new double[36], new double[36], new double[24], seqs, new double[6], new double[9]));
+    }
+
+    private static float[] F(double[] a) => a.Select(v => (float)v).ToArray();
+}
