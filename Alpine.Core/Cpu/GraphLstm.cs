@@ -33,7 +33,7 @@ namespace Alpine.Cpu;
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
 /// the same weights, sequences and inputs.
 /// </summary>
-public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL)
     {
