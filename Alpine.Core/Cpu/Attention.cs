@@ -13,7 +13,7 @@ public static class Attention
 {
     /// <summary>Forward for one target; α is kept for the backward.</summary>
     public static void Forward<T>(Span<T> f /*(H)*/, Span<T> alpha /*(n)*/, ReadOnlySpan<T> hw /*(n,H)*/, ReadOnlySpan<T> q /*(H)*/)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int h = f.Length, n = alpha.Length;
         System.Diagnostics.Debug.Assert(hw.Length == n * h && q.Length == h);
@@ -34,7 +34,7 @@ public static class Attention
     /// </summary>
     public static void Backward<T>(Span<T> dhw /*(n,H)*/, Span<T> dq /*(H)*/, ReadOnlySpan<T> df /*(H)*/,
         ReadOnlySpan<T> alpha /*(n)*/, ReadOnlySpan<T> hw /*(n,H)*/, ReadOnlySpan<T> q /*(H)*/, ReadOnlySpan<T> f /*(H)*/)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int h = dq.Length, n = alpha.Length;
         dq.Clear();

@@ -13,7 +13,7 @@ public static class Linear
 {
     /// <summary>y[r,:] = W x[r,:] + bias (bias may be empty).</summary>
     public static void Forward<T>(Span<T> y /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, ReadOnlySpan<T> w /*(O,I)*/, ReadOnlySpan<T> bias /*(O) or empty*/, int outputs)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputs = w.Length / outputs, rows = y.Length / outputs;
         System.Diagnostics.Debug.Assert(x.Length == rows * inputs && (bias.IsEmpty || bias.Length == outputs));
@@ -28,7 +28,7 @@ public static class Linear
 
     /// <summary>dx[r,:] += Σ_k dy[r,k] W[k,:] (accumulates: x is a fan-in point in every use).</summary>
     public static void BackwardInput<T>(Span<T> dx /*(R,I)*/, ReadOnlySpan<T> dy /*(R,O)*/, ReadOnlySpan<T> w /*(O,I)*/, int outputs)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputs = w.Length / outputs, rows = dy.Length / outputs;
         System.Diagnostics.Debug.Assert(dx.Length == rows * inputs);
@@ -48,7 +48,7 @@ public static class Linear
     /// (dbias may be empty), summed in row order r = 0, 1, ….
     /// </summary>
     public static void BackwardWeights<T>(Span<T> dw /*(O,I)*/, Span<T> dbias /*(O) or empty*/, ReadOnlySpan<T> dy /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, int outputs, int k0, int k1)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputs = dw.Length / outputs, rows = dy.Length / outputs;
         System.Diagnostics.Debug.Assert(x.Length == rows * inputs);

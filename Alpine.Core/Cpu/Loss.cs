@@ -11,7 +11,7 @@ public static class Loss
 {
     /// <summary>ŷ[b] = Σ_k α_k ŷ_k[b] over the K computed branches (a dropped branch has no row here).</summary>
     public static void FusionForward<T>(Span<T> logits /*(B)*/, ReadOnlySpan<T> branchLogits /*(K,B)*/, ReadOnlySpan<T> alphas /*(K)*/)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int b = logits.Length;
         logits.Clear();
@@ -21,7 +21,7 @@ public static class Loss
 
     /// <summary>dŷ_k = α_k dŷ (assigned).</summary>
     public static void FusionBackward<T>(Span<T> dbranchLogits /*(K,B)*/, ReadOnlySpan<T> dlogits /*(B)*/, ReadOnlySpan<T> alphas /*(K)*/)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int b = dlogits.Length;
         for (int k = 0; k < alphas.Length; k++)
@@ -29,7 +29,7 @@ public static class Loss
     }
 
     /// <summary>Mean over targets of max(ŷ,0) − ŷ·y + log(1 + e^{−|ŷ|}), the form that never overflows; summed in float64.</summary>
-    public static double BceForward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<float> labels) where T : unmanaged, IFloatingPointIeee754<T>
+    public static double BceForward<T>(ReadOnlySpan<T> logits, ReadOnlySpan<float> labels) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double sum = 0;
         for (int b = 0; b < logits.Length; b++)
@@ -41,7 +41,7 @@ public static class Loss
     }
 
     /// <summary>dŷ[b] = (σ(ŷ[b]) − y[b]) / B (assigned).</summary>
-    public static void BceBackward<T>(Span<T> dlogits, ReadOnlySpan<T> logits, ReadOnlySpan<float> labels) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void BceBackward<T>(Span<T> dlogits, ReadOnlySpan<T> logits, ReadOnlySpan<float> labels) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         T inv = T.One / T.CreateTruncating(logits.Length);
         for (int b = 0; b < logits.Length; b++)
@@ -60,7 +60,7 @@ public static class Loss
     /// λ·½·Σw² over the L2 tensors, summed in float64. The ½ is TensorFlow's <c>tf.nn.l2_loss</c> convention,
     /// which the reference code's λ = 5e-5 was tuned with; its gradient is then simply λ·w.
     /// </summary>
-    public static double L2Forward<T>(ParameterLayout layout, ReadOnlySpan<T> parameters, float lambda) where T : unmanaged, IFloatingPointIeee754<T>
+    public static double L2Forward<T>(ParameterLayout layout, ReadOnlySpan<T> parameters, float lambda) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (lambda == 0) return 0;
         double sum = 0;
@@ -71,7 +71,7 @@ public static class Loss
     }
 
     /// <summary>dW += λ·w for the L2 tensors.</summary>
-    public static void L2Backward<T>(Span<T> gradients, ParameterLayout layout, ReadOnlySpan<T> parameters, float lambda) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void L2Backward<T>(Span<T> gradients, ParameterLayout layout, ReadOnlySpan<T> parameters, float lambda) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (lambda == 0) return;
         T l = T.CreateTruncating(lambda);

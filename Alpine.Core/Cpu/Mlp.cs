@@ -12,7 +12,7 @@ public static class Mlp
     /// <summary>Forward for a block of rows; z keeps the post-ReLU activations for the backward.</summary>
     public static void Forward<T>(Span<T> y /*(R)*/, Span<T> z /*(R,M)*/, ReadOnlySpan<T> u /*(R,I)*/,
         ReadOnlySpan<T> w1 /*(M,I)*/, ReadOnlySpan<T> b1 /*(M)*/, ReadOnlySpan<T> w2 /*(1,M)*/, T b2)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int m = b1.Length;
         Linear.Forward(z, u, w1, b1, m);
@@ -26,7 +26,7 @@ public static class Mlp
     /// </summary>
     public static void BackwardInput<T>(Span<T> du /*(R,I)*/, Span<T> dz /*(R,M)*/, ReadOnlySpan<T> dy /*(R)*/,
         ReadOnlySpan<T> z /*(R,M)*/, ReadOnlySpan<T> w1 /*(M,I)*/, ReadOnlySpan<T> w2 /*(1,M)*/)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int m = w2.Length;
         for (int r = 0; r < dy.Length; r++)
@@ -46,7 +46,7 @@ public static class Mlp
     /// </summary>
     public static void BackwardWeights<T>(Span<T> dw1, Span<T> db1, Span<T> dw2, Span<T> db2 /*(1)*/,
         ReadOnlySpan<T> dy /*(R)*/, ReadOnlySpan<T> dz /*(R,M)*/, ReadOnlySpan<T> z /*(R,M)*/, ReadOnlySpan<T> u /*(R,I)*/, int k0, int k1)
-        where T : unmanaged, IFloatingPointIeee754<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int m = db1.Length;
         Linear.BackwardWeights(dw1, db1, dz, u, m, k0, k1);

@@ -12,7 +12,7 @@ public class LossTests
         double[] heads = [0.3, -2, 4, 1.5, 0.1, -0.7, 2, 2, -3]; // (K=3, B=3)
         double[] alphas = [0.58, 0.18, 0.24];
         float[] labels = [1, 0, 1];
-        double LossOf()
+        double LossOf(double[] _)
         {
             var y = new double[3];
             Loss.FusionForward<double>(y, heads, alphas);
@@ -59,7 +59,7 @@ public class LossTests
         Assert.That(Loss.L2Forward<double>(layout, p, 0.1f), Is.EqualTo(0.5 * 0.1f * 17).Within(1e-12));
         var g = new double[layout.Size];
         Loss.L2Backward<double>(g, layout, p, 0.1f);
-        GradCheck.Check("dL2", p, () => Loss.L2Forward<double>(layout, p, 0.1f), g, rtol: 1e-7);
+        GradCheck.Check("dL2", p, _ => Loss.L2Forward<double>(layout, p, 0.1f), g, tolerance: 1e-7);
         Assert.That(layout["b"].Of(g).ToArray().Concat(layout["e"].Of(g).ToArray()), Is.All.EqualTo(0.0));
         Assert.That(layout["w"].Of(g).ToArray(), Is.All.EqualTo(0.1 * 2).Within(1e-8));
     }

@@ -14,7 +14,7 @@ public class MlpTests
         double[] Rand(int n) => Enumerable.Range(0, n).Select(_ => 2 * rng.NextDouble() - 1).ToArray();
         double[] u = Rand(R * I), w1 = Rand(M * I), b1 = Rand(M), w2 = Rand(M), b2 = Rand(1), r = Rand(R);
 
-        double LossOf()
+        double LossOf(double[] _)
         {
             var y = new double[R];
             Mlp.Forward<double>(y, new double[R * M], u, w1, b1, w2, b2[0]);
