@@ -54,7 +54,7 @@ public static class GpuCellReport
                 double f = Median(fwd, reps), fb = Median(fwdBwd, reps);
                 double rate = flops / (fb / 1e3) / 1e9;
                 double floor = Math.Max(flops / (peak * 1e9), double.IsNaN(bandwidth) ? 0 : bytes / (bandwidth * 1e9)) * 1e3;
-                Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F0} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
+                Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F1} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
             }
             if (withCpu) Row("CPU GraphLstm<float>", c.CpuForward, c.CpuForwardBackward, cpuPeak, double.NaN);
             if (gpu != null)

@@ -15,6 +15,9 @@ public struct GemmDims
     public int Accumulate;
     /// <summary>1: add <c>bias[n]</c> to every row.</summary>
     public int HasBias;
+    /// <summary>Split-K: grid slice z covers k in [z·KChunk, (z+1)·KChunk) and writes its own dense (M, N) partial
+    /// at <c>c[z·M·N]</c>; <see cref="GemmKernel.ReduceSplits"/> then adds the slices in order. 0: no split.</summary>
+    public int KChunk;
 }
 
 /// <summary>Tiled shared-memory FP32 GEMM: one 16×16 tile of C per group of 64 threads, each thread a 2×2 block.</summary>
@@ -31,19 +34,21 @@ public static class GemmKernel
         int tid = Group.IdxX;
         int tr = tid / 8, tc = tid % 8;
         int m0 = Grid.IdxY * Tile, n0 = Grid.IdxX * Tile;
+        bool split = d.KChunk > 0;
+        int kBegin = split ? Grid.IdxZ * d.KChunk : 0, kEnd = split ? XMin(d.K, kBegin + d.KChunk) : d.K;
         // Map consecutive threads along the unit-stride dimension so global loads coalesce.
         bool aAlongM = d.Sam == 1, bAlongK = d.Sbk == 1;
         float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
-        for (int k0 = 0; k0 < d.K; k0 += Tile)
+        for (int k0 = kBegin; k0 < kEnd; k0 += Tile)
         {
             for (int e = tid; e < Tile * Tile; e += GroupSize)
             {
                 int r = aAlongM ? e % Tile : e / Tile, kk = aAlongM ? e / Tile : e % Tile;
                 int m = m0 + r, k = k0 + kk;
-                aTile[kk * Tile + r] = m < d.M && k < d.K ? a[(long)m * d.Sam + (long)k * d.Sak] : 0f;
+                aTile[kk * Tile + r] = m < d.M && k < kEnd ? a[(long)m * d.Sam + (long)k * d.Sak] : 0f;
                 int kb = bAlongK ? e % Tile : e / Tile, cc = bAlongK ? e / Tile : e % Tile;
                 int n = n0 + cc, k2 = k0 + kb;
-                bTile[kb * Tile + cc] = n < d.N && k2 < d.K ? b[(long)k2 * d.Sbk + (long)n * d.Sbn] : 0f;
+                bTile[kb * Tile + cc] = n < d.N && k2 < kEnd ? b[(long)k2 * d.Sbk + (long)n * d.Sbn] : 0f;
             }
             Group.Barrier();
             for (int kk = 0; kk < Tile; kk++)
@@ -63,11 +68,28 @@ public static class GemmKernel
     private static void Store(GemmDims d, ArrayView<float> bias, ArrayView<float> c, int m, int n, float value)
     {
         if (m >= d.M || n >= d.N) return;
+        if (d.KChunk > 0) { c[(long)Grid.IdxZ * d.M * d.N + (long)m * d.N + n] = value; return; }
+        Finish(d, bias, c, m, n, value);
+    }
+
+    private static void Finish(GemmDims d, ArrayView<float> bias, ArrayView<float> c, int m, int n, float value)
+    {
         long at = (long)m * d.Ldc + n;
         if (d.HasBias != 0) value += bias[n];
         c[at] = d.Accumulate != 0 ? c[at] + value : value;
     }
 
-    public static KernelConfig Config(in GemmDims d) =>
-        new(new Index2D((d.N + Tile - 1) / Tile, (d.M + Tile - 1) / Tile), new Index2D(GroupSize, 1));
+    /// <summary>C (+)= Σ_z partial[z] (+bias), the split-K slices added in slice order (deterministic, SPEC D13).</summary>
+    public static void ReduceSplits(Index1D e, GemmDims d, int splits, ArrayView<float> partial, ArrayView<float> bias, ArrayView<float> c)
+    {
+        long mn = (long)d.M * d.N;
+        float sum = 0f;
+        for (int z = 0; z < splits; z++) sum += partial[z * mn + e];
+        Finish(d, bias, c, e / d.N, e % d.N, sum);
+    }
+
+    public static KernelConfig Config(in GemmDims d, int splits) =>
+        new(new Index3D((d.N + Tile - 1) / Tile, (d.M + Tile - 1) / Tile, splits), new Index3D(GroupSize, 1, 1));
+
+    private static int XMin(int a, int b) => a < b ? a : b;
 }

@@ -177,7 +177,7 @@ public sealed class GpuGraphLstm : IDisposable
         var rec = new GemmDims { M = 4 * h, N = h, K = n, Sam = 1, Sak = gh, Sbk = h, Sbn = 1, Ldc = h, Accumulate = 1 };
         _k.RunGemm(rec, dpre, _hPrev.View, default, grad.Wh);
         if (dims.Graph != 0) _k.RunGemm(rec, dpre.SubView(4 * h), _hStar.View, default, grad.Wg);
-        _k.AddColumnSums(gh, n, gh, dpre, grad.B);
+        _k.AddColumnSumsOf(dpre, n, gh, grad.B);
     }
 
     public void Dispose()

@@ -23,6 +23,16 @@ public static class VectorKernels
         db[c] += sum;
     }
 
+    /// <summary>partial[chunk, c] = Σ a[r, c] over the chunk's rows, in row order.</summary>
+    public static void ColumnSumsPartial(Index2D e, int rows, int cols, int chunkRows, ArrayView<float> a, ArrayView<float> partial)
+    {
+        int c = e.X, chunk = e.Y;
+        int end = rows < (chunk + 1) * chunkRows ? rows : (chunk + 1) * chunkRows;
+        float sum = 0f;
+        for (int r = chunk * chunkRows; r < end; r++) sum += a[(long)r * cols + c];
+        partial[(long)chunk * cols + c] = sum;
+    }
+
     /// <summary>partial[g] = Σ x² over group g's contiguous chunk; a fixed tree, so the norm is deterministic.</summary>
     public static void SumSquaresPartial(int chunk, ArrayView<float> x, ArrayView<float> partial)
     {

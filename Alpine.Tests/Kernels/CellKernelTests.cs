@@ -82,12 +82,15 @@ public abstract class CellKernelChecks
         AssertClose("db", dbGpu, dbRef, rtol, atol);
     }
 
-    // C = A·B in every stride combination the layer uses, with bias and accumulate, at odd sizes.
-    [TestCase(37, 19, 5, false, false, true, false)]
-    [TestCase(21, 33, 17, true, false, false, true)]
-    [TestCase(9, 40, 29, false, true, false, true)]
-    [TestCase(1, 1, 1, true, true, true, true)]
-    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate)
+    // C = A·B in every stride combination the layer uses, with bias and accumulate, at odd sizes; split-K
+    // with a ragged last slice.
+    [TestCase(37, 19, 5, false, false, true, false, 1)]
+    [TestCase(21, 33, 17, true, false, false, true, 1)]
+    [TestCase(9, 40, 29, false, true, false, true, 1)]
+    [TestCase(1, 1, 1, true, true, true, true, 1)]
+    [TestCase(7, 9, 75, true, false, true, true, 3)]
+    [TestCase(18, 5, 50, false, false, false, false, 4)]
+    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate, int splits)
     {
         var rng = new Random(m * 31 + n);
         float[] a = Random(rng, m * k), bm = Random(rng, k * n), bv = Random(rng, n), c0 = Random(rng, m * n);
@@ -108,8 +111,27 @@ public abstract class CellKernelChecks
         using var db = Acc.Allocate1D(bm);
         using var dbias = Acc.Allocate1D(bv);
         using var dc = Acc.Allocate1D(c0);
-        Kernels.RunGemm(d, da.View, db.View, bias ? dbias.View : default, dc.View);
+        Kernels.RunGemm(d, da.View, db.View, bias ? dbias.View : default, dc.View, splits);
         AssertClose("C", dc.GetAsArray1D(), expected, 1e-5, 1e-5);
+    }
+
+    [Test]
+    public void ColumnSumsAddOverChunks()
+    {
+        var rng = new Random(9);
+        const int rows = 601, cols = 7; // three 256-row chunks, the last ragged
+        float[] a = Random(rng, rows * cols), db = Random(rng, cols);
+        var expected = new float[cols];
+        for (int c = 0; c < cols; c++)
+        {
+            double s = db[c];
+            for (int r = 0; r < rows; r++) s += a[r * cols + c];
+            expected[c] = (float)s;
+        }
+        using var da = Acc.Allocate1D(a);
+        using var ddb = Acc.Allocate1D(db);
+        Kernels.AddColumnSumsOf(da.View, rows, cols, ddb.View);
+        AssertClose("db", ddb.GetAsArray1D(), expected, 1e-5, 1e-5);
     }
 
     [Test]
