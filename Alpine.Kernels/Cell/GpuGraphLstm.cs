@@ -62,6 +62,9 @@ public sealed class GpuGraphLstm : IDisposable
     public int SharedRowsLimit { get; set; }
     /// <summary>Groups of the persistent kernels; 0 = sized from the device.</summary>
     public int PersistentGroups { get; set; }
+    /// <summary>Sequences per group per step (1..4); 0 = chosen from B and the device (tiles only when there are
+    /// enough sequences to keep every multiprocessor busy).</summary>
+    public int SequenceTile { get; set; }
     /// <summary>h of every step, (N, H), valid after <see cref="Forward"/>.</summary>
     public ArrayView<float> Hidden => _h.View.SubView(0, (long)_total * _dims.H);
     public int TotalSteps => _total;
@@ -119,30 +122,40 @@ public sealed class GpuGraphLstm : IDisposable
         var proj = new GemmDims { M = n, N = gh, K = d, Sam = d, Sak = 1, Sbk = 1, Sbn = d, Ldc = gh, HasBias = 1 };
         _k.RunGemm(proj, x, w.Wx, w.B, _gates.View);
         var wrT = _wrT.Ensure((long)h * gh);
-        var dims = _dims;
+        var dims = TiledDims();
         _k.FuseRecurrentWeights((int)wrT.Length, dims, w.Wh, dims.Graph != 0 ? w.Wg : w.Wh, wrT);
         var views = Views(w);
-        int gs = GroupSize;
+        int gs = GroupSize, fixedShared = CellKernels.ForwardSharedFloats(h);
         if (schedule == CellSchedule.StepLaunch)
         {
-            var shared = SharedMemoryConfig.RequestDynamic<float>(2 * h);
+            var shared = SharedMemoryConfig.RequestDynamic<float>(fixedShared);
             for (int t = 0; t < dims.MaxT; t++)
-                _k.ForwardStep(new KernelConfig(_active[t], gs, shared), t, dims, views);
+                _k.ForwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
         }
         else
         {
             // Keep as many k-rows of the fused recurrent weights on chip as the group's shared memory allows.
-            long budget = _acc.MaxSharedMemoryPerGroup / sizeof(float) - 2L * h;
+            long budget = _acc.MaxSharedMemoryPerGroup / sizeof(float) - fixedShared;
             dims.SharedRows = (int)Math.Clamp(budget / gh, 0, Math.Min(h, SharedRowsLimit));
-            var shared = SharedMemoryConfig.RequestDynamic<float>(2 * h + dims.SharedRows * gh);
-            _k.ForwardPersistent(new KernelConfig(PersistentGroupCount(), gs, shared), dims, views);
+            var shared = SharedMemoryConfig.RequestDynamic<float>(fixedShared + dims.SharedRows * gh);
+            _k.ForwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
         }
     }
 
-    private int PersistentGroupCount()
+    private CellDims TiledDims()
+    {
+        var dims = _dims;
+        int auto = Math.Clamp(_count / Math.Max(1, 2 * _acc.NumMultiprocessors), 1, CellKernels.MaxTile);
+        dims.SeqTile = Math.Clamp(SequenceTile > 0 ? SequenceTile : auto, 1, CellKernels.MaxTile);
+        return dims;
+    }
+
+    private static int Tiles(int sequences, in CellDims d) => (sequences + d.SeqTile - 1) / d.SeqTile;
+
+    private int PersistentGroupCount(in CellDims d)
     {
         int groups = PersistentGroups > 0 ? PersistentGroups : Math.Max(1, _acc.NumMultiprocessors * Math.Max(1, _acc.MaxNumThreadsPerMultiprocessor / GroupSize));
-        return Math.Min(groups, Math.Max(1, _count));
+        return Math.Min(groups, Math.Max(1, Tiles(_count, d)));
     }
 
     /// <summary>
@@ -158,15 +171,15 @@ public sealed class GpuGraphLstm : IDisposable
         dh.SubView(0, nh).CopyTo(_dh.View.SubView(0, nh));
         _dc.View.SubView(0, nh).MemSetToZero();
         _dcs.View.SubView(0, nh).MemSetToZero();
-        var dims = _dims;
+        var dims = TiledDims();
         var views = Views(w);
-        var shared = SharedMemoryConfig.RequestDynamic<float>(gh);
+        var shared = SharedMemoryConfig.RequestDynamic<float>(CellKernels.BackwardSharedFloats(gh));
         int gs = GroupSize;
         if (schedule == CellSchedule.StepLaunch)
             for (int t = dims.MaxT - 1; t >= 0; t--)
-                _k.BackwardStep(new KernelConfig(_active[t], gs, shared), t, dims, views);
+                _k.BackwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
         else
-            _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(), gs, shared), dims, views);
+            _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
 
         var dpre = _dpre.View;
         // dX = DPre·Wx: (N, GH)·(GH, D).

@@ -34,19 +34,20 @@ public abstract class CellKernelChecks
     [OneTimeTearDown]
     public void CloseDevice() { _device?.Dispose(); _device = null; _kernels = null; }
 
-    // (graph, c* reading, top-L, schedule, D, H): graph Neighbor/Carried × L 1/3, umg, both schedules, and an
-    // H wider than the CPU device's 64-thread group so threads own several hidden units.
-    [TestCase(true, CStarReading.Neighbor, 1, CellSchedule.StepLaunch, 5, 6)]
-    [TestCase(true, CStarReading.Carried, 1, CellSchedule.StepLaunch, 5, 6)]
-    [TestCase(true, CStarReading.Neighbor, 3, CellSchedule.StepLaunch, 5, 6)]
-    [TestCase(true, CStarReading.Carried, 3, CellSchedule.StepLaunch, 5, 6)]
-    [TestCase(false, CStarReading.Neighbor, 1, CellSchedule.StepLaunch, 5, 6)]
-    [TestCase(true, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6)]
-    [TestCase(true, CStarReading.Carried, 3, CellSchedule.Persistent, 5, 6)]
-    [TestCase(false, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6)]
-    [TestCase(true, CStarReading.Neighbor, 2, CellSchedule.Persistent, 3, 67)]
-    [TestCase(true, CStarReading.Carried, 2, CellSchedule.StepLaunch, 3, 67)]
-    public void GraphLstmMatchesCpuReference(bool useGraph, CStarReading cstar, int topL, CellSchedule schedule, int d, int h)
+    // (graph, c* reading, top-L, schedule, D, H, sequences per group): graph Neighbor/Carried × L 1/3, umg, both
+    // schedules, tiles of 1, 4 and auto (3 here: partial tiles as sequences end), and an H wider than the CPU
+    // device's 64-thread group so threads own several hidden units.
+    [TestCase(true, CStarReading.Neighbor, 1, CellSchedule.StepLaunch, 5, 6, 1)]
+    [TestCase(true, CStarReading.Carried, 1, CellSchedule.StepLaunch, 5, 6, 4)]
+    [TestCase(true, CStarReading.Neighbor, 3, CellSchedule.StepLaunch, 5, 6, 0)]
+    [TestCase(true, CStarReading.Carried, 3, CellSchedule.StepLaunch, 5, 6, 2)]
+    [TestCase(false, CStarReading.Neighbor, 1, CellSchedule.StepLaunch, 5, 6, 0)]
+    [TestCase(true, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6, 1)]
+    [TestCase(true, CStarReading.Carried, 3, CellSchedule.Persistent, 5, 6, 4)]
+    [TestCase(false, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6, 0)]
+    [TestCase(true, CStarReading.Neighbor, 2, CellSchedule.Persistent, 3, 67, 0)]
+    [TestCase(true, CStarReading.Carried, 2, CellSchedule.StepLaunch, 3, 67, 4)]
+    public void GraphLstmMatchesCpuReference(bool useGraph, CStarReading cstar, int topL, CellSchedule schedule, int d, int h, int tile)
     {
         var rng = new Random(17 + topL + h);
         int[] lengths = h > 64 ? [4, 1, 0, 3] : [7, 1, 5, 0, 3, 9];
@@ -65,6 +66,7 @@ public abstract class CellKernelChecks
         // Persistent: two groups, so a group owns several sequences; half the weight rows on chip.
         gpu.Layer.PersistentGroups = 2;
         gpu.Layer.SharedRowsLimit = h / 2;
+        gpu.Layer.SequenceTile = tile;
         float[] hGpu = new float[n * h], dxGpu = new float[n * d];
         // Gradients accumulate: start from a non-zero buffer and expect reference + start.
         float[] start = Random(rng, wx.Length);
