@@ -28,7 +28,12 @@ public sealed class GpuBackend : IAlpineBackend
     /// <param name="accelerator">The device to run on (not disposed here); null opens the first CUDA device and
     /// throws <see cref="InvalidOperationException"/> when there is none (see <see cref="TryCreate"/>).</param>
     public GpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, Accelerator? accelerator = null)
+        : this(config, items, userCount, initialParameters, accelerator, owned: null) { }
+
+    private GpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, Accelerator? accelerator, DeviceHandle? owned)
     {
+        _owned = owned;
+        accelerator ??= owned?.Accelerator;
         Config = config;
         Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
         if (initialParameters.Length != Layout.Size)
@@ -61,8 +66,8 @@ public sealed class GpuBackend : IAlpineBackend
     {
         var device = AcceleratorFactory.TryCreateCuda();
         if (device is null) return null;
-        device.Dispose();
-        return new GpuBackend(config, items, userCount, initialParameters);
+        try { return new GpuBackend(config, items, userCount, initialParameters, null, device); }
+        catch { device.Dispose(); throw; }
     }
 
     public ModelConfig Config { get; }
