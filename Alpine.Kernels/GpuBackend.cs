@@ -26,7 +26,7 @@ public sealed class GpuBackend : IAlpineBackend
     private readonly DeviceArray<float> _dp, _dg, _dm, _dv, _partials;
 
     /// <param name="accelerator">The device to run on (not disposed here); null opens the first CUDA device and
-    /// throws <see cref="InvalidOperationException"/> when there is none (see <see cref="TryCreate"/>).</param>
+    /// throws <see cref="Alpine.Data.UsageException"/> when there is none (see <see cref="TryCreate"/>).</param>
     public GpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, Accelerator? accelerator = null)
         : this(config, items, userCount, initialParameters, accelerator, owned: null) { }
 
@@ -41,7 +41,7 @@ public sealed class GpuBackend : IAlpineBackend
         if (accelerator is null)
         {
             _owned = AcceleratorFactory.TryCreateCuda()
-                ?? throw new InvalidOperationException($"no CUDA device for the GPU backend: {AcceleratorFactory.DescribeMissingCuda()}");
+                ?? throw new Alpine.Data.UsageException($"--device gpu needs a CUDA device: {AcceleratorFactory.DescribeMissingCuda()}");
             accelerator = _owned.Accelerator;
         }
         Accelerator = accelerator;

@@ -80,6 +80,12 @@ public abstract class GpuBackendChecks
             cpu.CopyGradientsTo(gc); gpu.CopyGradientsTo(gg);
             Assert.That(gc.Any(v => v != 0f), "the CPU gradient is not all zero");
             AssertClose($"{schedule}: flat gradient", gg, gc, rtol, atol);
+            // SPEC D13: no atomics, fixed reduction orders, so a second pass gives the same bits.
+            gpu.ZeroGradients();
+            float[] lg2 = new float[batch.TargetCount], gg2 = new float[layout.Size];
+            Assert.That(gpu.ForwardBackward(batch, lg2), Is.EqualTo(lossGpu), $"{schedule}: loss run to run");
+            gpu.CopyGradientsTo(gg2);
+            Assert.That(gg2, Is.EqualTo(gg), $"{schedule}: gradient run to run");
             float[] pc = new float[batch.TargetCount], pg = new float[batch.TargetCount];
             cpu.Predict(batch, pc); gpu.Predict(batch, pg);
             AssertClose($"{schedule}: predict", pg, pc, rtol, atol);
