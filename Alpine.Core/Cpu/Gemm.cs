@@ -25,6 +25,8 @@ public static class Gemm
     private const int NV = 4;
     /// <summary>Depth of one k block: the B micro-panel (KC × 64 floats, 32 KiB) stays in L1.</summary>
     internal const int KC = 128;
+    /// <summary>Rows of C per block when k is short: 64 rows of A and C stay in L2.</summary>
+    private const int MC = 64;
     /// <summary>Below this many multiply-adds a product is not worth handing to other threads.</summary>
     private const long ParallelThreshold = 1 << 18;
 
@@ -124,8 +126,21 @@ public static class Gemm
     private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        /// <summary>C[i0..i1, j0..j1] of the product, k blocks outermost.</summary>
+        /// <summary>C[i0..i1, j0..j1] of the product.</summary>
         public void Run(int i0, int i1, int j0, int j1)
+        {
+            // Short k (the input projection, dx, the per-step products): blocks of MC rows outermost, so a
+            // block's rows of A and C stay in L2 while all of B streams past. Long k (the weight gradients,
+            // k = all steps): k blocks outermost, so each B block is read once and the small C stays in L2.
+            // Either way each element sums its k blocks in ascending order: the same bits.
+            if (k <= 4 * KC)
+                for (int ib = i0; ib < i1; ib += MC) RunBlock(ib, Math.Min(i1, ib + MC), j0, j1);
+            else
+                RunBlock(i0, i1, j0, j1);
+        }
+
+        /// <summary>C[i0..i1, j0..j1], k blocks outermost.</summary>
+        private void RunBlock(int i0, int i1, int j0, int j1)
         {
             int w = Vector512<T>.Count;
             int tileCols = Vector512.IsHardwareAccelerated ? NV * w : int.MaxValue;
@@ -173,13 +188,13 @@ public static class Gemm
             Vector512<T> b2 = Vector512.Load(bp + 2 * w), b3 = Vector512.Load(bp + 3 * w);
             long q = (long)p * acs;
             Vector512<T> x = Vector512.Create(a0[q]);
-            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+            c00 = Simd<T>.Fma(x, b0, c00); c01 = Simd<T>.Fma(x, b1, c01); c02 = Simd<T>.Fma(x, b2, c02); c03 = Simd<T>.Fma(x, b3, c03);
             x = Vector512.Create(a1[q]);
-            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+            c10 = Simd<T>.Fma(x, b0, c10); c11 = Simd<T>.Fma(x, b1, c11); c12 = Simd<T>.Fma(x, b2, c12); c13 = Simd<T>.Fma(x, b3, c13);
             x = Vector512.Create(a2[q]);
-            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+            c20 = Simd<T>.Fma(x, b0, c20); c21 = Simd<T>.Fma(x, b1, c21); c22 = Simd<T>.Fma(x, b2, c22); c23 = Simd<T>.Fma(x, b3, c23);
             x = Vector512.Create(a3[q]);
-            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+            c30 = Simd<T>.Fma(x, b0, c30); c31 = Simd<T>.Fma(x, b1, c31); c32 = Simd<T>.Fma(x, b2, c32); c33 = Simd<T>.Fma(x, b3, c33);
         }
         Store(c, w, add, c00, c01, c02, c03);
         Store(c + ldc, w, add, c10, c11, c12, c13);
@@ -207,6 +222,17 @@ public static class Gemm
     private static unsafe void Row<T>(T* c, T* a, int acs, T* b, int ldb, int kc, int cols, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (cols < 16)
+        {
+            // A few columns (e.g. the bias column of [dWx, db]): one scalar FMA chain each, same order.
+            for (int j = 0; j < cols; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < kc; p++) sum = T.FusedMultiplyAdd(a[(long)p * acs], b[(long)p * ldb + j], sum);
+                c[j] = add ? c[j] + sum : sum;
+            }
+            return;
+        }
         const int Chunk = 256;
         Span<T> acc = stackalloc T[Math.Min(cols, Chunk)];
         for (int j0 = 0; j0 < cols; j0 += Chunk)
@@ -219,17 +245,5 @@ public static class Gemm
             var dst = new Span<T>(c + j0, nc);
             if (add) TensorPrimitives.Add(dst, s, dst); else s.CopyTo(dst);
         }
-    }
-
-    /// <summary>Vector512 FMA for T ∈ {float, double}; the type test is a JIT-time constant.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (typeof(T) == typeof(float))
-            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        throw new NotSupportedException($"GEMM supports float and double, not {typeof(T).Name}");
     }
 }

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Alpine.Model;
 
 namespace Alpine.Cpu;
@@ -29,21 +31,35 @@ namespace Alpine.Cpu;
 /// runs the same chunks in reverse time, and the weight gradients are GEMMs over all steps afterwards, so
 /// no sum depends on thread timing.
 /// </para>
+/// <para>
+/// Inside, every H-long state row is stored with stride Hs = H rounded up to a whole number of Vector512
+/// lanes, and each gate block of a gates row likewise, so the element-wise cell runs whole vectors with no
+/// scalar tail. The padded weight copies are zero in the pad lanes, so a pad lane sees z = 0 and keeps
+/// c = h = 0 and zero gradients. A ones column appended to x carries the bias: x̃ = [x, 1] and
+/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per sequence while each dgates row is hot, and the
+/// sequences' sums are added in sorted order: no result depends on the thread count (SPEC D13).
+/// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
 /// the same weights, sequences and inputs.
 /// </summary>
 public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL)
+    /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
+    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0)
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
         G = useGraph ? 8 : 4;
-        _whT = new T[h * 4 * h];
-        _wgT = useGraph ? new T[h * 4 * h] : [];
-        _wh = new T[h * 4 * h];
-        _wg = useGraph ? new T[h * 4 * h] : [];
+        _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
+        int w = Simd<T>.Width;
+        _hs = (h + w - 1) / w * w;
+        int gates = G * _hs, rec = 4 * _hs;
+        _wxRows = new T[gates * (d + 1)];
+        _wxT = new T[(d + 1) * gates];
+        _dwx = new T[gates * d];
+        _whRows = new T[rec * h]; _whT = new T[h * rec]; _dwh = new T[rec * h];
+        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : []; _dwg = useGraph ? new T[rec * h] : [];
     }
 
     public int D { get; }
@@ -54,31 +70,39 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <summary>Gate sets × 4: 8 with the graph path, 4 without; Wx is [G·H, D], b is [G·H].</summary>
     public int G { get; }
 
-    /// <summary>Parameter sizes of one layer, for the flat layout: Wx [G·H, D], Wh [4H, H], Wg [4H, H] (graph only), b [G·H].</summary>
-    public static (int Rows, int Cols) WxShape(int d, int h, bool useGraph) => ((useGraph ? 8 : 4) * h, d);
-
+    private readonly int _chunks;
+    private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
     private SequenceSet? _forwardSeqs;
-    private readonly T[] _whT, _wgT;   // (H, 4H) Whᵀ and Wgᵀ: B operands of the forward per-step GEMMs
-    private readonly T[] _wh, _wg;     // (4H, H) copies the backward chunks can reach from other threads
 
-    // Activations in packed row order (N rows).
-    private T[] _x = [];       // (N, D)   x_t
-    private T[] _gates = [];   // (N, G·H) pre-activations, then i f o u [i* f* o* u*]
-    private T[] _hPrev = [];   // (N, H)   h_{t−1} (0 at t = 0): the A operand of dWh
-    private T[] _c = [];       // (N, H)   c_t
-    private T[] _tc = [];      // (N, H)   tanh(c_t)
-    private T[] _h = [];       // (N, H)   h_t
-    private T[] _hs = [];      // (N, H)   h*       (graph path only)
-    private T[] _csPrev = [];  // (N, H)   c*_prev  (graph path only)
-    private T[] _cs = [];      // (N, H)   c*_t     (graph path only)
-    private T[] _tcs = [];     // (N, H)   tanh(c*_t)
+    // Padded weight copies, rebuilt from the caller's weights by each Forward / Backward.
+    private readonly T[] _wxRows;       // (G·Hs, D+1) [Wx, b], zero pad rows: B operand of dx
+    private readonly T[] _wxT;          // (D+1, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
+    private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
+    private readonly T[] _dwx, _dwh, _dwg; // padded weight-gradient GEMM outputs, added into the caller's
+    private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
+
+    // Activations in packed row order (N rows, see GraphLstmSchedule).
+    private T[] _x = [];       // (N, D+1) [x_t, 1]
+    private T[] _gates = [];   // (N, G·Hs) pre-activations, then i f o u [i* f* o* u*]
+    private T[] _hPrev = [];   // (N, Hs)  h_{t−1} (0 at t = 0): the B operand of dWh
+    private T[] _c = [];       // (N, Hs)  c_t
+    private T[] _tc = [];      // (N, Hs)  tanh(c_t)
+    private T[] _h = [];       // (N, Hs)  h_t
+    private T[] _hStar = [];   // (N, Hs)  h*       (graph path only)
+    private T[] _csPrev = [];  // (N, Hs)  c*_prev  (graph path only)
+    private T[] _cs = [];      // (N, Hs)  c*_t     (graph path only)
+    private T[] _tcs = [];     // (N, Hs)  tanh(c*_t)
     // Gradients in packed row order.
-    private T[] _dgates = [];  // (N, G·H) dL/d pre-activations
-    private T[] _dh = [];      // (N, H)   dL/dh_t: from above, from step t+1, and from later steps reading t as t*
-    private T[] _dc = [];      // (N, H)   dL/dc_t: from step t+1, and (Neighbor) from later steps reading t as t*
-    private T[] _dcs = [];     // (N, H)   dL/dc*_t: (Carried) from step t+1; scratch otherwise
-    private T[] _dhs = [];     // (N, H)   dL/dh*
+    private T[] _dgates = [];  // (N, G·Hs) dL/d pre-activations
+    private T[] _dh = [];      // (N, Hs)  dL/dh_t: from above, from step t+1, and from later steps reading t as t*
+    private T[] _dc = [];      // (N, Hs)  dL/dc_t: from step t+1, and (Neighbor) from later steps reading t as t*
+    private T[] _dcs = [];     // (N, Hs)  dL/dc*_t: (Carried) from step t+1; then dL/dc*_prev
+    // Per-sequence scratch (rows indexed by sorted sequence), small enough to stay in L2 across a step.
+    private T[] _rec = [];     // (B, G·Hs) the recurrent part of the pre-activations of the current step
+    private T[] _dhRec = [];   // (B, Hs)   dL/dh_{t−1} from step t, until the cell of t−1 adds it
+    private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
     private T[] _dx = [];      // (N, D)
 
     /// <summary>
@@ -94,33 +118,35 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         ReadOnlySpan<T> x,    // (N, D)
         Span<T> h)            // (N, H) out
     {
-        int n = seqs.TotalSteps, gh = G * H, H4 = 4 * H;
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
-        Allocate(n);
-        _plan.Build(seqs, Environment.ProcessorCount);
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, d1 = D + 1;
+        Allocate(n, seqs.Count);
+        _plan.Build(seqs, _chunks);
         _forwardSeqs = seqs;
         var plan = _plan;
+        PadWeights(wx, wh, wg, b);
+        Gemm.Transpose<T>(_wxT, _wxRows, gates, d1, d1);
+        Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
+        if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
 
-        // Gather x into packed order; every gate row starts as b, then the input projection for all
-        // steps is one GEMM: gates (N, G·H) += x (N, D) · Wxᵀ.
+        // x̃ in packed order, then the input projection (and bias) of every step as one GEMM:
+        // gates (N, G·Hs) = x̃ (N, D+1) · W̃xᵀ (D+1, G·Hs).
         for (int r = 0; r < n; r++)
         {
-            x.Slice(plan.Source[r] * D, D).CopyTo(_x.AsSpan(r * D, D));
-            b.CopyTo(_gates.AsSpan(r * gh, gh));
+            x.Slice(plan.Source[r] * D, D).CopyTo(_x.AsSpan(r * d1, D));
+            _x[r * d1 + D] = T.One;
         }
-        Gemm.Multiply(_gates, gh, _x, D, false, wx, D, true, n, gh, D, accumulate: true, parallel: true);
-        Gemm.Transpose(_whT, wh, H4, H, H);
-        if (UseGraph) Gemm.Transpose(_wgT, wg, H4, H, H);
+        Gemm.Multiply<T>(_gates, gates, _x, d1, false, _wxT, gates, false, n, gates, d1, accumulate: false, parallel: true);
 
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
-        for (int r = 0; r < n; r++) _h.AsSpan(r * H, H).CopyTo(h.Slice(plan.Source[r] * H, H));
+        for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
 
     /// <summary>The recurrence of sorted sequences [j0, j1), all steps in order.</summary>
     private void ForwardChunk(int j0, int j1)
     {
-        int gh = G * H, H4 = 4 * H;
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = 0; t < plan.Steps; t++)
         {
@@ -129,76 +155,95 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             int r0 = plan.BlockStart[t] + j0;
             int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;   // the same sequences one step earlier
 
-            // Sequential path: gates[:, 0:4H] += h_{t−1} · Whᵀ for all rows of this step at once.
-            var hPrev = _hPrev.AsSpan(r0 * H, rows * H);
+            // The recurrent parts of all rows of the step at once, into the chunk's rows of the small _rec
+            // (L2-resident) rather than onto the gates, which come from memory: the cell adds them there.
+            // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs).
+            var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
             if (t > 0)
             {
-                _h.AsSpan(q0 * H, rows * H).CopyTo(hPrev);
-                Gemm.Multiply(_gates.AsSpan(r0 * gh), gh, hPrev, H, false, _whT, H4, false, rows, H4, H, accumulate: true);
+                _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
+                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
             }
             else hPrev.Clear();
 
+            // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
             if (UseGraph)
             {
                 for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-                Gemm.Multiply(_gates.AsSpan(r0 * gh + H4), gh, _hs.AsSpan(r0 * H), H, false, _wgT, H4, false, rows, H4, H, accumulate: true);
+                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
             }
 
-            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1);
+            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j0 + (r - r0));
         }
     }
 
     /// <summary>h* and c*_prev of row r (SPEC D4, D5): means over its valid predecessors.</summary>
     private void GatherGraphState(int r, int prev)
     {
-        var hs = _hs.AsSpan(r * H, H);
-        var csPrev = _csPrev.AsSpan(r * H, H);
-        hs.Clear();
+        int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
+        var scale = Vector512.Create(_plan.PredScale[r]);
         bool neighbor = CStar == CStarReading.Neighbor;
-        if (neighbor) csPrev.Clear();
-        for (int l = 0; l < TopL; l++)
+        for (int e = 0; e < hs; e += w)
         {
-            int p = _plan.Pred[r * TopL + l];
-            if (p < 0) continue;
-            TensorPrimitives.Add(hs, _h.AsSpan(p * H, H), hs);
-            if (neighbor) TensorPrimitives.Add(csPrev, _c.AsSpan(p * H, H), csPrev);
+            Vector512<T> hSum = Vector512<T>.Zero, cSum = Vector512<T>.Zero;
+            for (int l = 0; l < TopL; l++)
+            {
+                int p = _plan.Pred[r * TopL + l];
+                if (p < 0) continue;
+                hSum += Simd<T>.Load(_h, p * hs + e);
+                if (neighbor) cSum += Simd<T>.Load(_c, p * hs + e);
+            }
+            Simd<T>.Store(hSum * scale, _hStar, s0 + e);
+            var csPrev = neighbor ? cSum * scale : prev >= 0 ? Simd<T>.Load(_cs, prev * hs + e) : Vector512<T>.Zero;
+            Simd<T>.Store(csPrev, _csPrev, s0 + e);
         }
-        T scale = _plan.PredScale[r];
-        TensorPrimitives.Multiply(hs, scale, hs);
-        if (neighbor) TensorPrimitives.Multiply(csPrev, scale, csPrev);
-        else if (prev >= 0) _cs.AsSpan(prev * H, H).CopyTo(csPrev);
-        else csPrev.Clear();
     }
 
-    /// <summary>The element-wise cell of row r; <paramref name="prev"/> is the row of step t−1 (-1 at t = 0).</summary>
-    private void CellForward(int r, int prev)
+    /// <summary>
+    /// The element-wise cell of row r: pre-activations = input part (gates) + recurrent part (row
+    /// <paramref name="j"/> of _rec, whose sequential half exists from t = 1); <paramref name="prev"/> is the
+    /// row of step t−1 (-1 at t = 0).
+    /// </summary>
+    private void CellForward(int r, int prev, int j)
     {
-        int H3 = 3 * H;
-        var z = _gates.AsSpan(r * G * H, G * H);
-        var c = _c.AsSpan(r * H, H);
-        var tc = _tc.AsSpan(r * H, H);
-        var h = _h.AsSpan(r * H, H);
-
-        TensorPrimitives.Sigmoid(z[..H3], z[..H3]);
-        TensorPrimitives.Tanh(z.Slice(H3, H), z.Slice(H3, H));
-        var i = z[..H]; var f = z.Slice(H, H); var o = z.Slice(2 * H, H); var u = z.Slice(H3, H);
-        TensorPrimitives.Multiply(i, u, c);
-        if (prev >= 0) TensorPrimitives.FusedMultiplyAdd(f, _c.AsSpan(prev * H, H), c, c);
-        TensorPrimitives.Tanh(c, tc);
-        TensorPrimitives.Multiply(o, tc, h);
-        if (!UseGraph) return;
-
-        var zs = z[(4 * H)..];
-        var cs = _cs.AsSpan(r * H, H);
-        var tcs = _tcs.AsSpan(r * H, H);
-        TensorPrimitives.Sigmoid(zs[..H3], zs[..H3]);
-        TensorPrimitives.Tanh(zs.Slice(H3, H), zs.Slice(H3, H));
-        var si = zs[..H]; var sf = zs.Slice(H, H); var so = zs.Slice(2 * H, H); var su = zs.Slice(H3, H);
-        TensorPrimitives.Multiply(si, su, cs);
-        TensorPrimitives.FusedMultiplyAdd(sf, _csPrev.AsSpan(r * H, H), cs, cs);
-        TensorPrimitives.Tanh(cs, tcs);
-        TensorPrimitives.FusedMultiplyAdd(so, tcs, h, h);
+        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
+        var g = _gates;
+        bool seqRec = prev >= 0;
+        for (int e = 0; e < hs; e += w)
+        {
+            int z = z0 + e, s = s0 + e, k = k0 + e;
+            var i = Simd<T>.Sigmoid(Pre(z, k, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, seqRec));
+            Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
+            var c = i * u;
+            if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
+            var tc = Simd<T>.Tanh(c);
+            var h = o * tc;
+            Simd<T>.Store(c, _c, s);
+            Simd<T>.Store(tc, _tc, s);
+            if (UseGraph)
+            {
+                z += 4 * hs; k += 4 * hs;
+                var si = Simd<T>.Sigmoid(Pre(z, k, true));
+                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, true));
+                Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
+                var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
+                var tcs = Simd<T>.Tanh(cs);
+                h = Simd<T>.Fma(so, tcs, h);
+                Simd<T>.Store(cs, _cs, s);
+                Simd<T>.Store(tcs, _tcs, s);
+            }
+            Simd<T>.Store(h, _h, s);
+        }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512<T> Pre(int z, int k, bool withRec) =>
+        withRec ? Simd<T>.Load(_gates, z) + Simd<T>.Load(_rec, k) : Simd<T>.Load(_gates, z);
 
     /// <summary>
     /// Backward through time of the latest <see cref="Forward"/>: dx (N, D) is assigned; dWx, dWh, dWg
@@ -225,34 +270,54 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
         CheckSize(db.Length, G * H, "db");
-        int n = seqs.TotalSteps, gh = G * H, H4 = 4 * H;
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, d1 = D + 1;
         var plan = _plan;
+        PadWeights(wx, wh, wg, b);
 
-        // dh from above seeds each row's dL/dh; the cell gradients start at zero and gather fan-in.
-        for (int r = 0; r < n; r++) dh.Slice(plan.Source[r] * H, H).CopyTo(_dh.AsSpan(r * H, H));
-        _dc.AsSpan(0, n * H).Clear();
-        if (UseGraph) _dcs.AsSpan(0, n * H).Clear();
+        // dh from above seeds each row's dL/dh (pad lanes zero); the cell gradients start at zero and
+        // gather the fan-in.
+        for (int r = 0; r < n; r++)
+        {
+            var row = _dh.AsSpan(r * hs, hs);
+            dh.Slice(plan.Source[r] * H, H).CopyTo(row);
+            row[H..].Clear();
+        }
+        _dc.AsSpan(0, n * hs).Clear();
+        if (UseGraph) _dcs.AsSpan(0, n * hs).Clear();
 
-        // Wh and Wg are the B operands as they are: dh_{t−1} (rows, H) += dgates (rows, 4H) · Wh (4H, H).
-        wh.CopyTo(_wh);
-        wg.CopyTo(_wg);
+        int b0 = seqs.Count;
+        if (_dbSeq.Length < b0 * gates) _dbSeq = new T[b0 * gates];
+        _dbSeq.AsSpan(0, b0 * gates).Clear();
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         // Weight gradients over all steps at once: deterministic GEMMs, parallel over their output rows.
-        Gemm.Multiply(dwx, D, _dgates, gh, true, _x, D, false, gh, D, n, accumulate: true, parallel: true);
-        Gemm.Multiply(dwh, H, _dgates, gh, true, _hPrev, H, false, H4, H, n, accumulate: true, parallel: true);
-        if (UseGraph) Gemm.Multiply(dwg, H, _dgates.AsSpan(H4), gh, true, _hs, H, false, H4, H, n, accumulate: true, parallel: true);
-        for (int r = 0; r < n; r++) TensorPrimitives.Add(db, _dgates.AsSpan(r * gh, gh), db);
+        // dWx (G·Hs, D) = dgatesᵀ (G·Hs, N) · x (N, D).
+        Gemm.Multiply<T>(_dwx, D, _dgates, gates, true, _x, d1, false, gates, D, n, accumulate: false, parallel: true);
+        // dWh (4Hs, H) = dgates[:, 0:4Hs]ᵀ · h_{t−1};  dWg = dgates[:, 4Hs:8Hs]ᵀ · h*.
+        Gemm.Multiply<T>(_dwh, H, _dgates, gates, true, _hPrev, hs, false, rec, H, n, accumulate: false, parallel: true);
+        if (UseGraph) Gemm.Multiply<T>(_dwg, H, _dgates.AsSpan(rec), gates, true, _hStar, hs, false, rec, H, n, accumulate: false, parallel: true);
+        // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
+        var dbSum = _dbSeq.AsSpan(0, gates);
+        for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
+        for (int q = 0; q < G; q++)
+        {
+            var grad = dwx.Slice(q * H * D, H * D);
+            TensorPrimitives.Add(grad, _dwx.AsSpan(q * hs * D, H * D), grad);
+            var bias = db.Slice(q * H, H);
+            TensorPrimitives.Add(bias, _dbSeq.AsSpan(q * hs, H), bias);
+        }
+        AddUnpadded(dwh, _dwh);
+        if (UseGraph) AddUnpadded(dwg, _dwg);
 
-        // dx (N, D) = dgates (N, G·H) · Wx (G·H, D), scattered back to the caller's order.
-        Gemm.Multiply(_dx, D, _dgates, gh, false, wx, D, false, n, D, gh, accumulate: false, parallel: true);
+        // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
+        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, d1, false, n, D, gates, accumulate: false, parallel: true);
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
 
     /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
     private void BackwardChunk(int j0, int j1)
     {
-        int gh = G * H, H4 = 4 * H;
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = plan.Steps - 1; t >= 0; t--)
         {
@@ -260,84 +325,129 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             if (rows <= 0) continue;
             int r0 = plan.BlockStart[t] + j0;
             int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;
+            int withNext = t + 1 < plan.Steps ? Math.Max(0, Math.Min(j1, plan.Active[t + 1]) - j0) : 0;
 
-            // Every later step has already added into row r's dh and dc, so they are complete here.
-            for (int r = r0; r < r0 + rows; r++) CellBackward(r, t > 0 ? q0 + (r - r0) : -1);
+            // Every later step has already added into row r's dh (the first withNext rows also have step
+            // t+1's share waiting in _dhRec) and dc, so they are complete here.
+            for (int r = r0; r < r0 + rows; r++)
+            {
+                CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j0 + (r - r0) : -1);
+                // db, per sequence while the row is in L1: sums whose order no thread split can change.
+                var db = _dbSeq.AsSpan((j0 + r - r0) * gates, gates);
+                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);
+            }
 
+            // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
+            // the small L2-resident _dhRec until the cell of step t−1 adds it.
             if (t > 0)
-                Gemm.Multiply(_dh.AsSpan(q0 * H), H, _dgates.AsSpan(r0 * gh), gh, false, _wh, H, false, rows, H, H4, accumulate: true);
+                Gemm.Multiply<T>(_dhRec.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
             if (UseGraph)
             {
-                // dh* (rows, H) = dgates[:, 4H:8H] · Wg, then the fan-in: each t* receives its share of the mean.
-                Gemm.Multiply(_dhs.AsSpan(r0 * H), H, _dgates.AsSpan(r0 * gh + H4), gh, false, _wg, H, false, rows, H, H4, accumulate: false);
-                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhs.AsSpan(r * H, H), r);
+                // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
+                Gemm.Multiply<T>(_dhStar.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
+                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j0 + r - r0) * hs, r);
             }
         }
     }
 
-    /// <summary>dst[t*] += scale · g for each valid predecessor t* of row r: the backward of the mean.</summary>
-    private void ScatterToPredecessors(T[] dst, Span<T> g, int r)
+    /// <summary>
+    /// dst[t*] += src[at..at+Hs] / (valid count) for each valid predecessor t* of row r: the backward of the mean.
+    /// </summary>
+    private void ScatterToPredecessors(T[] dst, T[] src, int at, int r)
     {
-        T scale = _plan.PredScale[r];
+        int hs = _hs, w = Simd<T>.Width;
+        var scale = Vector512.Create(_plan.PredScale[r]);
         for (int l = 0; l < TopL; l++)
         {
             int p = _plan.Pred[r * TopL + l];
             if (p < 0) continue;
-            var d = dst.AsSpan(p * H, H);
-            TensorPrimitives.FusedMultiplyAdd(g, scale, d, d);
+            for (int e = 0; e < hs; e += w)
+                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(src, at + e), scale, Simd<T>.Load(dst, p * hs + e)), dst, p * hs + e);
         }
     }
 
     /// <summary>
     /// The element-wise backward of row r: from dL/dh_t (complete) and the dL/dc_t gathered so far, the
     /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and the graph cell's
-    /// share into its source (SPEC D5).
+    /// dL/dc*_prev into its source (SPEC D5). <paramref name="next"/> is the row of _dhRec holding step t+1's
+    /// share of dL/dh_t (-1 at the last step).
     /// </summary>
-    private void CellBackward(int r, int prev)
+    private void CellBackward(int r, int prev, int next)
     {
-        int gh = G * H;
-        var a = _gates.AsSpan(r * gh, gh);    // activations
-        var dz = _dgates.AsSpan(r * gh, gh);  // out
-        var dh = _dh.AsSpan(r * H, H);
-        var dc = _dc.AsSpan(r * H, H);        // completed in place to the full dL/dc_t
-        var tc = _tc.AsSpan(r * H, H);
-        Span<T> cPrev = prev >= 0 ? _c.AsSpan(prev * H, H) : default;
-        Span<T> dcPrev = prev >= 0 ? _dc.AsSpan(prev * H, H) : default;
-        T one = T.One;
-        for (int e = 0; e < H; e++)
+        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs;
+        var a = _gates;   // activations
+        var dz = _dgates; // out
+        var one = Vector512<T>.One;
+        for (int e = 0; e < hs; e += w)
         {
-            T i = a[e], f = a[H + e], o = a[2 * H + e], u = a[3 * H + e];
-            T g = dh[e], th = tc[e];
-            T dce = dc[e] + g * o * (one - th * th);
-            dc[e] = dce;
-            dz[e] = dce * u * i * (one - i);
-            dz[2 * H + e] = g * th * o * (one - o);
-            dz[3 * H + e] = dce * i * (one - u * u);
-            if (prev >= 0)
-            {
-                dz[H + e] = dce * cPrev[e] * f * (one - f);
-                dcPrev[e] += dce * f;
-            }
-            else dz[H + e] = T.Zero;
+            int z = z0 + e, s = s0 + e;
+            var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
+            var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
+            var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
+            var tc = Simd<T>.Load(_tc, s);
+            var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
+            var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
+            Simd<T>.Store(dc * u * i * (one - i), dz, z);
+            Simd<T>.Store(dc * cPrev * f * (one - f), dz, z + hs);
+            Simd<T>.Store(dh * tc * o * (one - o), dz, z + 2 * hs);
+            Simd<T>.Store(dc * i * (one - u * u), dz, z + 3 * hs);
+            if (prev >= 0) Simd<T>.Store(Simd<T>.Fma(dc, f, Simd<T>.Load(_dc, p0 + e)), _dc, p0 + e);
+            if (!UseGraph) continue;
+
+            z += 4 * hs;
+            i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
+            o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
+            var tcs = Simd<T>.Load(_tcs, s);
+            var dcs = Simd<T>.Load(_dcs, s) + dh * o * (one - tcs * tcs);
+            Simd<T>.Store(dcs * u * i * (one - i), dz, z);
+            Simd<T>.Store(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), dz, z + hs);
+            Simd<T>.Store(dh * tcs * o * (one - o), dz, z + 2 * hs);
+            Simd<T>.Store(dcs * i * (one - u * u), dz, z + 3 * hs);
+            Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
+        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, _dcs, s0, r);
+        else if (prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
+    }
 
-        var dcs = _dcs.AsSpan(r * H, H);      // Carried: gathered from step t+1; Neighbor: zero so far
-        var tcs = _tcs.AsSpan(r * H, H);
-        var csPrev = _csPrev.AsSpan(r * H, H);
-        for (int e = 0; e < H; e++)
+    /// <summary>The padded copies of the caller's weights: gate block q, unit k → row q·Hs + k; pads zero.</summary>
+    private void PadWeights(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b)
+    {
+        int hs = _hs, d1 = D + 1;
+        for (int q = 0; q < G; q++)
+            for (int k = 0; k < hs; k++)
+            {
+                var row = _wxRows.AsSpan((q * hs + k) * d1, d1);
+                if (k < H)
+                {
+                    wx.Slice((q * H + k) * D, D).CopyTo(row);
+                    row[D] = b[q * H + k];
+                }
+                else row.Clear();
+            }
+        PadRows(_whRows, wh);
+        if (UseGraph) PadRows(_wgRows, wg);
+    }
+
+    /// <summary>(4H, H) → (4Hs, H) with zero pad rows.</summary>
+    private void PadRows(T[] dst, ReadOnlySpan<T> src)
+    {
+        for (int q = 0; q < 4; q++)
+            for (int k = 0; k < _hs; k++)
+            {
+                var row = dst.AsSpan((q * _hs + k) * H, H);
+                if (k < H) src.Slice((q * H + k) * H, H).CopyTo(row); else row.Clear();
+            }
+    }
+
+    /// <summary>dst (4H, H) += the unpadded rows of src (4Hs, H).</summary>
+    private void AddUnpadded(Span<T> dst, T[] src)
+    {
+        for (int q = 0; q < 4; q++)
         {
-            T i = a[4 * H + e], f = a[5 * H + e], o = a[6 * H + e], u = a[7 * H + e];
-            T g = dh[e], th = tcs[e];
-            T dce = dcs[e] + g * o * (one - th * th);
-            dz[4 * H + e] = dce * u * i * (one - i);
-            dz[5 * H + e] = dce * csPrev[e] * f * (one - f);
-            dz[6 * H + e] = g * th * o * (one - o);
-            dz[7 * H + e] = dce * i * (one - u * u);
-            dcs[e] = dce * f;                 // now dL/dc*_prev
+            var d = dst.Slice(q * H * H, H * H);
+            TensorPrimitives.Add(d, src.AsSpan(q * _hs * H, H * H), d);
         }
-        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, dcs, r);
-        else if (prev >= 0) dcs.CopyTo(_dcs.AsSpan(prev * H, H));
     }
 
     private void CheckArgs(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b,
@@ -357,14 +467,18 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         if (actual != expected) throw new ArgumentException($"graph-LSTM: {name} has {actual} elements, expected {expected}");
     }
 
-    /// <summary>Grows the activation buffers to N rows; never shrinks.</summary>
-    private void Allocate(int n)
+    /// <summary>Grows the activation buffers to N rows and the scratch to B sequences; never shrinks.</summary>
+    private void Allocate(int n, int b)
     {
-        if (_c.Length >= n * H && _x.Length >= n * D) return;
-        int gh = G * H, nh = n * H, gs = UseGraph ? nh : 0;
-        _x = new T[n * D]; _dx = new T[n * D];
-        _gates = new T[n * gh]; _dgates = new T[n * gh];
-        _hPrev = new T[nh]; _c = new T[nh]; _tc = new T[nh]; _h = new T[nh]; _dh = new T[nh]; _dc = new T[nh];
-        _hs = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs]; _dhs = new T[gs];
+        if (_dhRec.Length < b * _hs)
+        {
+            _rec = new T[b * G * _hs]; _dhRec = new T[b * _hs]; _dhStar = new T[b * _hs];
+        }
+        if (_c.Length >= n * _hs) return;
+        int ns = n * _hs, gs = UseGraph ? ns : 0;
+        _x = new T[n * (D + 1)]; _dx = new T[n * D];
+        _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
+        _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
+        _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
     }
 }

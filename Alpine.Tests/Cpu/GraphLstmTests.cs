@@ -193,6 +193,18 @@ public class GraphLstmTests
         }
     }
 
+    /// <summary>SPEC D13: how the sequences are cut into parallel chunks changes no bit.</summary>
+    [Test]
+    public void ChunkCountChangesNoBit()
+    {
+        var k = MakeCase(8, [30, 17, 0, 1, 25, 9, 30, 4, 12], 16, 20, true, CStarReading.Carried, 2);
+        float[][] RunWith(int chunks) =>
+            Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 2, chunks), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var one = RunWith(1);
+        var three = RunWith(3);
+        for (int i = 0; i < one.Length; i++) Assert.That(three[i], Is.EqualTo(one[i]).AsCollection, $"tensor {i}");
+    }
+
     /// <summary>Forward then backward; returns h, dx, dWx, dWh, dWg, db.</summary>
     private static TE[][] Run<TE>(GraphLstm<TE> layer, Case k, TE[] wx, TE[] wh, TE[] wg, TE[] b, TE[] x, TE[] r)
         where TE : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<TE>
