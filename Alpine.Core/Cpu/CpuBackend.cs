@@ -12,7 +12,9 @@ public sealed class CpuBackend : IAlpineBackend
     private readonly float[] _p, _g, _m, _v;
 
     /// <param name="initialParameters">From <see cref="ParameterInit.Create"/> (or a model file); copied.</param>
-    /// <param name="threads">0 means every core.</param>
+    /// <param name="threads">Threads for the per-target and per-sequence work (gathers, attention); 0 means every
+    /// core. The GEMMs and the graph-LSTM split their work over every core themselves; results are bit-identical
+    /// whatever this is (SPEC D13).</param>
     public CpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, int threads = 0)
     {
         Config = config;
@@ -31,7 +33,12 @@ public sealed class CpuBackend : IAlpineBackend
 
     public void Predict(Batch batch, Span<float> logits) => _model.Forward(batch, _p, logits);
 
-    public float ForwardBackward(Batch batch, Span<float> logits) => (float)_model.ForwardBackward(batch, _p, _g, logits);
+    public float ForwardBackward(Batch batch, Span<float> logits)
+    {
+        if (batch.Label.Length != batch.TargetCount)
+            throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
+        return (float)_model.ForwardBackward(batch, _p, _g, logits);
+    }
 
     public void ZeroGradients() => Array.Clear(_g);
 

@@ -166,9 +166,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         {
             int m = model._m;
             Grow(ref _z, b * m);
-            T[] u = _u, z = _z, y = model._headLogits;
-            model._workers.For(b, (lo, hi) => Mlp.Forward(y.AsSpan(k * b + lo, hi - lo), z.AsSpan(lo * m, (hi - lo) * m),
-                u.AsSpan(lo * inputs, (hi - lo) * inputs), _w1.Of(p), _b1.Of(p), _w2.Of(p), _b2.Of(p)[0]));
+            Mlp.Forward(model._headLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _b1.Of(p), _w2.Of(p), _b2.Of(p));
         }
 
         /// <summary>Adds the head's weight gradients and returns du (B, I).</summary>
@@ -176,12 +174,9 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         {
             int m = model._m;
             Grow(ref _du, b * inputs); Grow(ref _dz, b * m);
-            T[] u = _u, z = _z, du = _du, dz = _dz, dy = model._dheadLogits;
-            model._workers.For(b, (lo, hi) => Mlp.BackwardInput(du.AsSpan(lo * inputs, (hi - lo) * inputs), dz.AsSpan(lo * m, (hi - lo) * m),
-                dy.AsSpan(k * b + lo, hi - lo), z.AsSpan(lo * m, (hi - lo) * m), _w1.Of(p), _w2.Of(p)));
-            model._workers.For(m, (lo, hi) => Mlp.BackwardWeights(_w1.Of(g), _b1.Of(g), _w2.Of(g), _b2.Of(g),
-                dy.AsSpan(k * b, b), dz.AsSpan(0, b * m), z.AsSpan(0, b * m), u.AsSpan(0, b * inputs), lo, hi));
-            return du;
+            Mlp.Backward(_du.AsSpan(0, b * inputs), _w1.Of(g), _b1.Of(g), _w2.Of(g), _b2.Of(g), _dz.AsSpan(0, b * m),
+                model._dheadLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _w2.Of(p));
+            return _du;
         }
     }
 
@@ -235,8 +230,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             _lstm.Forward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, x.AsSpan(0, n * d), hs.AsSpan(0, n * h));
 
             // The query: W_a x_new (bilinear) or x_new/√H (scaled dot), SPEC D7.
-            TensorSlot? wa = _wa;
-            if (wa is { } w) m._workers.For(b, (lo, hi) => Linear.Forward(q.AsSpan(lo * h, (hi - lo) * h), xNew.AsSpan(lo * d, (hi - lo) * d), w.Of(p), [], h));
+            if (_wa is { } wa) Linear.Forward(q.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), [], h);
             else System.Numerics.Tensors.TensorPrimitives.Multiply(xNew.AsSpan(0, b * d), T.One / T.Sqrt(T.CreateTruncating(h)), q.AsSpan(0, b * h));
 
             GroupTargets(seqs, seq, start, end, b);
@@ -281,14 +275,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
                     }
             });
             if (_wa is { } wa)
-            {
-                m._workers.For(h, (lo, hi) => Linear.BackwardWeights(wa.Of(g), [], dq.AsSpan(0, b * h), xNew.AsSpan(0, b * d), h, lo, hi));
-                if (m.TrainsX)
-                {
-                    T[] dxNew = m._dxNew;
-                    m._workers.For(b, (lo, hi) => Linear.BackwardInput(dxNew.AsSpan(lo * d, (hi - lo) * d), dq.AsSpan(lo * h, (hi - lo) * h), wa.Of(p), h));
-                }
-            }
+                Linear.Backward(m.TrainsX ? m._dxNew.AsSpan(0, b * d) : [], wa.Of(g), [], dq.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), h);
             else if (m.TrainsX)
             {
                 Span<T> dxNew = m._dxNew.AsSpan(0, b * d);

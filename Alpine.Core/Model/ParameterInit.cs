@@ -29,7 +29,7 @@ public static class ParameterInit
             if (s.Name == $"{ModelLayout.User}.U") UserMatrix(w, config, layout, p, items, likeFollow);
             else switch (s.Kind)
             {
-                case TensorKind.Weight: Uniform(w, MathF.Sqrt(6f / (s.Rows + s.Cols)), ref rng); break;
+                case TensorKind.Weight: Uniform(w, GlorotLimit(s, config), ref rng); break;
                 case TensorKind.Recurrent: for (int r = 0; r < s.Rows; r += s.Cols) Orthogonal(w.Slice(r * s.Cols, s.Cols * s.Cols), s.Cols, ref rng); break;
                 case TensorKind.Embedding: Uniform(w, EmbeddingScale, ref rng); break;
                 case TensorKind.Bias: ForgetGatesOne(w, s.Name, config); break;
@@ -37,6 +37,13 @@ public static class ParameterInit
         }
         return p;
     }
+
+    /// <summary>
+    /// √(6 / (fan_in + fan_out)). An LSTM's Wx stacks one [4H, D] kernel per gate set (sequential, graph), which
+    /// are separate matrices in the paper (W and W*), so each is Glorot-scaled as its own: fan_out = 4H.
+    /// </summary>
+    public static float GlorotLimit(TensorSlot s, ModelConfig c) =>
+        MathF.Sqrt(6f / ((s.Name.EndsWith(".Wx") ? 4 * c.HiddenSize : s.Rows) + s.Cols));
 
     private static void ForgetGatesOne(Span<float> b, string name, ModelConfig c)
     {

@@ -8,7 +8,7 @@ public class MlpTests
     private const int R = 3, I = 5, M = 4;
 
     [Test, Category("GradCheck")]
-    public void BackwardMatchesFiniteDifferences([Values(1, 2)] int splits)
+    public void BackwardMatchesFiniteDifferences()
     {
         var rng = new Random(11);
         double[] Rand(int n) => Enumerable.Range(0, n).Select(_ => 2 * rng.NextDouble() - 1).ToArray();
@@ -17,20 +17,16 @@ public class MlpTests
         double LossOf(double[] _)
         {
             var y = new double[R];
-            Mlp.Forward<double>(y, new double[R * M], u, w1, b1, w2, b2[0]);
+            Mlp.Forward<double>(y, new double[R * M], u, w1, b1, w2, b2);
             return y.Select((v, i) => v * r[i]).Sum();
         }
 
         var z = new double[R * M];
-        Mlp.Forward<double>(new double[R], z, u, w1, b1, w2, b2[0]);
+        Mlp.Forward<double>(new double[R], z, u, w1, b1, w2, b2);
         Assert.That(z, Has.Some.EqualTo(0.0).And.Some.GreaterThan(0.0), "the shape exercises both sides of the ReLU");
-        var du = new double[R * I];
-        var dz = new double[R * M];
+        var du = Enumerable.Repeat(9.0, R * I).ToArray(); // assigned, whatever was there
         double[] dw1 = new double[M * I], db1 = new double[M], dw2 = new double[M], db2 = new double[1];
-        Mlp.BackwardInput<double>(du, dz, r, z, w1, w2);
-        // The weight half split over hidden-unit ranges, as the threads do.
-        for (int s = 0; s < splits; s++)
-            Mlp.BackwardWeights<double>(dw1, db1, dw2, db2, r, dz, z, u, M * s / splits, M * (s + 1) / splits);
+        Mlp.Backward<double>(du, dw1, db1, dw2, db2, new double[R * M], r, z, u, w1, w2);
 
         GradCheck.Check("du", u, LossOf, du);
         GradCheck.Check("dW1", w1, LossOf, dw1);
@@ -42,11 +38,13 @@ public class MlpTests
     [Test]
     public void WeightGradientsAccumulate()
     {
-        float[] u = [1, 2], w1 = [1, 0, 0, 1], b1 = [0, 0], w2 = [1, 1], z = new float[2], y = new float[1], dy = [1];
-        Mlp.Forward<float>(y, z, u, w1, b1, w2, 0.5f);
+        float[] u = [1, 2], w1 = [1, 0, 0, 1], b1 = [0, 0], w2 = [1, 1], z = new float[2], y = new float[1];
+        Mlp.Forward<float>(y, z, u, w1, b1, w2, [0.5f]);
         Assert.That(y[0], Is.EqualTo(3.5f));
         var dw1 = new float[] { 10, 10, 10, 10 };
-        Mlp.BackwardWeights<float>(dw1, new float[2], new float[2], new float[1], dy, [1, 1], z, u, 0, 2);
+        var db1 = new float[] { 1, 1 };
+        Mlp.Backward<float>(new float[2], dw1, db1, new float[2], new float[1], new float[2], [1f], z, u, w1, w2);
         Assert.That(dw1, Is.EqualTo(new float[] { 11, 12, 11, 12 }));
+        Assert.That(db1, Is.EqualTo(new float[] { 2, 2 }));
     }
 }

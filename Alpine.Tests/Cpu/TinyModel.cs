@@ -68,7 +68,7 @@ internal static class TinyModel
         Label = [1, 0, 1, 1, 0, 0, 1],
         ClickSeq = [0, 0, 0, 1, 1, 2, 2],
         ClickStart = [0, 2, 1, 0, 3, 0, 0],
-        ClickEnd = [3, 7, 5, 0, 5, 0, 0],
+        ClickEnd = [3, 7, 5, 0, 4, 0, 0],
         NotClickSeq = [0, 0, 0, 1, 1, 2, 2],
         NotClickStart = [0, 1, 0, 0, 2, 0, 1],
         NotClickEnd = [2, 4, 0, 6, 6, 2, 2],

@@ -36,7 +36,9 @@ public class ParameterInitTests
         float[] p = ParameterInit.Create(Kuaishou, l, Items(Kuaishou), Lists, 7);
         foreach (TensorSlot s in l.Slots.Where(s => s.Kind == TensorKind.Weight))
         {
-            float limit = MathF.Sqrt(6f / (s.Rows + s.Cols));
+            // Wx stacks two [4H, D] kernels (sequential, graph): each is a Glorot matrix of its own.
+            float limit = MathF.Sqrt(6f / ((s.Name.EndsWith(".Wx") ? 4 * 4 : s.Rows) + s.Cols));
+            Assert.That(ParameterInit.GlorotLimit(s, Kuaishou), Is.EqualTo(limit));
             Assert.That(s.Of(p).ToArray(), Is.All.InRange(-limit, limit), s.Name);
             Assert.That(s.Of(p).ToArray().Max() - s.Of(p).ToArray().Min(), Is.GreaterThan(limit / 2), $"{s.Name} spreads over its range");
         }
