@@ -56,7 +56,7 @@ public sealed class KernelSet
         splits = Math.Clamp(splits, 1, Math.Max(1, d.K));
         if (splits == 1) { d.KChunk = 0; Gemm(GemmKernel.Config(d, 1), d, a, b, bias, c); return; }
         int chunk = (d.K + splits - 1) / splits;
-        chunk = (chunk + GemmKernel.Tile - 1) / GemmKernel.Tile * GemmKernel.Tile;
+        chunk = (chunk + GemmKernel.TileK - 1) / GemmKernel.TileK * GemmKernel.TileK;
         splits = (d.K + chunk - 1) / chunk;
         d.KChunk = chunk;
         var partial = _scratch.Ensure((long)splits * d.M * d.N);
