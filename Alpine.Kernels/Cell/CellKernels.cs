@@ -200,7 +200,7 @@ public static class CellKernels
     }
 
     /// <summary>Shared floats the backward needs: the gate gradients of every tile slot.</summary>
-    public static int BackwardSharedFloats(int gh) => MaxTile * gh;
+    public static int BackwardSharedFloats(int gh, int seqTile) => seqTile * gh;
 
     /// <summary>Backward of step t (reverse time) of sorted sequences [first, first+count). sh: dL/d(pre-activations)
     /// of slot q at [q·GH, (q+1)·GH).</summary>

@@ -147,6 +147,11 @@ public sealed class GpuGraphLstm : IDisposable
         var dims = _dims;
         int auto = Math.Clamp(_count / Math.Max(1, 2 * _acc.NumMultiprocessors), 1, CellKernels.MaxTile);
         dims.SeqTile = Math.Clamp(SequenceTile > 0 ? SequenceTile : auto, 1, CellKernels.MaxTile);
+        // The backward keeps a tile's gate gradients (SeqTile·8H floats) in shared memory: shrink the tile to fit.
+        long sharedFloats = _acc.MaxSharedMemoryPerGroup / sizeof(float);
+        while (dims.SeqTile > 1 && CellKernels.BackwardSharedFloats(dims.GH, dims.SeqTile) > sharedFloats) dims.SeqTile--;
+        if (CellKernels.BackwardSharedFloats(dims.GH, 1) > sharedFloats || CellKernels.ForwardSharedFloats(dims.H) > sharedFloats)
+            throw new NotSupportedException($"H = {dims.H} needs more shared memory per group than the device's {_acc.MaxSharedMemoryPerGroup} bytes");
         return dims;
     }
 
@@ -173,7 +178,7 @@ public sealed class GpuGraphLstm : IDisposable
         _dcs.View.SubView(0, nh).MemSetToZero();
         var dims = TiledDims();
         var views = Views(w);
-        var shared = SharedMemoryConfig.RequestDynamic<float>(CellKernels.BackwardSharedFloats(gh));
+        var shared = SharedMemoryConfig.RequestDynamic<float>(CellKernels.BackwardSharedFloats(gh, dims.SeqTile));
         int gs = GroupSize;
         if (schedule == CellSchedule.StepLaunch)
             for (int t = dims.MaxT - 1; t >= 0; t--)
