@@ -151,7 +151,8 @@ public abstract class CellKernelChecks
         using var partials = new DeviceArray<float>(Acc);
         float normGpu = GpuAdam.Step(Kernels, dp.View, dg.View, dm.View, dv.View, partials, settings, step: 3);
         float normCpu = Adam.Step(p, g, m, v, settings, 3);
-        Assert.That(normGpu, Is.EqualTo(normCpu).Within(1e-5).Percent, "global norm");
+        // float partial sums on the device against float64 chunks on the host.
+        Assert.That(normGpu, Is.EqualTo(normCpu).Within(1e-3).Percent, "global norm");
         AssertClose("p", dp.GetAsArray1D(), p, 1e-5, 1e-6);
         AssertClose("m", dm.GetAsArray1D(), m, 1e-5, 1e-7);
         AssertClose("v", dv.GetAsArray1D(), v, 1e-5, 1e-8);
@@ -169,5 +170,6 @@ public class CellKernelCpuTests : CellKernelChecks
 public class CellKernelCudaTests : CellKernelChecks
 {
     protected override DeviceHandle Open() => CudaOrIgnore();
-    protected override (double Rtol, double Atol) Tolerance => (2e-3, 2e-4);
+    // PTX's tanh.approx.f32 has ~5e-4 relative error, compounded over the recurrence.
+    protected override (double Rtol, double Atol) Tolerance => (5e-3, 5e-4);
 }

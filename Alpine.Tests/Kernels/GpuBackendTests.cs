@@ -113,7 +113,8 @@ public class GpuBackendCpuAcceleratorTests : GpuBackendChecks
 public class GpuBackendCudaTests : GpuBackendChecks
 {
     protected override DeviceHandle Open() => CudaOrIgnore();
-    protected override (double Rtol, double Atol) Tolerance => (2e-3, 2e-4);
+    // PTX's tanh.approx.f32 (~5e-4 relative) through the LSTM, then the heads and the loss.
+    protected override (double Rtol, double Atol) Tolerance => (1e-2, 1e-3);
 
     /// <summary>Every variant in one test, for the SDK-less category runner (tests' Program.cs), which does not
     /// expand TestCaseSource.</summary>
