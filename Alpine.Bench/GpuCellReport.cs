@@ -51,7 +51,10 @@ public static class GpuCellReport
             double flops = c.ForwardFlops + c.BackwardFlops, bytes = c.ForwardBytes + c.BackwardBytes;
             void Row(string impl, Action fwd, Action fwdBwd, double peak, double bandwidth)
             {
-                double f = Median(fwd, reps), fb = Median(fwdBwd, reps);
+                double f, fb;
+                // One failing row (a launch error on a new device) must not cost the rest of the table.
+                try { f = Median(fwd, reps); fb = Median(fwdBwd, reps); }
+                catch (Exception e) { Line($"| {b} | {h} | {impl} | failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} |"); return; }
                 double rate = flops / (fb / 1e3) / 1e9;
                 double floor = Math.Max(flops / (peak * 1e9), double.IsNaN(bandwidth) ? 0 : bytes / (bandwidth * 1e9)) * 1e3;
                 Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F1} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
