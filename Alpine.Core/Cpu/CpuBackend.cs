@@ -17,6 +17,8 @@ public sealed class CpuBackend : IAlpineBackend
     /// whatever this is (SPEC D13).</param>
     public CpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, int threads = 0)
     {
+        if (config.Profile == Profile.Thacil && items.Category == null)
+            throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
         Config = config;
         Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
         if (initialParameters.Length != Layout.Size)

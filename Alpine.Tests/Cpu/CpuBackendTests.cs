@@ -176,6 +176,8 @@ public class CpuBackendTests
         Assert.That((m2, v2), Is.EqualTo((m, v)));
         Assert.Throws<ArgumentException>(() => backend.LoadParameters(new float[size - 1]));
         Assert.Throws<ArgumentException>(() => new CpuBackend(c, items, TinyModel.Users, new float[size + 1]));
+        var noCategories = new ItemTable(items.Visual, items.VisualDim, null, items.CategoryCount);
+        Assert.That(() => new CpuBackend(c, noCategories, TinyModel.Users, p), Throws.ArgumentException.With.Message.Contains("categories"));
         var logits = new float[7];
         backend.ForwardBackward(TinyModel.Batch(), logits);
         backend.ZeroGradients();
