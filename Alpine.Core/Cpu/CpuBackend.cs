@@ -1,0 +1,69 @@
+using Alpine.Model;
+
+namespace Alpine.Cpu;
+
+/// <summary>
+/// <see cref="IAlpineBackend"/> on the CPU: <see cref="CpuModel{T}"/> in float32 over flat parameter,
+/// gradient and Adam moment buffers laid out by <see cref="ModelLayout"/>.
+/// </summary>
+public sealed class CpuBackend : IAlpineBackend
+{
+    private readonly CpuModel<float> _model;
+    private readonly float[] _p, _g, _m, _v;
+
+    /// <param name="initialParameters">From <see cref="ParameterInit.Create"/> (or a model file); copied.</param>
+    /// <param name="threads">Threads for the per-target and per-sequence work (gathers, attention); 0 means every
+    /// core. The GEMMs and the graph-LSTM split their work over every core themselves; results are bit-identical
+    /// whatever this is (SPEC D13).</param>
+    public CpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, int threads = 0)
+    {
+        if (config.Profile == Profile.Thacil && items.Category == null)
+            throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
+        Config = config;
+        Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
+        if (initialParameters.Length != Layout.Size)
+            throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
+        _model = new CpuModel<float>(config, Layout, items, threads);
+        _p = (float[])initialParameters.Clone();
+        _g = new float[Layout.Size];
+        _m = new float[Layout.Size];
+        _v = new float[Layout.Size];
+    }
+
+    public ModelConfig Config { get; }
+    public ParameterLayout Layout { get; }
+
+    public void Predict(Batch batch, Span<float> logits) => _model.Forward(batch, _p, logits);
+
+    public float ForwardBackward(Batch batch, Span<float> logits)
+    {
+        if (batch.Label.Length != batch.TargetCount)
+            throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
+        return (float)_model.ForwardBackward(batch, _p, _g, logits);
+    }
+
+    public void ZeroGradients() => Array.Clear(_g);
+
+    public float Step(in AdamSettings settings, int step) => Adam.Step(_p, _g, _m, _v, settings, step);
+
+    public void CopyParametersTo(Span<float> destination) => _p.CopyTo(destination);
+    public void LoadParameters(ReadOnlySpan<float> source) => Checked(source, nameof(source)).CopyTo(_p);
+    public void CopyGradientsTo(Span<float> destination) => _g.CopyTo(destination);
+
+    public void CopyOptimizerStateTo(Span<float> m, Span<float> v)
+    {
+        _m.CopyTo(m);
+        _v.CopyTo(v);
+    }
+
+    public void LoadOptimizerState(ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+    {
+        Checked(m, nameof(m)).CopyTo(_m);
+        Checked(v, nameof(v)).CopyTo(_v);
+    }
+
+    public void Dispose() { }
+
+    private ReadOnlySpan<float> Checked(ReadOnlySpan<float> s, string name) =>
+        s.Length == Layout.Size ? s : throw new ArgumentException($"expected {Layout.Size} values, got {s.Length}", name);
+}

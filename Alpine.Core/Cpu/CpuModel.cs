@@ -1,0 +1,315 @@
+using System.Numerics;
+using Alpine.Model;
+
+namespace Alpine.Cpu;
+
+/// <summary>
+/// The whole ALPINE model on the CPU for one <see cref="Batch"/>, generic over float (training) and double
+/// (gradient checks): per sequence branch, gather x → graph-LSTM → attention → MLP head; the multi-level
+/// head on the user matrix; fusion; loss. Layers are the plain forward/backward pairs of this folder; this
+/// class owns every activation buffer (grown when a larger batch arrives, never per step) and the
+/// fixed partitioning over threads (SPEC D13).
+/// </summary>
+public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly ModelConfig _c;
+    private readonly ItemTable _items;
+    private readonly Workers _workers;
+    private readonly int _d, _h, _m;
+    private readonly SequenceBranch[] _branches;
+    private readonly Head? _user;
+    private readonly TensorSlot? _category, _userMatrix;
+    private readonly T[] _alphas; // (K) fusion weights of the computed heads, in head order
+    // Per batch: (B,D) x_new and its gradient, (K,B) head logits and theirs, (B) fused logits and theirs.
+    private T[] _xNew = [], _dxNew = [], _headLogits = [], _dheadLogits = [], _logits = [], _dlogits = [];
+    private int _b;
+
+    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0)
+    {
+        config.Validate();
+        _c = config; _items = items; Layout = layout;
+        _workers = new Workers(threads);
+        (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
+        if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
+        float[] a = config.EffectiveAlphas;
+        var alphas = new List<T>();
+        _branches = ModelLayout.SequenceBranches(config).Select((p, k) =>
+        {
+            alphas.Add(T.CreateTruncating(a[k]));
+            return new SequenceBranch(this, p, k, p == ModelLayout.Click);
+        }).ToArray();
+        if (config.UsesUserMatrix)
+        {
+            alphas.Add(T.CreateTruncating(a[2]));
+            _user = new Head(this, ModelLayout.User, _branches.Length, 2 * _d);
+            _userMatrix = layout[$"{ModelLayout.User}.U"];
+        }
+        if (layout.Contains("item.category")) _category = layout["item.category"];
+        _alphas = [.. alphas];
+    }
+
+    public ParameterLayout Layout { get; }
+    private int Heads => _alphas.Length;
+    /// <summary>Whether x carries trained parameters (thacil's category embedding), so its gradient is needed.</summary>
+    private bool TrainsX => _category != null;
+
+    /// <summary>Forward for the batch: writes one logit per target and keeps what <see cref="Backward"/> needs.</summary>
+    public void Forward(Batch batch, T[] p, Span<T> logits)
+    {
+        int b = _b = batch.TargetCount, d = _d;
+        Grow(ref _xNew, b * d); Grow(ref _headLogits, Heads * b); Grow(ref _logits, b);
+        T[] xNew = _xNew;
+        TensorSlot? cat = _category;
+        _workers.For(b, (lo, hi) =>
+        {
+            ReadOnlySpan<T> category = cat is { } c ? c.Of(p) : [];
+            for (int t = lo; t < hi; t++) ItemEmbedding.Gather(xNew.AsSpan(t * d, d), _items, category, batch.TargetItem[t]);
+        });
+        foreach (SequenceBranch s in _branches) s.Forward(batch, p);
+        if (_user != null)
+        {
+            // u = [U[user] ; x_new] (SPEC D8, D9)
+            TensorSlot users = _userMatrix!.Value;
+            T[] u = _user.Input(b);
+            for (int t = 0; t < b; t++)
+            {
+                users.Of(p).Slice(batch.TargetUser[t] * d, d).CopyTo(u.AsSpan(t * 2 * d, d));
+                xNew.AsSpan(t * d, d).CopyTo(u.AsSpan(t * 2 * d + d, d));
+            }
+            _user.Forward(p, b);
+        }
+        Loss.FusionForward(_logits.AsSpan(0, b), _headLogits.AsSpan(0, Heads * b), _alphas);
+        _logits.AsSpan(0, b).CopyTo(logits);
+    }
+
+    /// <summary>Mean BCE of the last forward plus the L2 term (SPEC "Loss").</summary>
+    public double LossOf(Batch batch, T[] p) =>
+        Loss.BceForward<T>(_logits.AsSpan(0, _b), batch.Label) + Loss.L2Forward<T>(Layout, p, _c.L2);
+
+    /// <summary>Backward of the last <see cref="Forward"/> (same batch and parameters): adds d(loss)/dθ to <paramref name="g"/>.</summary>
+    public void Backward(Batch batch, T[] p, T[] g)
+    {
+        int b = _b, d = _d;
+        System.Diagnostics.Debug.Assert(batch.TargetCount == b && batch.Label.Length == b);
+        Grow(ref _dlogits, b); Grow(ref _dheadLogits, Heads * b);
+        Loss.BceBackward<T>(_dlogits.AsSpan(0, b), _logits.AsSpan(0, b), batch.Label);
+        Loss.FusionBackward<T>(_dheadLogits.AsSpan(0, Heads * b), _dlogits.AsSpan(0, b), _alphas);
+        if (TrainsX) { Grow(ref _dxNew, b * d); _dxNew.AsSpan(0, b * d).Clear(); }
+        if (_user != null)
+        {
+            T[] du = _user.Backward(p, g, b);
+            Span<T> dusers = _userMatrix!.Value.Of(g);
+            // Fan-in: targets of one user add into one row, in target order (SPEC D13).
+            for (int t = 0; t < b; t++)
+            {
+                Span<T> row = dusers.Slice(batch.TargetUser[t] * d, d);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, du.AsSpan(t * 2 * d, d), row);
+            }
+            AddToDxNew(du, 2 * d, d);
+        }
+        foreach (SequenceBranch s in _branches) s.Backward(batch, p, g);
+        if (TrainsX)
+        {
+            Span<T> dcat = _category!.Value.Of(g);
+            for (int t = 0; t < b; t++) ItemEmbedding.ScatterGradient<T>(dcat, _items, _dxNew.AsSpan(t * d, d), batch.TargetItem[t]);
+        }
+        Loss.L2Backward<T>(g, Layout, p, _c.L2);
+    }
+
+    /// <summary>Forward, loss and backward; returns the loss.</summary>
+    public double ForwardBackward(Batch batch, T[] p, T[] g, Span<T> logits)
+    {
+        Forward(batch, p, logits);
+        double loss = LossOf(batch, p);
+        Backward(batch, p, g);
+        return loss;
+    }
+
+    /// <summary>dx_new[t] += du[t, from : from + D] for every target (the x_new part of a head's input).</summary>
+    private void AddToDxNew(T[] du, int width, int from)
+    {
+        if (!TrainsX) return;
+        int d = _d;
+        T[] dxNew = _dxNew;
+        _workers.For(_b, (lo, hi) =>
+        {
+            for (int t = lo; t < hi; t++)
+            {
+                Span<T> dx = dxNew.AsSpan(t * d, d);
+                System.Numerics.Tensors.TensorPrimitives.Add(dx, du.AsSpan(t * width + from, d), dx);
+            }
+        });
+    }
+
+    private static void Grow<TE>(ref TE[] a, int n)
+    {
+        if (a.Length < n) a = new TE[n];
+    }
+
+    /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K,B) head logits.</summary>
+    private sealed class Head(CpuModel<T> model, string prefix, int k, int inputs)
+    {
+        private readonly TensorSlot _w1 = model.Layout[$"{prefix}.mlp.W1"], _b1 = model.Layout[$"{prefix}.mlp.b1"],
+            _w2 = model.Layout[$"{prefix}.mlp.W2"], _b2 = model.Layout[$"{prefix}.mlp.b2"];
+        private T[] _u = [], _z = [], _du = [], _dz = [];
+
+        public int Inputs => inputs;
+
+        /// <summary>The (B, I) input buffer, for the caller to fill.</summary>
+        public T[] Input(int b) { Grow(ref _u, b * inputs); return _u; }
+
+        public void Forward(T[] p, int b)
+        {
+            int m = model._m;
+            Grow(ref _z, b * m);
+            Mlp.Forward(model._headLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _b1.Of(p), _w2.Of(p), _b2.Of(p));
+        }
+
+        /// <summary>Adds the head's weight gradients and returns du (B, I).</summary>
+        public T[] Backward(T[] p, T[] g, int b)
+        {
+            int m = model._m;
+            Grow(ref _du, b * inputs); Grow(ref _dz, b * m);
+            Mlp.Backward(_du.AsSpan(0, b * inputs), _w1.Of(g), _b1.Of(g), _w2.Of(g), _b2.Of(g), _dz.AsSpan(0, b * m),
+                model._dheadLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _w2.Of(p));
+            return _du;
+        }
+    }
+
+    /// <summary>
+    /// The interest (click) or uninterest (not-click) branch: x of every position → graph-LSTM → attention of
+    /// each target over its window → head on [f ; x_new] (SPEC D7, D8).
+    /// </summary>
+    private sealed class SequenceBranch
+    {
+        private readonly CpuModel<T> _model;
+        private readonly bool _clicks;
+        private readonly GraphLstm<T> _lstm;
+        private readonly TensorSlot _wx, _wh, _b;
+        private readonly TensorSlot? _wg, _wa;
+        private readonly Head _head;
+        // (N,D) x, (N,D) dx, (N,H) h, (N,H) dh; (B,H) query and its gradient; α of every window, concatenated.
+        private T[] _x = [], _dx = [], _hs = [], _dhs = [], _q = [], _dq = [], _alpha = [];
+        // Window offsets into α (B+1); targets grouped by sequence (counting sort, stable): order (B), start (S+1).
+        private int[] _alphaOffset = [], _order = [], _seqTargets = [];
+
+        public SequenceBranch(CpuModel<T> model, string prefix, int k, bool clicks)
+        {
+            _model = model; _clicks = clicks;
+            ParameterLayout l = model.Layout;
+            ModelConfig c = model._c;
+            _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
+            (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
+            if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
+            if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];
+            _head = new Head(model, prefix, k, model._h + model._d);
+        }
+
+        private (SequenceSet Seqs, int[] Seq, int[] Start, int[] End) Select(Batch b) => _clicks
+            ? (b.Clicks, b.ClickSeq, b.ClickStart, b.ClickEnd)
+            : (b.NotClicks, b.NotClickSeq, b.NotClickStart, b.NotClickEnd);
+
+        public void Forward(Batch batch, T[] p)
+        {
+            CpuModel<T> m = _model;
+            int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
+            var (seqs, seq, start, end) = Select(batch);
+            int n = seqs.TotalSteps;
+            Grow(ref _x, n * d); Grow(ref _hs, n * h); Grow(ref _q, b * h);
+            T[] x = _x, hs = _hs, q = _q, xNew = m._xNew;
+            TensorSlot? cat = m._category;
+            m._workers.For(n, (lo, hi) =>
+            {
+                ReadOnlySpan<T> category = cat is { } c ? c.Of(p) : [];
+                for (int i = lo; i < hi; i++) ItemEmbedding.Gather(x.AsSpan(i * d, d), m._items, category, seqs.Items[i]);
+            });
+            _lstm.Forward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, x.AsSpan(0, n * d), hs.AsSpan(0, n * h));
+
+            // The query: W_a x_new (bilinear) or x_new/√H (scaled dot), SPEC D7.
+            if (_wa is { } wa) Linear.Forward(q.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), [], h);
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(xNew.AsSpan(0, b * d), T.One / T.Sqrt(T.CreateTruncating(h)), q.AsSpan(0, b * h));
+
+            GroupTargets(seqs, seq, start, end, b);
+            T[] alpha = _alpha, u = _head.Input(b);
+            int[] aoff = _alphaOffset;
+            m._workers.For(b, (lo, hi) =>
+            {
+                for (int t = lo; t < hi; t++)
+                {
+                    int row = seqs.Offsets[seq[t]] + start[t], len = end[t] - start[t];
+                    // f goes straight into the head's input row [f ; x_new].
+                    Attention.Forward(u.AsSpan(t * inputs, h), alpha.AsSpan(aoff[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h));
+                    xNew.AsSpan(t * d, d).CopyTo(u.AsSpan(t * inputs + h, d));
+                }
+            });
+            _head.Forward(p, b);
+        }
+
+        public void Backward(Batch batch, T[] p, T[] g)
+        {
+            CpuModel<T> m = _model;
+            int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
+            var (seqs, seq, start, end) = Select(batch);
+            int n = seqs.TotalSteps;
+            T[] du = _head.Backward(p, g, b);
+            m.AddToDxNew(du, inputs, h);
+
+            Grow(ref _dhs, n * h); Grow(ref _dq, b * h); Grow(ref _dx, n * d);
+            T[] dhs = _dhs, dq = _dq, hs = _hs, q = _q, alpha = _alpha, u = _head.Input(b), xNew = m._xNew;
+            int[] aoff = _alphaOffset, order = _order, seqTargets = _seqTargets;
+            dhs.AsSpan(0, n * h).Clear();
+            // Windows of one sequence overlap in SharedPrefix mode (SPEC D12): each sequence's dh is owned by one
+            // work item, which adds its targets in target order, so the fan-in sum is fixed (SPEC D13).
+            m._workers.For(seqs.Count, (lo, hi) =>
+            {
+                for (int s = lo; s < hi; s++)
+                    for (int i = seqTargets[s]; i < seqTargets[s + 1]; i++)
+                    {
+                        int t = order[i], row = seqs.Offsets[s] + start[t], len = end[t] - start[t];
+                        Attention.Backward(dhs.AsSpan(row * h, len * h), dq.AsSpan(t * h, h), du.AsSpan(t * inputs, h),
+                            alpha.AsSpan(aoff[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h), u.AsSpan(t * inputs, h));
+                    }
+            });
+            if (_wa is { } wa)
+                Linear.Backward(m.TrainsX ? m._dxNew.AsSpan(0, b * d) : [], wa.Of(g), [], dq.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), h);
+            else if (m.TrainsX)
+            {
+                Span<T> dxNew = m._dxNew.AsSpan(0, b * d);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(dq.AsSpan(0, b * h), T.One / T.Sqrt(T.CreateTruncating(h)), dxNew, dxNew);
+            }
+
+            _lstm.Backward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), _dx.AsSpan(0, n * d),
+                _wx.Of(g), _wh.Of(g), Wg(g), _b.Of(g));
+            if (m.TrainsX)
+            {
+                Span<T> dcat = m._category!.Value.Of(g);
+                for (int i = 0; i < n; i++) ItemEmbedding.ScatterGradient<T>(dcat, m._items, _dx.AsSpan(i * d, d), seqs.Items[i]);
+            }
+        }
+
+        private Span<T> Wg(T[] flat) => _wg is { } w ? w.Of(flat) : [];
+
+        /// <summary>α offsets per target, and the targets of each sequence in target order (a stable counting sort).</summary>
+        private void GroupTargets(SequenceSet seqs, int[] seq, int[] start, int[] end, int b)
+        {
+            Grow(ref _alphaOffset, b + 1); Grow(ref _order, b); Grow(ref _seqTargets, seqs.Count + 1);
+            int total = 0;
+            for (int t = 0; t < b; t++)
+            {
+                System.Diagnostics.Debug.Assert(0 <= start[t] && start[t] <= end[t] && end[t] <= seqs.Length(seq[t]));
+                _alphaOffset[t] = total;
+                total += end[t] - start[t];
+            }
+            _alphaOffset[b] = total;
+            Grow(ref _alpha, total);
+            Span<int> counts = _seqTargets.AsSpan(0, seqs.Count + 1);
+            counts.Clear();
+            for (int t = 0; t < b; t++) counts[seq[t] + 1]++;
+            for (int s = 0; s < seqs.Count; s++) counts[s + 1] += counts[s];
+            for (int t = 0; t < b; t++) _order[counts[seq[t]]++] = t;
+            // The fill advanced each start to the next sequence's; shift back.
+            for (int s = seqs.Count; s > 0; s--) counts[s] = counts[s - 1];
+            counts[0] = 0;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using Alpine.Cpu;
+
+namespace Alpine.Tests.Cpu;
+
+[TestFixture]
+public class AttentionTests
+{
+    private const int H = 6, D = 5, N = 7;
+
+    private static double[] Random(Random r, int n, double scale = 1) => Enumerable.Range(0, n).Select(_ => (2 * r.NextDouble() - 1) * scale).ToArray();
+
+    /// <summary>Loss Σ_t r_t · f_t for targets with windows [start, end) of one sequence of N hidden states.</summary>
+    private static double LossOf(double[] hs, double[] q, (int Start, int End)[] windows, double[] r)
+    {
+        double loss = 0;
+        var f = new double[H];
+        for (int t = 0; t < windows.Length; t++)
+        {
+            var (s, e) = windows[t];
+            Attention.Forward<double>(f, new double[e - s], hs.AsSpan(s * H, (e - s) * H), q.AsSpan(t * H, H));
+            for (int k = 0; k < H; k++) loss += r[t * H + k] * f[k];
+        }
+        return loss;
+    }
+
+    [Test, Category("GradCheck")]
+    [TestCase(new[] { 0, 7 }, TestName = "OneFullWindow")]
+    [TestCase(new[] { 2, 5 }, TestName = "InnerWindow")]
+    [TestCase(new[] { 0, 4, 2, 7, 1, 5 }, TestName = "OverlappingWindowsFanIn")]
+    [TestCase(new[] { 3, 3, 0, 6 }, TestName = "EmptyWindowBesideAFullOne")]
+    public void BackwardMatchesFiniteDifferences(int[] flatWindows)
+    {
+        var windows = Enumerable.Range(0, flatWindows.Length / 2).Select(i => (flatWindows[2 * i], flatWindows[2 * i + 1])).ToArray();
+        var rng = new Random(3);
+        double[] hs = Random(rng, N * H), q = Random(rng, windows.Length * H), r = Random(rng, windows.Length * H);
+
+        var dhs = new double[N * H];
+        var dq = new double[windows.Length * H];
+        var f = new double[H];
+        for (int t = 0; t < windows.Length; t++)
+        {
+            var (s, e) = windows[t];
+            var alpha = new double[e - s];
+            Attention.Forward<double>(f, alpha, hs.AsSpan(s * H, (e - s) * H), q.AsSpan(t * H, H));
+            Attention.Backward<double>(dhs.AsSpan(s * H, (e - s) * H), dq.AsSpan(t * H, H), r.AsSpan(t * H, H), alpha,
+                hs.AsSpan(s * H, (e - s) * H), q.AsSpan(t * H, H), f);
+        }
+        GradCheck.Check("dh", hs, _ => LossOf(hs, q, windows, r), dhs);
+        GradCheck.Check("dq", q, _ => LossOf(hs, q, windows, r), dq);
+
+        // Masks: rows outside every window receive exactly zero.
+        for (int j = 0; j < N; j++)
+            if (!windows.Any(w => w.Item1 <= j && j < w.Item2))
+                Assert.That(dhs.AsSpan(j * H, H).ToArray(), Is.All.EqualTo(0.0), $"row {j} is outside every window");
+    }
+
+    [Test]
+    public void EmptyWindowGivesZeroOutputAndZeroQueryGradient()
+    {
+        var f = Enumerable.Repeat(7.0, H).ToArray();
+        var dq = Enumerable.Repeat(7.0, H).ToArray();
+        var q = Enumerable.Repeat(1.0, H).ToArray();
+        Attention.Forward<double>(f, [], [], q);
+        Attention.Backward<double>([], dq, q, [], [], q, f);
+        Assert.That(f, Is.All.EqualTo(0.0));
+        Assert.That(dq, Is.All.EqualTo(0.0));
+    }
+
+    [Test]
+    public void WeightsAreASoftmaxAndLargeScoresDoNotOverflow()
+    {
+        // Scores of ±1000 overflow a naive exp; the shifted softmax puts all weight on the largest.
+        float[] hs = [1, 0, -1, 0, 0.5f, 0];
+        float[] q = [1000, 0];
+        var alpha = new float[3];
+        var f = new float[2];
+        Attention.Forward<float>(f, alpha, hs, q);
+        Assert.That(alpha.Sum(), Is.EqualTo(1f).Within(1e-6f));
+        Assert.That(alpha[0], Is.EqualTo(1f).Within(1e-6f));
+        Assert.That(f, Is.EqualTo(new[] { 1f, 0f }).Within(1e-6f));
+    }
+}
