@@ -271,6 +271,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
         CheckSize(db.Length, G * H, "db");
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, d1 = D + 1;
+        if (n == 0) return;   // no steps: nothing to add, and dx is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
 
