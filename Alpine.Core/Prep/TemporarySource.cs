@@ -4,7 +4,7 @@ using Alpine.Data;
 namespace Alpine.Prep;
 
 // TEMPORARY stand-in for Data.DataFolder (branch `data`), same member names; deleted when it merges.
-internal sealed class DataFolder
+public sealed class DataFolder
 {
     public required string Dir { get; init; }
     public string InteractionsPath => Path.Combine(Dir, NativeFormat.InteractionsFile);

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Alpine.Prep;
+using Spectre.Console;
+
+namespace Alpine.Cli;
+
+/// <summary><c>alpine prepare</c>: split, PCA, sequences and graph edges of a data folder, cached beside it.</summary>
+public sealed class PrepareCommand : ICommand
+{
+    public string Name => "prepare";
+    public string Usage => "--data DIR [--top-l L] [--metric euclidean|cosine] [--seed N]   split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc";
+    public int Order => 30;
+
+    public int Run(Options o)
+    {
+        string dir = o.Required("data", "the data folder to prepare");
+        var options = new PrepareOptions
+        {
+            TopL = o.Int("top-l", 1, 1, 64),
+            Metric = o.Enum("metric", EdgeMetric.Euclidean, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine)),
+            Seed = o.Int("seed", 1),
+        };
+        o.EnsureAllUsed();
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler cancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += cancel;
+        try
+        {
+            var total = Stopwatch.StartNew();
+            var data = WithProgress((p, ct) => PreparedData.Prepare(dir, options, p, ct), cts.Token);
+            var size = new FileInfo(PreparedData.CachePath(dir)).Length;
+            AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{data.ItemCount:N0}[/] items ({data.Items.VisualDim}-d), " +
+                $"[bold]{data.ImpressionCount:N0}[/] impressions ({data.ClickItem.Length:N0} clicks), profile {data.Profile}, " +
+                $"top-L {data.TopL} {data.Metric} in {total.Elapsed.TotalSeconds:F1} s");
+            AnsiConsole.MarkupLine($"cache: {Markup.Escape(PreparedData.CachePath(dir))} ({size / 1048576.0:F1} MiB)");
+            return 0;
+        }
+        finally { Console.CancelKeyPress -= cancel; }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a Spectre progress bar per stage when the console is interactive,
+    /// else prints one line per finished stage with its time.
+    /// </summary>
+    internal static T WithProgress<T>(Func<IProgress<(string Stage, double Fraction)>, CancellationToken, T> work, CancellationToken ct)
+    {
+        if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            T result = default!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    var tasks = new Dictionary<string, ProgressTask>();
+                    result = work(new StageReport(r =>
+                    {
+                        lock (tasks)
+                        {
+                            if (!tasks.TryGetValue(r.Stage, out var t))
+                            {
+                                foreach (var old in tasks.Values) { old.Value = old.MaxValue; old.StopTask(); }
+                                tasks[r.Stage] = t = ctx.AddTask(r.Stage, maxValue: 1.0);
+                            }
+                            t.Value = Math.Clamp(r.Fraction, 0, 1);
+                        }
+                    }), ct);
+                    lock (tasks) foreach (var t in tasks.Values) { t.Value = t.MaxValue; t.StopTask(); }
+                });
+            return result;
+        }
+
+        string? current = null;
+        var clock = Stopwatch.StartNew();
+        var lines = new object();
+        var value = work(new StageReport(r =>
+        {
+            lock (lines)
+            {
+                if (r.Stage == current) return;
+                if (current is not null) Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s");
+                current = r.Stage;
+                clock.Restart();
+            }
+        }), ct);
+        if (current is not null) Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s");
+        return value;
+    }
+
+    private sealed class StageReport(Action<(string Stage, double Fraction)> report) : IProgress<(string Stage, double Fraction)>
+    {
+        public void Report((string Stage, double Fraction) value) => report(value);
+    }
+}
