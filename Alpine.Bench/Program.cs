@@ -1,1 +1,28 @@
-﻿Console.WriteLine("Hello, World!");
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace Alpine.Bench;
+
+public static class Program
+{
+    /// <summary>
+    /// BenchmarkDotNet's switcher (`--filter '*Cell*'`, `--job short`, ...). `--inprocess` runs the benchmarks
+    /// inside this process: for machines with a .NET runtime but no SDK (the lent GPU machine), where
+    /// BenchmarkDotNet cannot build its usual child project.
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        IConfig? config = null;
+        if (args.Contains("--inprocess"))
+        {
+            args = args.Where(a => a != "--inprocess").ToArray();
+            config = DefaultConfig.Instance
+                .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("ShortRun-InProcess"))
+                .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        }
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        return summaries.Any(s => s.HasCriticalValidationErrors) ? 1 : 0;
+    }
+}

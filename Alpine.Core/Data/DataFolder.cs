@@ -1,0 +1,105 @@
+using Alpine.Model;
+
+namespace Alpine.Data;
+
+/// <summary>
+/// A native data folder (SPEC D16): <c>interactions.csv</c>, <c>items.npy</c>, optional <c>item_categories.csv</c>.
+/// Opening reads only the .npy header; features are streamed by their users in chunks (SPEC D18).
+/// </summary>
+public sealed class DataFolder
+{
+    public string Dir { get; }
+    public string InteractionsPath { get; }
+    public string ItemsPath { get; }
+    /// <summary>Null when the folder has no <c>item_categories.csv</c>.</summary>
+    public string? CategoriesPath { get; }
+    /// <summary>Thacil when the folder carries item categories (Dataset II), else Kuaishou.</summary>
+    public Profile Profile => CategoriesPath is null ? Profile.Kuaishou : Profile.Thacil;
+    /// <summary>Rows of <c>items.npy</c>: item ids are <c>0..ItemCount-1</c>.</summary>
+    public int ItemCount { get; }
+    /// <summary>Columns of <c>items.npy</c>.</summary>
+    public int FeatureDim { get; }
+
+    private DataFolder(string dir, string? categoriesPath, int itemCount, int featureDim)
+    {
+        Dir = dir;
+        InteractionsPath = Path.Combine(dir, NativeFormat.InteractionsFile);
+        ItemsPath = Path.Combine(dir, NativeFormat.ItemsFile);
+        CategoriesPath = categoriesPath;
+        ItemCount = itemCount;
+        FeatureDim = featureDim;
+    }
+
+    /// <summary>Checks the folder and its files exist and reads the feature header.</summary>
+    public static DataFolder Open(string dir)
+    {
+        if (!Directory.Exists(dir))
+            throw new DataFormatException(dir, "no such data folder; expected a folder with interactions.csv and items.npy (see docs/FORMATS.md)");
+        foreach (string f in (string[])[NativeFormat.InteractionsFile, NativeFormat.ItemsFile])
+        {
+            string p = Path.Combine(dir, f);
+            if (!File.Exists(p)) throw new DataFormatException(p, $"missing: a data folder holds {NativeFormat.InteractionsFile}, {NativeFormat.ItemsFile} and optionally {NativeFormat.CategoriesFile}");
+        }
+        string cats = Path.Combine(dir, NativeFormat.CategoriesFile);
+        using var npy = NpyFile.OpenRead(Path.Combine(dir, NativeFormat.ItemsFile));
+        if (npy.Rows > int.MaxValue)
+            throw new DataFormatException(npy.Path, $"{npy.Rows} rows; at most {int.MaxValue} items are supported");
+        return new DataFolder(dir, File.Exists(cats) ? cats : null, (int)npy.Rows, npy.Cols);
+    }
+
+    /// <summary>Reads the impressions, refusing an item id without a feature row (naming the line).</summary>
+    public InteractionLog LoadLog() => NativeFormat.ReadInteractions(InteractionsPath, ItemCount);
+
+    /// <summary>The category of each item, or null for the Kuaishou profile.</summary>
+    public int[]? LoadCategories() => CategoriesPath is null ? null : NativeFormat.ReadCategories(CategoriesPath, ItemCount);
+
+    /// <summary>Opens <c>items.npy</c> for chunked reading; the caller disposes it.</summary>
+    public NpyReader OpenFeatures() => NpyFile.OpenRead(ItemsPath);
+
+    /// <summary>Streams every feature row once, refusing NaN or infinite values (naming the row).</summary>
+    public void ValidateFeatures(int chunkRows = 4096)
+    {
+        using var npy = OpenFeatures();
+        var buf = new float[(long)chunkRows * npy.Cols];
+        for (long r = 0; r < npy.Rows; r += chunkRows)
+        {
+            int n = (int)Math.Min(chunkRows, npy.Rows - r);
+            npy.ReadRowsChecked(r, buf.AsSpan(0, n * npy.Cols));
+        }
+    }
+
+    /// <summary>
+    /// Writes a folder atomically: <paramref name="write"/> fills <c>&lt;dir&gt;.tmp-&lt;guid&gt;</c>, which is then
+    /// renamed to <paramref name="dir"/>; on any failure the temporary folder is removed, so nothing half-written remains.
+    /// An existing non-empty <paramref name="dir"/> is refused unless <paramref name="overwrite"/>.
+    /// </summary>
+    public static void WriteAtomically(string dir, bool overwrite, Action<string> write)
+    {
+        dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; expected a folder path");
+        if (!overwrite && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new UsageException($"--out {dir} already exists and is not empty (use --force to replace it)");
+        string? parent = Path.GetDirectoryName(dir);
+        if (parent is not null) Directory.CreateDirectory(parent);
+        string tmp = $"{dir}.tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            write(tmp);
+            if (Directory.Exists(dir))
+            {
+                // Move the old folder aside first so the new one appears by a single rename.
+                string old = $"{dir}.old-{Guid.NewGuid():N}";
+                Directory.Move(dir, old);
+                Directory.Move(tmp, dir);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(tmp, dir);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Alpine.Data;
+using Alpine.Tests.Data;
+
+namespace Alpine.Tests.Cli;
+
+[TestFixture]
+public class ImportCommandTests
+{
+    private string _dir = "";
+    private string Out => Path.Combine(_dir, "out");
+
+    [SetUp] public void SetUp() => _dir = TestDirs.Create();
+    [TearDown] public void TearDown() => TestDirs.Delete(_dir);
+
+    [Test]
+    public void ImportsKuaiVideo()
+    {
+        var src = ImportFixtures.WriteKuai(_dir);
+        Assert.That(Alpine.Cli.Program.Main(["import", "kuaivideo", src.Train, src.Test, src.H5, "--out", Out]), Is.Zero);
+        Assert.That(DataFolder.Open(Out).LoadLog().Count, Is.EqualTo(5));
+    }
+
+    [Test]
+    public void BadInputExitsWith2AndLeavesNoFolder()
+    {
+        var src = ImportFixtures.WriteThacil(_dir, train: "user_id,item_id,cate_id,is_click,timestamp\n9,4,70,1,10\n9,99,70,1,11\n");
+        var err = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(err);
+        int rc;
+        try { rc = Alpine.Cli.Program.Main(["import", "thacil", src.Train, src.Test, src.Npy, "--out", Out]); }
+        finally { Console.SetError(saved); }
+        Assert.That(rc, Is.EqualTo(2));
+        // progress lines come first; the error is the last line, whole
+        string last = err.ToString().TrimEnd().Split('\n')[^1];
+        Assert.That(last, Does.StartWith($"alpine import: {src.Train}:3: item_id 99 is beyond the feature rows"));
+        Assert.That(Directory.GetDirectories(_dir), Is.Empty);
+    }
+
+    [Test]
+    public void RefusesAnExistingOutUnlessForced()
+    {
+        var src = ImportFixtures.WriteThacil(_dir);
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "mine.txt"), "keep");
+        string[] args = ["import", "thacil", src.Train, src.Test, src.Npy, "--out", Out];
+        Assert.That(Alpine.Cli.Program.Main(args), Is.EqualTo(2));
+        Assert.That(Directory.GetFiles(Out).Select(Path.GetFileName), Is.EqualTo(new[] { "mine.txt" }));
+        Assert.That(Alpine.Cli.Program.Main([.. args, "--force"]), Is.Zero);
+        Assert.That(DataFolder.Open(Out).ItemCount, Is.EqualTo(3));
+    }
+
+    [TestCase("import", "movielens", "a", "b", "c", "--out", "x")]
+    [TestCase("import", "thacil", "a", "b", "--out", "x")]
+    [TestCase("import", "thacil", "a", "b", "c")]
+    [TestCase("import", "thacil", "a", "b", "c", "--out", "x", "--bogus")]
+    public void BadUsageExitsWith2(params string[] args) => Assert.That(Alpine.Cli.Program.Main(args), Is.EqualTo(2));
+}

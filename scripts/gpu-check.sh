@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# GPU check: the Cuda tests and the GPU benchmarks on a machine with an NVIDIA GPU; a summary under $OUT.
+#
+# Two ways to run it:
+#  - on a machine with the .NET 10 SDK and a GPU:   scripts/gpu-check.sh
+#  - on a GPU machine with no .NET at all (the lent device here): first, on a machine with the SDK,
+#      scripts/gpu-check.sh --stage        # builds Release, stages .gpu/ (runtime + build outputs)
+#    then carry .gpu/ to the GPU machine and run scripts/gpu-check.sh there: it unpacks the staged runtime.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-./gpu-results}
+mkdir -p "$OUT"
+BENCH_FILTER=${BENCH_FILTER:-'*GpuCell*'}
+
+if [ "${1:-}" = "--stage" ]; then
+  set -e
+  dotnet build Alpine.Tests -c Release -nologo -v q
+  dotnet build Alpine.Bench -c Release -nologo -v q
+  mkdir -p .gpu
+  # The carried tree is size-limited: pack both build outputs, compressed.
+  tmp=$(mktemp -d)
+  cp -a Alpine.Tests/bin/Release/net10.0 "$tmp/tests"
+  cp -a Alpine.Bench/bin/Release/net10.0 "$tmp/bench"
+  tar cf - -C "$tmp" tests bench | xz -T2 -6 > .gpu/app.tar.xz && rm -rf "$tmp"
+  if [ ! -f .gpu/dotnet-runtime.tar.xz ]; then
+    root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+    tmp=$(mktemp -d)
+    cp -a "$root/dotnet" "$root/host" "$tmp/"
+    mkdir -p "$tmp/shared" && cp -a "$root/shared/Microsoft.NETCore.App" "$tmp/shared/"
+    tar cJf .gpu/dotnet-runtime.tar.xz -C "$tmp" . && rm -rf "$tmp"
+  fi
+  du -sh .gpu
+  exit 0
+fi
+
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
+
+if command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks | grep -q '^10\.'; then
+  dotnet build Alpine.Tests -c Release -nologo -v q && dotnet build Alpine.Bench -c Release -nologo -v q || exit 1
+  DOTNET=dotnet; TESTS=Alpine.Tests/bin/Release/net10.0; BENCH=Alpine.Bench/bin/Release/net10.0
+else
+  [ -f .gpu/dotnet-runtime.tar.xz ] || { echo "no .NET SDK here and no staged .gpu/ (run --stage elsewhere first)"; exit 1; }
+  mkdir -p /tmp/dotnet /tmp/alpine-app
+  tar xJf .gpu/dotnet-runtime.tar.xz -C /tmp/dotnet && tar xJf .gpu/app.tar.xz -C /tmp/alpine-app || exit 1
+  export DOTNET_ROOT=/tmp/dotnet
+  DOTNET=/tmp/dotnet/dotnet; TESTS=/tmp/alpine-app/tests; BENCH=/tmp/alpine-app/bench
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+echo "== Cuda tests"
+( cd "$TESTS" && timeout 240 "$DOTNET" Alpine.Tests.dll --category Cuda ) 2>&1 | tee "$OUT/cuda-tests.log"
+tests_rc=${PIPESTATUS[0]}
+
+echo "== GPU benchmarks ($BENCH_FILTER)"
+( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll --inprocess --filter "$BENCH_FILTER" --artifacts /tmp/bdn ) 2>&1 | tee "$OUT/bench.log"
+cp /tmp/bdn/results/*-report-github.md "$OUT/" 2>/dev/null
+
+{
+  echo "# GPU check $(date -u +%F)"
+  echo; echo '```'; cat "$OUT/gpu.txt"; echo '```'
+  echo; echo "Cuda tests: $(tail -n 1 "$OUT/cuda-tests.log")"
+  echo; for f in "$OUT"/*-report-github.md; do [ -f "$f" ] && cat "$f"; done
+} > "$OUT/summary.md"
+cat "$OUT/summary.md"
+exit $tests_rc
