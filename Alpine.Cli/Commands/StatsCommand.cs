@@ -19,7 +19,7 @@ public sealed class StatsCommand : ICommand
         if (PreparedData.IsCacheFresh(dir)) stats = DatasetStats.Of(PreparedData.Load(dir));
         else
         {
-            var folder = Alpine.Prep.DataFolder.Open(dir);
+            var folder = Alpine.Data.DataFolder.Open(dir);
             stats = DatasetStats.Of(folder.LoadLog(), folder.ItemCount);
         }
         var table = new Table().AddColumn("Dataset").AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')))).RightAligned());
