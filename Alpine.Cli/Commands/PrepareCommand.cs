@@ -70,20 +70,29 @@ public sealed class PrepareCommand : ICommand
             return result;
         }
 
+        // Wall and CPU time per stage: on a shared machine the CPU time is the steadier number.
         string? current = null;
         var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var lines = new object();
+        void Finish()
+        {
+            var now = Process.GetCurrentProcess().TotalProcessorTime;
+            Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s  (cpu {(now - cpu).TotalSeconds:F2} s)");
+            cpu = now;
+            clock.Restart();
+        }
         var value = work(new StageReport(r =>
         {
             lock (lines)
             {
                 if (r.Stage == current) return;
-                if (current is not null) Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s");
+                if (current is not null) Finish();
+                else { clock.Restart(); cpu = Process.GetCurrentProcess().TotalProcessorTime; }
                 current = r.Stage;
-                clock.Restart();
             }
         }), ct);
-        if (current is not null) Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s");
+        if (current is not null) Finish();
         return value;
     }
 
