@@ -52,20 +52,28 @@ public sealed class PrepareCommand : ICommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(ctx =>
                 {
-                    var tasks = new Dictionary<string, ProgressTask>();
+                    // Stages come one after another: finish the current task once when the next appears
+                    // (StopTask stamps the stop time, so calling it again would stretch the elapsed time).
+                    // Reports come from worker threads; touching Spectre at most every 100 ms keeps them from
+                    // queueing behind its renderer.
+                    ProgressTask? current = null;
+                    var gate = new object();
+                    var sinceUpdate = Stopwatch.StartNew();
                     result = work(new StageReport(r =>
                     {
-                        lock (tasks)
+                        lock (gate)
                         {
-                            if (!tasks.TryGetValue(r.Stage, out var t))
+                            if (current?.Description != r.Stage)
                             {
-                                foreach (var old in tasks.Values) { old.Value = old.MaxValue; old.StopTask(); }
-                                tasks[r.Stage] = t = ctx.AddTask(r.Stage, maxValue: 1.0);
+                                if (current is not null) { current.Value = current.MaxValue; current.StopTask(); }
+                                current = ctx.AddTask(r.Stage, maxValue: 1.0);
                             }
-                            t.Value = Math.Clamp(r.Fraction, 0, 1);
+                            else if (sinceUpdate.ElapsedMilliseconds < 100) return;
+                            current.Value = Math.Clamp(r.Fraction, 0, 1);
+                            sinceUpdate.Restart();
                         }
                     }), ct);
-                    lock (tasks) foreach (var t in tasks.Values) { t.Value = t.MaxValue; t.StopTask(); }
+                    lock (gate) if (current is not null) { current.Value = current.MaxValue; current.StopTask(); }
                 });
             return result;
         }
