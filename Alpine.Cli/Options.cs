@@ -30,7 +30,7 @@ public sealed class Options
                 int eq = name.IndexOf('=');
                 if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
                 else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal)) value = list[++i];
-                if (_named.ContainsKey(name)) throw new UsageException($"{command}: option --{name} is given twice");
+                if (_named.ContainsKey(name)) throw new UsageException($"option --{name} is given twice");
                 _named[name] = value;
             }
             else Positional.Add(a);
@@ -49,18 +49,18 @@ public sealed class Options
     {
         _used.Add(name);
         if (!_named.TryGetValue(name, out var v)) return null;
-        return v ?? throw new UsageException($"{Command}: option --{name} needs a value");
+        return v ?? throw new UsageException($"option --{name} needs a value");
     }
 
     public string Required(string name, string what) =>
-        String(name) ?? throw new UsageException($"{Command}: option --{name} is required ({what})");
+        String(name) ?? throw new UsageException($"option --{name} is required ({what})");
 
     public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
     {
         string? s = String(name);
         if (s is null) return fallback;
         if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
-            throw new UsageException($"{Command}: option --{name} expects a whole number{Range(min, max)}, got '{s}'");
+            throw new UsageException($"option --{name} expects a whole number{Range(min, max)}, got '{s}'");
         return v;
     }
 
@@ -69,7 +69,7 @@ public sealed class Options
         string? s = String(name);
         if (s is null) return fallback;
         if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v) || v < min || (exclusiveMin && v == min))
-            throw new UsageException($"{Command}: option --{name} expects a number{(exclusiveMin ? " greater than " : " of at least ")}{min.ToString(CultureInfo.InvariantCulture)}, got '{s}'");
+            throw new UsageException($"option --{name} expects a number{(exclusiveMin ? " greater than " : " of at least ")}{min.ToString(CultureInfo.InvariantCulture)}, got '{s}'");
         return v;
     }
 
@@ -78,16 +78,16 @@ public sealed class Options
         string? s = String(name);
         if (s is null) return fallback;
         foreach (var (w, v) in choices) if (string.Equals(w, s, StringComparison.OrdinalIgnoreCase)) return v;
-        throw new UsageException($"{Command}: option --{name} expects one of {string.Join("|", choices.Select(c => c.Word))}, got '{s}'");
+        throw new UsageException($"option --{name} expects one of {string.Join("|", choices.Select(c => c.Word))}, got '{s}'");
     }
 
     /// <summary>Refuses options no one read and surplus positional arguments.</summary>
     public void EnsureAllUsed(int maxPositional = 0)
     {
         foreach (var k in _named.Keys)
-            if (!_used.Contains(k)) throw new UsageException($"{Command}: unknown option --{k} (see 'alpine help')");
+            if (!_used.Contains(k)) throw new UsageException($"unknown option --{k} (see 'alpine help')");
         if (Positional.Count > maxPositional)
-            throw new UsageException($"{Command}: unexpected argument '{Positional[maxPositional]}'");
+            throw new UsageException($"unexpected argument '{Positional[maxPositional]}'");
     }
 
     private static string Range(int min, int max) =>

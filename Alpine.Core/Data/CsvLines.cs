@@ -31,6 +31,10 @@ internal sealed class CsvLines : IDisposable
         {
             throw new DataFormatException(path, "no such file", e);
         }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new DataFormatException(path, "cannot be read (a folder, or no permission); expected a CSV file", e);
+        }
     }
 
     /// <summary>Size of the file in bytes (used to guess row counts up front).</summary>

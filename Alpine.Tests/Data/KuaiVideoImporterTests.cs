@@ -73,6 +73,22 @@ public class KuaiVideoImporterTests
         }));
     }
 
+    [Test]
+    public void StreamsFeaturesAcrossChunks()
+    {
+        // 20000 'value' rows span three 8192-row slabs; keys are row * 3 + 1 (sparse).
+        const int n = 20000;
+        var v = new float[n, 2];
+        for (int r = 0; r < n; r++) { v[r, 0] = r; v[r, 1] = -r; }
+        int[] used = [19999, 8191, 3, 16390];
+        string csv = Header + string.Concat(used.Select((row, i) => $"{i},7,{row * 3L + 1},0,0,0,,\n"));
+        var src = WriteKuaiRaw(_dir, csv, Header, new H5File { ["key"] = Enumerable.Range(0, n).Select(r => r * 3L + 1).ToArray(), ["value"] = v });
+        KuaiVideoImporter.Import(src.Train, src.Test, src.H5, Out);
+        Assert.That(ReadAll(Path.Combine(Out, NativeFormat.ItemsFile)),
+            Is.EqualTo(used.Order().SelectMany(r => new float[] { r, -r })));
+        Assert.That(NativeFormat.ReadInteractions(Path.Combine(Out, NativeFormat.InteractionsFile)).Items.ToArray(), Is.EqualTo(new[] { 3, 1, 0, 2 }));
+    }
+
     [Test] public void WrongHeader() => Fails(s => s.Train, 1, "expected 'timestamp,user_id,item_id,is_click",
         train: "timestamp,user_id,item_id,is_click,is_like,is_follow\n100,55,42,1,1,0\n");
 

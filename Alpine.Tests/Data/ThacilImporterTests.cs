@@ -52,6 +52,20 @@ public class ThacilImporterTests
                 Assert.That(features[i * ThacilDim + c], Is.EqualTo(ThacilValue(sourceRow[i], c)));
     }
 
+    [Test]
+    public void StreamsFeaturesAcrossChunks()
+    {
+        // 20000 rows span three 8192-row chunks; the middle one holds no used row and is skipped.
+        int[] used = [0, 8191, 16390, 19999];
+        string csv = Header + string.Concat(used.Select((item, i) => $"{i},{item},{item % 3},1,{i}\n"));
+        var src = WriteThacil(_dir, train: csv, test: Header);
+        File.Delete(src.Npy);
+        WriteNpy(src.Npy, 20000, 2, (r, c) => r * 2 + c);
+        ThacilImporter.Import(src.Train, src.Test, src.Npy, Out);
+        Assert.That(ReadAll(Path.Combine(Out, NativeFormat.ItemsFile)),
+            Is.EqualTo(used.SelectMany(r => new float[] { r * 2, r * 2 + 1 })));
+    }
+
     [Test] public void WrongHeader() => Fails(s => s.Test, 1, "expected 'user_id,item_id,cate_id,is_click,timestamp'",
         test: "user_id,item_id,is_click,timestamp\n2,5,1,20\n");
 
