@@ -1,0 +1,143 @@
+using Alpine.Prep;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace Alpine.Tests.Prep;
+
+[TestFixture]
+public class PcaTests
+{
+    private static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static int[] AllRows(int n) => Enumerable.Range(0, n).ToArray();
+
+    [Test]
+    public void RecoversAPlantedLowRankSubspaceReadingInChunks()
+    {
+        var rng = new Random(3);
+        int n = 700, d = 40, r = 4;
+        var basis = Matrix<double>.Build.Dense(r, d, (_, _) => Gaussian(rng));
+        var data = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            var z = Enumerable.Range(0, r).Select(_ => 3 * Gaussian(rng)).ToArray();
+            for (int j = 0; j < d; j++)
+            {
+                double val = 5.0 + 1e-3 * Gaussian(rng);  // offset far from 0, tiny isotropic noise
+                for (int k = 0; k < r; k++) val += z[k] * basis[k, j];
+                data[i * d + j] = (float)val;
+            }
+        }
+        var source = new ArrayFeatureRows(data, d);
+        var model = Pca.Fit(source, AllRows(n), r, chunkRows: 64);
+        Assert.That(source.LargestRead, Is.LessThanOrEqualTo(64), "the fit reads in chunks, never the whole matrix");
+
+        // Principal angles: singular values of Q_Aᵀ V are their cosines, all ≈ 1.
+        var qa = basis.Transpose().QR().Q.SubMatrix(0, d, 0, r);                       // (d, r)
+        var v = Matrix<double>.Build.Dense(d, r, (j, c) => model.Components[c * d + j]); // (d, r)
+        var cosines = (qa.Transpose() * v).Svd().S;
+        Assert.That(cosines.Minimum(), Is.GreaterThan(1 - 1e-6));
+    }
+
+    [Test]
+    public void MatchesMathNetDenseSvdOfTheCentredMatrix()
+    {
+        var rng = new Random(8);
+        int n = 60, d = 12, k = 5;
+        var data = new float[n * d];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)((1 + i % d) * Gaussian(rng) + 0.5 * (i % d));
+        var model = Pca.Fit(new ArrayFeatureRows(data, d), AllRows(n), k, chunkRows: 7);
+
+        var x = Matrix<double>.Build.Dense(n, d, (i, j) => data[i * d + j]);
+        var mean = x.ColumnSums() / n;
+        var xc = Matrix<double>.Build.Dense(n, d, (i, j) => x[i, j] - mean[j]);
+        var svd = xc.Svd(computeVectors: true);
+        for (int j = 0; j < d; j++) Assert.That(model.Mean[j], Is.EqualTo(mean[j]).Within(1e-9));
+        for (int c = 0; c < k; c++)
+        {
+            Assert.That(model.Variances[c], Is.EqualTo(svd.S[c] * svd.S[c] / (n - 1)).Within(1e-6 * svd.S[0] * svd.S[0] / n));
+            var mine = Vector<double>.Build.Dense(d, j => model.Components[c * d + j]);
+            var theirs = svd.VT.Row(c);
+            double sign = Math.Sign(mine.DotProduct(theirs));
+            Assert.That((mine - sign * theirs).InfinityNorm(), Is.LessThan(1e-6), $"component {c}");
+            // Deterministic sign: the largest-magnitude entry is positive.
+            Assert.That(mine[mine.AbsoluteMaximumIndex()], Is.GreaterThan(0));
+        }
+
+        var projected = new float[n * k];
+        var source = new ArrayFeatureRows(data, d);
+        Pca.Project(model, source, projected, chunkRows: 9);
+        Assert.That(source.LargestRead, Is.LessThanOrEqualTo(9));
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < k; c++)
+            {
+                double expected = 0;
+                for (int j = 0; j < d; j++) expected += xc[i, j] * model.Components[c * d + j];
+                Assert.That(projected[i * k + c], Is.EqualTo(expected).Within(1e-4 * (1 + Math.Abs(expected))));
+            }
+    }
+
+    [Test]
+    public void FitsOnlyTheGivenRows()
+    {
+        var rng = new Random(4);
+        int n = 90, d = 10;
+        var data = new float[n * d];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)Gaussian(rng) * (i / d < 30 ? 100 : 1);
+        var subset = Enumerable.Range(30, 60).Where(i => i % 4 != 0).ToArray();  // runs with gaps
+        var fromSubset = Pca.Fit(new ArrayFeatureRows(data, d), subset, 3);
+        var copied = subset.SelectMany(i => data.AsSpan(i * d, d).ToArray()).ToArray();
+        var fromCopy = Pca.Fit(new ArrayFeatureRows(copied, d), AllRows(subset.Length), 3);
+        Assert.That(fromSubset.Components, Is.EqualTo(fromCopy.Components).Within(1e-9));
+        Assert.That(fromSubset.FitRows, Is.EqualTo(subset.Length));
+    }
+
+    [Test]
+    public void KeepsFeaturesOfNoMoreThanTheAskedDimsAsTheyAre()
+    {
+        var data = Enumerable.Range(0, 5 * 8).Select(i => (float)Math.Sin(i)).ToArray();
+        var model = Pca.Fit(new ArrayFeatureRows(data, 8), AllRows(5), 64);
+        Assert.That(model.IsIdentity && model.OutputDim == 8);
+        var output = new float[data.Length];
+        Pca.Project(model, new ArrayFeatureRows(data, 8), output, chunkRows: 2);
+        Assert.That(output, Is.EqualTo(data));
+    }
+
+    [Test]
+    public void SampleIsSeededUniformAndSorted()
+    {
+        var ids = Enumerable.Range(0, 1000).Select(i => 3 * i).ToArray();
+        var a = Pca.Sample(ids, 100, seed: 1);
+        Assert.That(a, Has.Length.EqualTo(100).And.Ordered.And.Unique);
+        Assert.That(ids, Is.SupersetOf(a));
+        Assert.That(Pca.Sample(ids, 100, seed: 1), Is.EqualTo(a));
+        Assert.That(Pca.Sample(ids, 100, seed: 2), Is.Not.EqualTo(a));
+        Assert.That(Pca.Sample(ids, 1000, seed: 1), Is.EqualTo(ids));
+        // Roughly uniform: the sample's mean id is near the population's (std of the mean ≈ 83).
+        Assert.That(a.Average(), Is.EqualTo(ids.Average()).Within(350));
+    }
+
+    [Test]
+    public void CovarianceAccumulatorMatchesTheTwoPassFormulaFarFromZero()
+    {
+        var rng = new Random(9);
+        int n = 301, d = 13;
+        var data = new float[n * d];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(1e4 + Gaussian(rng) * (1 + i % d));
+        var acc = new CovarianceAccumulator(d);
+        foreach (var (s, len) in new[] { (0, 5), (5, 200), (205, 96) }) acc.Add(data.AsSpan(s * d, len * d));
+        var (mean, cov) = acc.Finish();
+        Assert.That(acc.Count, Is.EqualTo(n));
+        for (int i = 0; i < d; i++)
+        {
+            double m = Enumerable.Range(0, n).Average(r => (double)data[r * d + i]);
+            Assert.That(mean[i], Is.EqualTo(m).Within(1e-9 * 1e4));
+            for (int j = 0; j < d; j++)
+            {
+                double mj = Enumerable.Range(0, n).Average(r => (double)data[r * d + j]);
+                double c = Enumerable.Range(0, n).Sum(r => (data[r * d + i] - m) * (data[r * d + j] - mj)) / (n - 1);
+                Assert.That(cov[i * d + j], Is.EqualTo(c).Within(1e-8 * (1 + Math.Abs(c))), $"({i},{j})");
+            }
+        }
+    }
+}
