@@ -14,6 +14,8 @@ public static class Program
     /// </summary>
     public static int Main(string[] args)
     {
+        // The hand-timed cell table for the lent GPU machine (bounded time, napkin math): see GpuCellReport.
+        if (args is ["gpu-cell-report", ..]) return GpuCellReport.Run(args[1..]);
         IConfig? config = null;
         if (args.Contains("--inprocess"))
         {

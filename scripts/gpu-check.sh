@@ -10,7 +10,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-./gpu-results}
 mkdir -p "$OUT"
+# The cell table (hand-timed medians, napkin math, measured peaks) always runs; BenchmarkDotNet's
+# GpuCellBenchmarks only with BENCH_BDN=1 (24 cases: ~3 more minutes on an H200).
+CELL_SIZES=${CELL_SIZES:-256x64,2048x64,256x128,2048x128,256x67,2048x67}
 BENCH_FILTER=${BENCH_FILTER:-'*GpuCell*'}
+# Offline NuGet: point NUGET_PACKAGES at a carried, pre-restored package folder; restore is skipped when obj/ is restored.
+export NUGET_PACKAGES=${NUGET_PACKAGES:-$HOME/.nuget/packages}
 
 if [ "${1:-}" = "--stage" ]; then
   set -e
@@ -36,7 +41,8 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 
 if command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks | grep -q '^10\.'; then
-  dotnet build Alpine.Tests -c Release -nologo -v q && dotnet build Alpine.Bench -c Release -nologo -v q || exit 1
+  restore=; [ -f Alpine.Tests/obj/project.assets.json ] && [ -f Alpine.Bench/obj/project.assets.json ] && restore=--no-restore
+  dotnet build Alpine.Tests -c Release -nologo -v q $restore && dotnet build Alpine.Bench -c Release -nologo -v q $restore || exit 1
   DOTNET=dotnet; TESTS=Alpine.Tests/bin/Release/net10.0; BENCH=Alpine.Bench/bin/Release/net10.0
 else
   [ -f .gpu/dotnet-runtime.tar.xz ] || { echo "no .NET SDK here and no staged .gpu/ (run --stage elsewhere first)"; exit 1; }
@@ -51,14 +57,22 @@ echo "== Cuda tests"
 ( cd "$TESTS" && timeout 240 "$DOTNET" Alpine.Tests.dll --category Cuda ) 2>&1 | tee "$OUT/cuda-tests.log"
 tests_rc=${PIPESTATUS[0]}
 
-echo "== GPU benchmarks ($BENCH_FILTER)"
-( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll --inprocess --filter "$BENCH_FILTER" --artifacts /tmp/bdn ) 2>&1 | tee "$OUT/bench.log"
-cp /tmp/bdn/results/*-report-github.md "$OUT/" 2>/dev/null
+echo "== GPU cell table ($CELL_SIZES)"
+( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll gpu-cell-report --sizes "$CELL_SIZES" --out /tmp/cell-report.md ) 2>&1 | tee "$OUT/cell-report.log"
+cp /tmp/cell-report.md "$OUT/" 2>/dev/null
+
+if [ "${BENCH_BDN:-0}" = 1 ]; then
+  echo "== GPU benchmarks ($BENCH_FILTER)"
+  ( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll --inprocess --filter "$BENCH_FILTER" --artifacts /tmp/bdn ) 2>&1 | tee "$OUT/bench.log"
+  cp /tmp/bdn/results/*-report-github.md "$OUT/" 2>/dev/null
+fi
 
 {
   echo "# GPU check $(date -u +%F)"
   echo; echo '```'; cat "$OUT/gpu.txt"; echo '```'
   echo; echo "Cuda tests: $(tail -n 1 "$OUT/cuda-tests.log")"
+  grep -E '^(FAIL|SKIP)' "$OUT/cuda-tests.log" | head -20 | sed 's/^/    /'
+  echo; [ -f "$OUT/cell-report.md" ] && cat "$OUT/cell-report.md" || echo "cell table: failed, see cell-report.log"
   echo; for f in "$OUT"/*-report-github.md; do [ -f "$f" ] && cat "$f"; done
 } > "$OUT/summary.md"
 cat "$OUT/summary.md"

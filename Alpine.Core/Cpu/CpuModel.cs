@@ -14,6 +14,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
 {
     private readonly ModelConfig _c;
     private readonly ItemTable _items;
+    private readonly Func<ModelConfig, ISequenceEncoder<T>>? _encoders;
     private readonly Workers _workers;
     private readonly int _d, _h, _m;
     private readonly SequenceBranch[] _branches;
@@ -24,10 +25,13 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     private T[] _xNew = [], _dxNew = [], _headLogits = [], _dheadLogits = [], _logits = [], _dlogits = [];
     private int _b;
 
-    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0)
+    /// <param name="encoders">Makes each branch's LSTM layer; null means <see cref="GraphLstm{T}"/> (the GPU
+    /// backend passes its device layer).</param>
+    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0,
+        Func<ModelConfig, ISequenceEncoder<T>>? encoders = null)
     {
         config.Validate();
-        _c = config; _items = items; Layout = layout;
+        _c = config; _items = items; Layout = layout; _encoders = encoders;
         _workers = new Workers(threads);
         (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
         if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
@@ -184,7 +188,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     {
         private readonly CpuModel<T> _model;
         private readonly bool _clicks;
-        private readonly GraphLstm<T> _lstm;
+        private readonly ISequenceEncoder<T> _lstm;
         private readonly TensorSlot _wx, _wh, _b;
         private readonly TensorSlot? _wg, _wa;
         private readonly Head _head;
@@ -198,7 +202,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             _model = model; _clicks = clicks;
             ParameterLayout l = model.Layout;
             ModelConfig c = model._c;
-            _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
+            _lstm = model._encoders?.Invoke(c) ?? new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
             (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
             if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
             if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];

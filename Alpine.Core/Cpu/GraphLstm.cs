@@ -43,7 +43,7 @@ namespace Alpine.Cpu;
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
 /// the same weights, sequences and inputs.
 /// </summary>
-public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
     public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0)
@@ -271,6 +271,7 @@ public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee75
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
         CheckSize(db.Length, G * H, "db");
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, d1 = D + 1;
+        if (n == 0) return;   // no steps: nothing to add, and dx is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
 

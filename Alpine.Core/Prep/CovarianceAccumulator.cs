@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.Intrinsics;
 
 namespace Alpine.Prep;
 
@@ -46,7 +45,7 @@ public sealed class CovarianceAccumulator
         for (int r0 = 0; r0 < count; r0 += Chunk)
         {
             int b = Math.Min(Chunk, count - r0);
-            // Transpose + shift into Yt; columns b..Chunk stay 0 so the kernel always runs whole vectors.
+            // Transpose + shift into Yt; columns b..Chunk stay 0 (they add nothing to the sums).
             Array.Clear(_yt);
             for (int r = 0; r < b; r++)
             {
@@ -83,56 +82,31 @@ public sealed class CovarianceAccumulator
     }
 
     /// <summary>
-    /// Effectively computes <c>q[i,j] += Σ_r yt[i,r]·yt[j,r]</c> for i ≤ j (a symmetric rank-k update, k = cols).
-    /// Blocks of 4 rows i × 2 rows j run 8 dot products at once over r (Vector256 of doubles, 6 loads per
-    /// 8 FMAs); row blocks of i run in parallel, each entry summed in a fixed order, so the result does
-    /// not depend on the thread count. Entries below the diagonal inside diagonal blocks are written too
-    /// (callers read only i ≤ j).
+    /// Effectively computes <c>q[i,j] += Σ_r yt[i,r]·yt[j,r]</c> for i ≤ j (a symmetric rank-k update, k = cols),
+    /// by blocks of 4 rows i × 2 rows j (<see cref="DotBlock.Dot4x2"/>). Row blocks of i run in parallel and
+    /// each entry is summed in a fixed order, so the result does not depend on the thread count. Entries
+    /// below the diagonal inside diagonal blocks are written too (callers read only i ≤ j).
     /// </summary>
     internal static void SyrkUpper(double[] q, double[] yt, int d, int cols)
     {
-        Debug.Assert(cols % Vector256<double>.Count == 0 && yt.Length >= d * cols && q.Length == d * d);
-        int iBlocks = (d + 3) / 4;
-        Parallel.For(0, iBlocks, ib =>
+        Debug.Assert(yt.Length >= d * cols && q.Length == d * d);
+        Parallel.For(0, (d + 3) / 4, ib =>
         {
             int i0 = ib * 4;
-            int ni = Math.Min(4, d - i0);
-            if (ni < 4)
+            if (i0 + 4 > d)
             {
-                for (int i = i0; i < d; i++) for (int jj = i; jj < d; jj++) q[i * d + jj] += Dot(yt, i, jj, cols);
+                for (int i = i0; i < d; i++) for (int j = i; j < d; j++) q[i * d + j] += Dot(yt, i, j, cols);
                 return;
             }
-            int j = i0;
-            for (; j + 1 < d; j += 2) Block4x2(q, yt, d, cols, i0, j);
-            if (j < d) for (int i = i0; i < i0 + 4; i++) q[i * d + j] += Dot(yt, i, j, cols);
+            Span<double> r = stackalloc double[8];
+            int jj = i0;
+            for (; jj + 1 < d; jj += 2)
+            {
+                DotBlock.Dot4x2<double>(r, yt, i0 * cols, cols, yt, jj * cols, cols, cols);
+                for (int a = 0; a < 4; a++) { q[(i0 + a) * d + jj] += r[2 * a]; q[(i0 + a) * d + jj + 1] += r[2 * a + 1]; }
+            }
+            if (jj < d) for (int i = i0; i < i0 + 4; i++) q[i * d + jj] += Dot(yt, i, jj, cols);
         });
-    }
-
-    private static void Block4x2(double[] q, double[] yt, int d, int cols, int i0, int j0)
-    {
-        ref double y = ref yt[0];
-        var a00 = Vector256<double>.Zero; var a01 = a00; var a10 = a00; var a11 = a00;
-        var a20 = a00; var a21 = a00; var a30 = a00; var a31 = a00;
-        nint r0 = (nint)i0 * cols, r1 = r0 + cols, r2 = r1 + cols, r3 = r2 + cols;
-        nint c0 = (nint)j0 * cols, c1 = c0 + cols;
-        for (nint r = 0; r < cols; r += Vector256<double>.Count)
-        {
-            var y0 = Vector256.LoadUnsafe(ref y, (nuint)(c0 + r));
-            var y1 = Vector256.LoadUnsafe(ref y, (nuint)(c1 + r));
-            var x = Vector256.LoadUnsafe(ref y, (nuint)(r0 + r));
-            a00 = Vector256.MultiplyAddEstimate(x, y0, a00); a01 = Vector256.MultiplyAddEstimate(x, y1, a01);
-            x = Vector256.LoadUnsafe(ref y, (nuint)(r1 + r));
-            a10 = Vector256.MultiplyAddEstimate(x, y0, a10); a11 = Vector256.MultiplyAddEstimate(x, y1, a11);
-            x = Vector256.LoadUnsafe(ref y, (nuint)(r2 + r));
-            a20 = Vector256.MultiplyAddEstimate(x, y0, a20); a21 = Vector256.MultiplyAddEstimate(x, y1, a21);
-            x = Vector256.LoadUnsafe(ref y, (nuint)(r3 + r));
-            a30 = Vector256.MultiplyAddEstimate(x, y0, a30); a31 = Vector256.MultiplyAddEstimate(x, y1, a31);
-        }
-        int row = i0 * d + j0;
-        q[row] += Vector256.Sum(a00); q[row + 1] += Vector256.Sum(a01); row += d;
-        q[row] += Vector256.Sum(a10); q[row + 1] += Vector256.Sum(a11); row += d;
-        q[row] += Vector256.Sum(a20); q[row + 1] += Vector256.Sum(a21); row += d;
-        q[row] += Vector256.Sum(a30); q[row + 1] += Vector256.Sum(a31);
     }
 
     private static double Dot(double[] yt, int i, int j, int cols) =>

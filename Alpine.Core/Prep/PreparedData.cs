@@ -134,19 +134,29 @@ public sealed class PreparedData
     public static PreparedData LoadOrPrepare(string dataDir, PrepareOptions options,
         IProgress<(string Stage, double Fraction)>? progress = null, CancellationToken ct = default)
     {
-        var folder = DataFolder.Open(dataDir);
-        string path = CachePath(dataDir);
-        if (File.Exists(path))
+        if (IsCacheFresh(dataDir, options))
         {
-            try
-            {
-                var header = PreparedCache.ReadHeader(path);
-                if (header.Fingerprint == SourceFingerprint(folder) && header.Options == options)
-                    return PreparedCache.Read(path);
-            }
-            catch (DataFormatException) { /* corrupt or old format: prepare again */ }
+            try { return PreparedCache.Read(CachePath(dataDir)); }
+            catch (DataFormatException) { /* corrupt body: prepare again */ }
         }
         return Prepare(dataDir, options, progress, ct);
+    }
+
+    /// <summary>
+    /// True when the folder has a cache whose header is readable, whose fingerprint matches the source files
+    /// and (when given) whose options equal <paramref name="options"/>. The body is not checked here.
+    /// </summary>
+    public static bool IsCacheFresh(string dataDir, PrepareOptions? options = null)
+    {
+        var folder = DataFolder.Open(dataDir);
+        string path = CachePath(dataDir);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            var header = PreparedCache.ReadHeader(path);
+            return header.Fingerprint == SourceFingerprint(folder) && (options is null || header.Options == options);
+        }
+        catch (DataFormatException) { return false; }
     }
 
     /// <summary>
@@ -187,10 +197,12 @@ public sealed class PreparedData
         var fitIds = Enumerable.Range(0, itemCount).Where(i => inTrain[i]).ToArray();
         if (fitIds.Length == 0 && features.Cols > options.Dims)
             throw new DataFormatException(sourceName, "no impression falls in the train part, so there is nothing to fit the PCA on");
+        progress?.Report(("pca-fit", 0));
         var pca = Pca.Fit(features, Pca.Sample(fitIds, options.MaxFitItems, options.Seed), options.Dims,
             Stage(progress, "pca-fit"), ct);
         int dv = pca.OutputDim;
         var visual = new float[checked(itemCount * dv)];
+        progress?.Report(("project", 0));
         Pca.Project(pca, features, visual, Stage(progress, "project"), ct);
 
         progress?.Report(("sequences", 0));
@@ -199,6 +211,7 @@ public sealed class PreparedData
         var likes = Sequences.LikesFollows(split.UserOffsets, item, flags, split.Part);
         progress?.Report(("sequences", 1));
 
+        progress?.Report(("edges", 0));
         var edgeProgress = Stage(progress, "edges");
         long clickWork = SquareSum(click.Offsets), notClickWork = SquareSum(notClick.Offsets), all = Math.Max(1, clickWork + notClickWork);
         var clickPred = TemporalGraph.BuildAll(click.Offsets, click.Item, visual, dv, options.TopL, options.Metric,

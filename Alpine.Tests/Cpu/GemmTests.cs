@@ -34,16 +34,17 @@ public class GemmTests
     }
 
     /// <summary>SPEC D13: the thread split changes no bit of the float result.</summary>
-    [TestCase(256, 64, 1000), TestCase(5, 700, 64)]
-    public void ParallelEqualsSerialBitForBit(int m, int n, int k)
+    [TestCase(256, 64, 1000, false), TestCase(256, 64, 1000, true), TestCase(5, 700, 64, false), TestCase(301, 72, 40, true)]
+    public void ParallelEqualsSerialBitForBit(int m, int n, int k, bool transA)
     {
         var rng = new Random(11);
         var a = Rand(rng, m * k).Select(v => (float)v).ToArray();
         var b = Rand(rng, k * n).Select(v => (float)v).ToArray();
+        int lda = transA ? m : k;
         var serial = new float[m * n];
         var parallel = new float[m * n];
-        Gemm.Multiply<float>(serial, n, a, k, false, b, n, false, m, n, k, accumulate: false, parallel: false);
-        Gemm.Multiply<float>(parallel, n, a, k, false, b, n, false, m, n, k, accumulate: false, parallel: true);
+        Gemm.Multiply<float>(serial, n, a, lda, transA, b, n, false, m, n, k, accumulate: false, parallel: false);
+        Gemm.Multiply<float>(parallel, n, a, lda, transA, b, n, false, m, n, k, accumulate: false, parallel: true);
         Assert.That(parallel, Is.EqualTo(serial).AsCollection);
     }
 

@@ -216,6 +216,18 @@ public class GraphLstmTests
         return outs;
     }
 
+    /// <summary>A set with no steps at all (a batch without not-click history) is a no-op that leaves the gradients as they were.</summary>
+    [Test]
+    public void EmptySetIsANoOp()
+    {
+        var layer = new GraphLstm<float>(5, 6, true, CStarReading.Neighbor, 1);
+        var seqs = SequenceSet.Empty(1);
+        var db = Enumerable.Repeat(0.5f, 48).ToArray();
+        layer.Forward(new float[48 * 5], new float[24 * 6], new float[24 * 6], new float[48], seqs, [], []);
+        layer.Backward(new float[48 * 5], new float[24 * 6], new float[24 * 6], new float[48], seqs, [], [], [], new float[48 * 5], new float[24 * 6], new float[24 * 6], db);
+        Assert.That(db, Is.All.EqualTo(0.5f));
+    }
+
     [Test]
     public void RejectsAGraphPredecessorThatIsNotEarlier()
     {

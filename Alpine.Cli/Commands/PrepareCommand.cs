@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Alpine.Prep;
+using Spectre.Console;
+
+namespace Alpine.Cli;
+
+/// <summary><c>alpine prepare</c>: split, PCA, sequences and graph edges of a data folder, cached beside it.</summary>
+public sealed class PrepareCommand : ICommand
+{
+    public string Name => "prepare";
+    public string Usage => "--data DIR [--top-l L] [--metric euclidean|cosine] [--seed N]   split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc";
+    public int Order => 30;
+
+    public int Run(Options o)
+    {
+        string dir = o.Required("data", "the data folder to prepare");
+        var options = new PrepareOptions
+        {
+            TopL = o.Int("top-l", 1, 1, 64),
+            Metric = o.Enum("metric", EdgeMetric.Euclidean, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine)),
+            Seed = o.Int("seed", 1),
+        };
+        o.EnsureAllUsed();
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler cancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += cancel;
+        try
+        {
+            var total = Stopwatch.StartNew();
+            var data = WithProgress((p, ct) => PreparedData.Prepare(dir, options, p, ct), cts.Token);
+            var size = new FileInfo(PreparedData.CachePath(dir)).Length;
+            AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{data.ItemCount:N0}[/] items ({data.Items.VisualDim}-d), " +
+                $"[bold]{data.ImpressionCount:N0}[/] impressions ({data.ClickItem.Length:N0} clicks), profile {data.Profile}, " +
+                $"top-L {data.TopL} {data.Metric} in {total.Elapsed.TotalSeconds:F1} s");
+            AnsiConsole.MarkupLine($"cache: {Markup.Escape(PreparedData.CachePath(dir))} ({size / 1048576.0:F1} MiB)");
+            return 0;
+        }
+        finally { Console.CancelKeyPress -= cancel; }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a Spectre progress bar per stage when the console is interactive,
+    /// else prints one line per finished stage with its time.
+    /// </summary>
+    internal static T WithProgress<T>(Func<IProgress<(string Stage, double Fraction)>, CancellationToken, T> work, CancellationToken ct)
+    {
+        if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            T result = default!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(ctx =>
+                {
+                    // Stages come one after another: finish the current task once when the next appears
+                    // (StopTask stamps the stop time, so calling it again would stretch the elapsed time).
+                    // Reports come from worker threads; touching Spectre at most every 100 ms keeps them from
+                    // queueing behind its renderer.
+                    ProgressTask? current = null;
+                    var gate = new object();
+                    var sinceUpdate = Stopwatch.StartNew();
+                    result = work(new StageReport(r =>
+                    {
+                        lock (gate)
+                        {
+                            if (current?.Description != r.Stage)
+                            {
+                                if (current is not null) { current.Value = current.MaxValue; current.StopTask(); }
+                                current = ctx.AddTask(r.Stage, maxValue: 1.0);
+                            }
+                            else if (sinceUpdate.ElapsedMilliseconds < 100) return;
+                            current.Value = Math.Clamp(r.Fraction, 0, 1);
+                            sinceUpdate.Restart();
+                        }
+                    }), ct);
+                    lock (gate) if (current is not null) { current.Value = current.MaxValue; current.StopTask(); }
+                });
+            return result;
+        }
+
+        // Wall and CPU time per stage: on a shared machine the CPU time is the steadier number.
+        string? current = null;
+        var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var lines = new object();
+        void Finish()
+        {
+            var now = Process.GetCurrentProcess().TotalProcessorTime;
+            Console.WriteLine($"  {current,-10} {clock.Elapsed.TotalSeconds,7:F2} s  (cpu {(now - cpu).TotalSeconds:F2} s)");
+            cpu = now;
+            clock.Restart();
+        }
+        var value = work(new StageReport(r =>
+        {
+            lock (lines)
+            {
+                if (r.Stage == current) return;
+                if (current is not null) Finish();
+                else { clock.Restart(); cpu = Process.GetCurrentProcess().TotalProcessorTime; }
+                current = r.Stage;
+            }
+        }), ct);
+        if (current is not null) Finish();
+        return value;
+    }
+
+    private sealed class StageReport(Action<(string Stage, double Fraction)> report) : IProgress<(string Stage, double Fraction)>
+    {
+        public void Report((string Stage, double Fraction) value) => report(value);
+    }
+}

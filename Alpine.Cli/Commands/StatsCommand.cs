@@ -1,0 +1,31 @@
+using Alpine.Prep;
+using Spectre.Console;
+
+namespace Alpine.Cli;
+
+/// <summary><c>alpine stats</c>: the rows of the paper's Table 1 for a data folder.</summary>
+public sealed class StatsCommand : ICommand
+{
+    public string Name => "stats";
+    public string Usage => "--data DIR   the paper's Table 1 rows for a data folder (users, items, interactions, split sizes)";
+    public int Order => 35;
+
+    public int Run(Options o)
+    {
+        string dir = o.Required("data", "the data folder");
+        o.EnsureAllUsed();
+        // A fresh prepared cache is the fastest source; otherwise read and split the log (no PCA needed).
+        DatasetStats stats;
+        if (PreparedData.IsCacheFresh(dir)) stats = DatasetStats.Of(PreparedData.Load(dir));
+        else
+        {
+            var folder = Alpine.Data.DataFolder.Open(dir);
+            stats = DatasetStats.Of(folder.LoadLog(), folder.ItemCount);
+        }
+        var table = new Table().AddColumn("Dataset").AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')))).RightAligned());
+        foreach (var (label, value) in stats.Rows()) table.AddRow(Markup.Escape(label), value);
+        table.AddRow("[grey](of training: validation)[/]", $"[grey]{stats.ValidationInteractions:N0}[/]");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}

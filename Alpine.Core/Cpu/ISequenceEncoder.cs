@@ -1,0 +1,17 @@
+using Alpine.Model;
+
+namespace Alpine.Cpu;
+
+/// <summary>
+/// The LSTM layer a model branch runs, with <see cref="GraphLstm{T}"/>'s forward/backward contract:
+/// h (N, H) from x (N, D); backward assigns dx and accumulates dWx, dWh, dWg, db. The GPU backend
+/// (Alpine.Kernels) substitutes its device layer here and reuses the rest of <see cref="CpuModel{T}"/>.
+/// </summary>
+public interface ISequenceEncoder<T> where T : unmanaged
+{
+    void Forward(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b, SequenceSet seqs,
+        ReadOnlySpan<T> x, Span<T> h);
+
+    void Backward(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b, SequenceSet seqs,
+        ReadOnlySpan<T> x, ReadOnlySpan<T> dh, Span<T> dx, Span<T> dwx, Span<T> dwh, Span<T> dwg, Span<T> db);
+}

@@ -1,0 +1,206 @@
+using Alpine.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Alpine.Kernels;
+
+/// <summary>Device views of one LSTM layer's parameters (or of their gradients), as in the flat layout.</summary>
+public struct LstmWeightViews
+{
+    public ArrayView<float> Wx; // (GH, D)
+    public ArrayView<float> Wh; // (4H, H)
+    public ArrayView<float> Wg; // (4H, H); empty for umg
+    public ArrayView<float> B;  // (GH)
+}
+
+/// <summary>How the recurrence is launched.</summary>
+public enum CellSchedule
+{
+    /// <summary>One launch per step over all sequences active at that step.</summary>
+    StepLaunch,
+    /// <summary>One launch for all steps; each group owns a tile of sequences for the whole recurrence.</summary>
+    Persistent,
+}
+
+/// <summary>
+/// One graph-LSTM layer on the device (SPEC "Graph-LSTM cell"): the GPU twin of <c>Alpine.Cpu.GraphLstm</c>.
+/// Forward: Gates = X·Wxᵀ + b (one GEMM for all steps), then the fused recurrence. Backward: the fused reverse
+/// recurrence, then dX = DPre·Wx and the weight gradients as GEMMs over all steps at once.
+/// Buffers grow to the largest SequenceSet seen and are reused.
+/// </summary>
+public sealed class GpuGraphLstm : IDisposable
+{
+    private readonly KernelSet _k;
+    private readonly Accelerator _acc;
+    private CellDims _dims;
+    private int _count;       // B of the prepared set
+    private int _total;       // N
+    private int[] _active = [];
+    private readonly DeviceArray<int> _offsets, _order, _activeDev, _pred;
+    private readonly DeviceArray<float> _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre;
+
+    public GpuGraphLstm(KernelSet kernels, int d, int h, bool useGraph, CStarReading cstar, int topL)
+    {
+        _k = kernels;
+        _acc = kernels.Accelerator;
+        _dims = new CellDims
+        {
+            D = d, H = h, G = useGraph ? 8 : 4, TopL = topL, Graph = useGraph ? 1 : 0,
+            Carried = cstar == CStarReading.Carried ? 1 : 0,
+        };
+        DeviceArray<int> I() => new(_acc);
+        DeviceArray<float> F() => new(_acc);
+        (_offsets, _order, _activeDev, _pred) = (I(), I(), I(), I());
+        (_wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev) = (F(), F(), F(), F(), F(), F(), F(), F());
+        (_dh, _dc, _dcs, _dpre) = (F(), F(), F(), F());
+        SharedRowsLimit = int.MaxValue;
+    }
+
+    public CellDims Dims => _dims;
+    /// <summary>Cap on the k-rows of the recurrent weights the persistent forward keeps in shared memory
+    /// (tests lower it to exercise the split between shared and global reads).</summary>
+    public int SharedRowsLimit { get; set; }
+    /// <summary>Groups of the persistent kernels; 0 = sized from the device.</summary>
+    public int PersistentGroups { get; set; }
+    /// <summary>Sequences per group per step (1..4); 0 = chosen from B and the device (tiles only when there are
+    /// enough sequences to keep every multiprocessor busy).</summary>
+    public int SequenceTile { get; set; }
+    /// <summary>h of every step, (N, H), valid after <see cref="Forward"/>.</summary>
+    public ArrayView<float> Hidden => _h.View.SubView(0, (long)_total * _dims.H);
+    public int TotalSteps => _total;
+
+    /// <summary>Uploads the sequence layout and the time-major schedule: the sorted order (longest first) and,
+    /// per step t, how many sequences are longer than t, so step t covers a prefix of the order.</summary>
+    public void Prepare(SequenceSet seqs)
+    {
+        if (seqs.TopL != _dims.TopL) throw new ArgumentException($"sequence set has top-L {seqs.TopL}, the layer {_dims.TopL}");
+        _count = seqs.Count;
+        _total = seqs.TotalSteps;
+        int[] order = Enumerable.Range(0, _count).ToArray();
+        int[] length = order.Select(seqs.Length).ToArray();
+        Array.Sort(order, (p, q) => length[p] != length[q] ? length[q].CompareTo(length[p]) : p.CompareTo(q));
+        int maxT = _count == 0 ? 0 : length[order[0]];
+        _active = new int[maxT];
+        for (int t = 0, a = _count; t < maxT; t++)
+        {
+            while (a > 0 && length[order[a - 1]] <= t) a--;
+            _active[t] = a;
+        }
+        _dims.MaxT = maxT;
+        Upload(_offsets, seqs.Offsets);
+        Upload(_order, order);
+        Upload(_activeDev, _active);
+        Upload(_pred, seqs.GraphPred);
+        long nh = (long)_total * _dims.H;
+        foreach (var a in new[] { _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs }) a.Ensure(nh);
+        _gates.Ensure((long)_total * _dims.GH);
+        _dpre.Ensure((long)_total * _dims.GH);
+    }
+
+    private static void Upload(DeviceArray<int> target, int[] source)
+    {
+        var view = target.Ensure(source.Length);
+        if (source.Length > 0) view.CopyFromCPU(source);
+    }
+
+    private CellViews Views(in LstmWeightViews w) => new()
+    {
+        Offsets = _offsets.View, Order = _order.View, Active = _activeDev.View, GraphPred = _pred.View,
+        WrT = _wrT.View, Wh = w.Wh, Wg = _dims.Graph != 0 ? w.Wg : w.Wh,
+        Gates = _gates.View, C = _c.View, Cs = _cs.View, Hs = _h.View, HPrev = _hPrev.View, HStar = _hStar.View,
+        CsPrev = _csPrev.View, DH = _dh.View, DC = _dc.View, DCs = _dcs.View, DPre = _dpre.View,
+    };
+
+    private int GroupSize => Math.Min(_acc.MaxNumThreadsPerGroup, Math.Max(32, (_dims.H + 31) / 32 * 32));
+
+    /// <summary>h for every step of the prepared set from x (N, D) on the device; result in <see cref="Hidden"/>.</summary>
+    public void Forward(in LstmWeightViews w, ArrayView<float> x, CellSchedule schedule)
+    {
+        int n = _total, d = _dims.D, h = _dims.H, gh = _dims.GH;
+        if (n == 0) return;
+        // Gates = X·Wxᵀ + b for all steps at once (SPEC "Fusion").
+        var proj = new GemmDims { M = n, N = gh, K = d, Sam = d, Sak = 1, Sbk = 1, Sbn = d, Ldc = gh, HasBias = 1 };
+        _k.RunGemm(proj, x, w.Wx, w.B, _gates.View);
+        var wrT = _wrT.Ensure((long)h * gh);
+        var dims = TiledDims();
+        _k.FuseRecurrentWeights((int)wrT.Length, dims, w.Wh, dims.Graph != 0 ? w.Wg : w.Wh, wrT);
+        var views = Views(w);
+        int gs = GroupSize, fixedShared = CellKernels.ForwardSharedFloats(h);
+        if (schedule == CellSchedule.StepLaunch)
+        {
+            var shared = SharedMemoryConfig.RequestDynamic<float>(fixedShared);
+            for (int t = 0; t < dims.MaxT; t++)
+                _k.ForwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
+        }
+        else
+        {
+            // Keep as many k-rows of the fused recurrent weights on chip as the group's shared memory allows.
+            long budget = _acc.MaxSharedMemoryPerGroup / sizeof(float) - fixedShared;
+            dims.SharedRows = (int)Math.Clamp(budget / gh, 0, Math.Min(h, SharedRowsLimit));
+            var shared = SharedMemoryConfig.RequestDynamic<float>(fixedShared + dims.SharedRows * gh);
+            _k.ForwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
+        }
+    }
+
+    private CellDims TiledDims()
+    {
+        var dims = _dims;
+        int auto = Math.Clamp(_count / Math.Max(1, 2 * _acc.NumMultiprocessors), 1, CellKernels.MaxTile);
+        dims.SeqTile = Math.Clamp(SequenceTile > 0 ? SequenceTile : auto, 1, CellKernels.MaxTile);
+        // The backward keeps a tile's gate gradients (SeqTile·8H floats) in shared memory: shrink the tile to fit.
+        long sharedFloats = _acc.MaxSharedMemoryPerGroup / sizeof(float);
+        while (dims.SeqTile > 1 && CellKernels.BackwardSharedFloats(dims.GH, dims.SeqTile) > sharedFloats) dims.SeqTile--;
+        if (CellKernels.BackwardSharedFloats(dims.GH, 1) > sharedFloats || CellKernels.ForwardSharedFloats(dims.H) > sharedFloats)
+            throw new NotSupportedException($"H = {dims.H} needs more shared memory per group than the device's {_acc.MaxSharedMemoryPerGroup} bytes");
+        return dims;
+    }
+
+    private static int Tiles(int sequences, in CellDims d) => (sequences + d.SeqTile - 1) / d.SeqTile;
+
+    private int PersistentGroupCount(in CellDims d)
+    {
+        int groups = PersistentGroups > 0 ? PersistentGroups : Math.Max(1, _acc.NumMultiprocessors * Math.Max(1, _acc.MaxNumThreadsPerMultiprocessor / GroupSize));
+        return Math.Min(groups, Math.Max(1, Tiles(_count, d)));
+    }
+
+    /// <summary>
+    /// Backward through the prepared forward: dx (N, D) is assigned; gradients are accumulated into
+    /// <paramref name="grad"/> (STYLE.md: parameter gradients +=, activation gradients =).
+    /// </summary>
+    public void Backward(in LstmWeightViews w, ArrayView<float> x, ArrayView<float> dh, ArrayView<float> dx,
+        in LstmWeightViews grad, CellSchedule schedule)
+    {
+        int n = _total, d = _dims.D, h = _dims.H, gh = _dims.GH;
+        if (n == 0) return;
+        long nh = (long)n * h;
+        dh.SubView(0, nh).CopyTo(_dh.View.SubView(0, nh));
+        _dc.View.SubView(0, nh).MemSetToZero();
+        _dcs.View.SubView(0, nh).MemSetToZero();
+        var dims = TiledDims();
+        var views = Views(w);
+        var shared = SharedMemoryConfig.RequestDynamic<float>(CellKernels.BackwardSharedFloats(gh, dims.SeqTile));
+        int gs = GroupSize;
+        if (schedule == CellSchedule.StepLaunch)
+            for (int t = dims.MaxT - 1; t >= 0; t--)
+                _k.BackwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
+        else
+            _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
+
+        var dpre = _dpre.View;
+        // dX = DPre·Wx: (N, GH)·(GH, D).
+        _k.RunGemm(new GemmDims { M = n, N = d, K = gh, Sam = gh, Sak = 1, Sbk = d, Sbn = 1, Ldc = d }, dpre, w.Wx, default, dx);
+        // dWx += DPreᵀ·X: (GH, N)·(N, D).
+        _k.RunGemm(new GemmDims { M = gh, N = d, K = n, Sam = 1, Sak = gh, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dpre, x, default, grad.Wx);
+        // dWh += DPre[:, 0:4H]ᵀ·H_{t−1}; dW*h += DPre[:, 4H:8H]ᵀ·h*.
+        var rec = new GemmDims { M = 4 * h, N = h, K = n, Sam = 1, Sak = gh, Sbk = h, Sbn = 1, Ldc = h, Accumulate = 1 };
+        _k.RunGemm(rec, dpre, _hPrev.View, default, grad.Wh);
+        if (dims.Graph != 0) _k.RunGemm(rec, dpre.SubView(4 * h), _hStar.View, default, grad.Wg);
+        _k.AddColumnSumsOf(dpre, n, gh, grad.B);
+    }
+
+    public void Dispose()
+    {
+        foreach (var a in new IDisposable[] { _offsets, _order, _activeDev, _pred, _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre })
+            a.Dispose();
+    }
+}
