@@ -1,14 +1,44 @@
 using Alpine.Cpu;
+using Alpine.Data;
+using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
 
 namespace Alpine.Cli;
 
+/// <summary>Where the model runs (`--device`).</summary>
+internal enum Device { Auto, Cpu, Gpu }
+
+/// <summary>`--device cpu|gpu|auto` and `--threads N`, shared by train, evaluate and demo.</summary>
+internal readonly record struct Compute(Device Device, int Threads)
+{
+    public static Compute Parse(Options o) => new(
+        o.Enum("device", Device.Auto, ("auto", Device.Auto), ("cpu", Device.Cpu), ("gpu", Device.Gpu)),
+        o.Int("threads", 0, min: 0));
+}
+
 /// <summary>The one place the CLI picks a backend; the trainer and evaluator see only <see cref="IAlpineBackend"/>.</summary>
 internal static class BackendFactory
 {
-    public static IAlpineBackend Create(ModelConfig config, PreparedData data, float[] parameters, int threads) =>
-        new CpuBackend(config, data.Items, data.UserCount, parameters, threads);
+    /// <summary>
+    /// `auto` takes a CUDA GPU when ILGPU finds one, else the CPU backend; never ILGPU's CPU accelerator,
+    /// which is ~100× slower than the SIMD CPU backend and only for testing kernels.
+    /// </summary>
+    public static IAlpineBackend Create(ModelConfig config, PreparedData data, float[] parameters, Compute compute)
+    {
+        if (compute.Device != Device.Cpu)
+        {
+            var gpu = GpuBackend.TryCreate(config, data.Items, data.UserCount, parameters);
+            if (gpu is not null)
+            {
+                Console.Error.WriteLine($"device: {gpu.Accelerator.Name}");
+                return gpu;
+            }
+            if (compute.Device == Device.Gpu)
+                throw new UsageException("--device gpu: no CUDA device was found (use --device cpu or auto)");
+        }
+        return new CpuBackend(config, data.Items, data.UserCount, parameters, compute.Threads);
+    }
 
     /// <summary>Fresh parameters from the seed (SPEC D11), with the user matrix from likes and follows (SPEC D9).</summary>
     public static float[] InitialParameters(ModelConfig config, PreparedData data, int seed) =>

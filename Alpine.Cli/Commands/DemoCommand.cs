@@ -22,14 +22,14 @@ public sealed class DemoCommand : ICommand
     private static readonly double[] PaperRow = [0.739, 0.331, 0.436, 0.376];
 
     public string Name => "demo";
-    public string Usage => "[--out DIR] [--epochs N] [--threads N]   generate small → prepare → train → evaluate (default folder ./alpine-demo)";
+    public string Usage => "[--out DIR] [--epochs N] [--threads N] [--device cpu|gpu|auto]   generate small → prepare → train → evaluate (default folder ./alpine-demo)";
     public int Order => 1;
 
     public int Run(Options o)
     {
         string outDir = o.String("out") ?? "alpine-demo";
         int epochs = o.Int("epochs", DefaultEpochs, min: 1);
-        int threads = o.Int("threads", 0, min: 0);
+        var compute = Compute.Parse(o);
         o.EnsureAllUsed();
         if (File.Exists(outDir)) throw new Data.UsageException($"--out '{outDir}' is a file; expected a folder");
 
@@ -47,11 +47,11 @@ public sealed class DemoCommand : ICommand
 
         AnsiConsole.MarkupLine($"[bold]3/4 train[/] ALPINE, {epochs} epochs at most → {Markup.Escape(runDir)}");
         var options = new TrainOptions { Epochs = epochs };
-        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, Variant.Alpine, options, threads), force: true);
+        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, Variant.Alpine, options, compute), force: true);
         if (code != 0) return code;
 
         AnsiConsole.MarkupLine("[bold]4/4 evaluate[/] on the test part");
-        var r = EvaluateCommand.Evaluate(data, dataDir, runDir, Eval.Metrics.DefaultKs, threads);
+        var r = EvaluateCommand.Evaluate(data, dataDir, runDir, Eval.Metrics.DefaultKs, compute);
         EvaluateCommand.Print(r, "test");
         int k = r.IndexOfK(50);
         var table = new Table().Border(TableBorder.Rounded).Title("Table 2 style: AUC_user and top-50");

@@ -16,7 +16,7 @@ public sealed class EvaluateCommand : ICommand
     public const string MetricsFileName = "metrics_test.json";
 
     public string Name => "evaluate";
-    public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
+    public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N] [--device cpu|gpu|auto]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
     public int Order => 50;
 
     public int Run(Options o)
@@ -24,23 +24,23 @@ public sealed class EvaluateCommand : ICommand
         string dataDir = o.Required("data", "the prepared data folder");
         string model = o.Required("model", "a run folder or a model file");
         int[] ks = ParseKs(o.String("k"));
-        int threads = o.Int("threads", 0, min: 0);
+        var compute = Compute.Parse(o);
         o.EnsureAllUsed();
 
         var data = PreparedData.Load(dataDir);
-        var report = Evaluate(data, dataDir, model, ks, threads);
+        var report = Evaluate(data, dataDir, model, ks, compute);
         Print(report, "test");
         return 0;
     }
 
     /// <summary>Scores the Test part and writes <c>metrics_test.json</c> atomically beside the model file.</summary>
-    internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, int threads)
+    internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, Compute compute)
     {
         string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
         if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
         var file = ModelFile.Read(path);
         file.RequireFingerprint(data.Fingerprint, path, dataDir);
-        using var backend = BackendFactory.Create(file.Config, data, file.Parameters, threads);
+        using var backend = BackendFactory.Create(file.Config, data, file.Parameters, compute);
         var batcher = new Batcher(data, file.Config, file.Mode);
         var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
         AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, MetricsFileName), MetricsJson.Write(report,

@@ -15,11 +15,11 @@ public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
     public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] " +
-        "[--batch N] [--lr X] [--seed N] [--threads N] [--resume] [--force]   train, select on validation";
+        "[--batch N] [--lr X] [--seed N] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
 
     /// <summary>What one training run needs besides the data: the model and the trainer's settings.</summary>
-    internal sealed record Request(string DataDir, string RunDir, Variant Variant, TrainOptions Options, int Threads);
+    internal sealed record Request(string DataDir, string RunDir, Variant Variant, TrainOptions Options, Compute Compute);
 
     public int Run(Options o)
     {
@@ -41,7 +41,7 @@ public sealed class TrainCommand : ICommand
             Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
             Seed = o.Int("seed", defaults.Seed, min: 0),
         };
-        int threads = o.Int("threads", 0, min: 0);
+        var compute = Compute.Parse(o);
         bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
         o.EnsureAllUsed();
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
@@ -50,8 +50,8 @@ public sealed class TrainCommand : ICommand
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, threads)
-            : Train(data, new Request(dataDir, runDir, variant, options, threads), force);
+            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute)
+            : Train(data, new Request(dataDir, runDir, variant, options, compute), force);
         return code;
     }
 
@@ -66,13 +66,13 @@ public sealed class TrainCommand : ICommand
             if (!force) throw new UsageException($"run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
             Directory.Delete(r.RunDir, recursive: true);
         }
-        using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Threads);
+        using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         var trainer = new Trainer(backend, data, r.RunDir, r.Options.Mode); // checks config against data before any file is written
         Directory.CreateDirectory(r.RunDir);
         return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
     }
 
-    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, int threads)
+    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
@@ -81,7 +81,7 @@ public sealed class TrainCommand : ICommand
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
         var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
-        using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, threads);
+        using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, compute);
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
         return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);

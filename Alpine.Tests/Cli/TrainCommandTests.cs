@@ -70,6 +70,25 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void DeviceGpuUsesCudaOrSaysThereIsNone()
+    {
+        bool hasCuda;
+        using (var probe = Alpine.Kernels.AcceleratorFactory.TryCreateCuda()) hasCuda = probe is not null;
+        var (code, err) = Cli(Train("--device", "gpu"));
+        if (hasCuda)
+        {
+            Assert.That(code, Is.Zero, err);
+            Assert.That(err, Does.Contain("device: "));
+        }
+        else
+        {
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(err.TrimEnd(), Does.Contain("--device gpu: no CUDA device").And.Not.Contain("\n"));
+            Assert.That(Directory.Exists(RunDir), Is.False, "nothing written");
+        }
+    }
+
+    [Test]
     public void ResumeContinuesToMoreEpochs()
     {
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
@@ -92,6 +111,7 @@ public class TrainCommandTests
     [TestCase("--seed", "-1", "--seed")]
     [TestCase("--threads", "-2", "--threads")]
     [TestCase("--colour", "red", "--colour")]
+    [TestCase("--device", "tpu", "--device")]
     public void BadOptionExitsWith2InOneLineAndWritesNothing(string option, string value, string named)
     {
         var (code, err) = Cli(["train", "--data", _data, "--out", RunDir, option, value]);
