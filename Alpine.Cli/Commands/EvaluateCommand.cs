@@ -36,10 +36,7 @@ public sealed class EvaluateCommand : ICommand
     /// <summary>Scores the Test part and writes <c>metrics_test.json</c> atomically beside the model file.</summary>
     internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, Compute compute)
     {
-        string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
-        if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
-        var file = ModelFile.Read(path);
-        file.RequireFingerprint(data.Fingerprint, path, dataDir);
+        var (path, file) = ReadModel(data, dataDir, model);
         using var backend = BackendFactory.Create(file.Config, data, file.Parameters, compute);
         var batcher = new Batcher(data, file.Config, file.Mode);
         var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
@@ -49,6 +46,16 @@ public sealed class EvaluateCommand : ICommand
             new("variant", file.Config.Variant.ToString().ToLowerInvariant()), new("fingerprint", data.Fingerprint),
         ]));
         return report;
+    }
+
+    /// <summary>Reads the model of a run folder (or a model file) and refuses one trained on other data.</summary>
+    internal static (string Path, ModelFile File) ReadModel(PreparedData data, string dataDir, string model)
+    {
+        string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
+        if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
+        var file = ModelFile.Read(path);
+        file.RequireFingerprint(data.Fingerprint, path, dataDir);
+        return (path, file);
     }
 
     internal static int[] ParseKs(string? s)

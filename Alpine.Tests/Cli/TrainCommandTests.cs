@@ -70,6 +70,29 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
+    {
+        Assert.That(Cli(Train()).Code, Is.Zero);
+        var stdout = new StringWriter();
+        var saved = Spectre.Console.AnsiConsole.Console;
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            { Out = new Spectre.Console.AnsiConsoleOutput(stdout), Interactive = Spectre.Console.InteractionSupport.No });
+        int code;
+        string err;
+        try { (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "1", "--top", "3", "--device", "cpu"); }
+        finally { Spectre.Console.AnsiConsole.Console = saved; }
+        Assert.That(code, Is.Zero, err);
+        Assert.That(stdout.ToString(), Does.Contain("user 1: top 3 of"));
+
+        (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "99999");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.StartWith("alpine rank:").And.Contain("user 99999").And.Not.Contain("\n"));
+        (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "1", "--candidates", "2,x");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("--candidates"));
+    }
+
+    [Test]
     public void DeviceGpuUsesCudaOrSaysThereIsNone()
     {
         bool hasCuda;
