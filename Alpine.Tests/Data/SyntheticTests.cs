@@ -22,7 +22,7 @@ public class SyntheticTests
     }
 
     private static Dictionary<string, string> Hashes(string dir) =>
-        Directory.GetFiles(dir).ToDictionary(Path.GetFileName!, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
     /// <summary>The rows of interactions.csv, parsed independently of the library's reader.</summary>
     private static List<(int User, int Item, long Time, bool Click, bool Like, bool Follow)> ReadRows(string dir, out string header)
