@@ -47,11 +47,15 @@ public static class Attention
         dq.Clear();
         if (n == 0) return;
         T dff = Dot(df, f);
+        // ds for every position first: the n dot products are independent, so they overlap in the core,
+        // where computing each one just before its row's update made every row wait on its own dot.
+        Span<T> dsAll = n <= 1024 ? stackalloc T[n] : new T[n];
+        for (int j = 0; j < n; j++) dsAll[j] = alpha[j] * (Dot(df, hw.Slice(j * h, h)) - dff);
         for (int j = 0; j < n; j++)
         {
             ReadOnlySpan<T> hj = hw.Slice(j * h, h);
             Span<T> dhj = dhw.Slice(j * h, h);
-            T a = alpha[j], ds = a * (Dot(df, hj) - dff);
+            T a = alpha[j], ds = dsAll[j];
             // dh_j += α_j df + ds_j q and dq += ds_j h_j in one pass over the row.
             int k = 0, w = Vector512<T>.Count;
             if (Vector512.IsHardwareAccelerated)
