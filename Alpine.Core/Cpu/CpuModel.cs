@@ -196,6 +196,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         private T[] _x = [], _dx = [], _hs = [], _dhs = [], _q = [], _dq = [], _alpha = [];
         // Window offsets into α (B+1); targets grouped by sequence (counting sort, stable): order (B), start (S+1).
         private int[] _alphaOffset = [], _order = [], _seqTargets = [];
+        private long[] _seqWork = []; // (S+1) cumulative window positions per sequence, for the backward's split
 
         public SequenceBranch(CpuModel<T> model, string prefix, int k, bool clicks)
         {
@@ -264,9 +265,12 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             dhs.AsSpan(0, n * h).Clear();
             // Windows of one sequence overlap in SharedPrefix mode (SPEC D12): each sequence's dh is owned by one
             // work item, which adds its targets in target order, so the fan-in sum is fixed (SPEC D13).
-            m._workers.For(seqs.Count, (lo, hi) =>
+            // Sequences differ in length and in targets, so they are split by window positions, not by count
+            // (9 sequences of very unequal work on 2 threads left one idle); the split never changes a sum.
+            int[] cut = BalancedCuts(seqs.Count, start, end, m._workers.Threads);
+            m._workers.For(cut.Length - 1, (klo, khi) =>
             {
-                for (int s = lo; s < hi; s++)
+                for (int s = cut[klo]; s < cut[khi]; s++)
                     for (int i = seqTargets[s]; i < seqTargets[s + 1]; i++)
                     {
                         int t = order[i], row = seqs.Offsets[s] + start[t], len = end[t] - start[t];
@@ -289,6 +293,34 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
                 Span<T> dcat = m._category!.Value.Of(g);
                 for (int i = 0; i < n; i++) ItemEmbedding.ScatterGradient<T>(dcat, m._items, _dx.AsSpan(i * d, d), seqs.Items[i]);
             }
+        }
+
+        /// <summary>
+        /// Cuts [0, S) into at most <paramref name="parts"/> contiguous ranges of sequences with about equal
+        /// window positions (the attention backward's work): range k is [cut[k], cut[k+1]).
+        /// </summary>
+        private int[] BalancedCuts(int sequences, int[] start, int[] end, int parts)
+        {
+            int[] seqTargets = _seqTargets, order = _order;
+            Grow(ref _seqWork, sequences + 1);
+            long[] work = _seqWork;
+            work[0] = 0;
+            for (int s = 0; s < sequences; s++)
+            {
+                long w = 0;
+                for (int i = seqTargets[s]; i < seqTargets[s + 1]; i++) w += end[order[i]] - start[order[i]];
+                work[s + 1] = work[s] + w;
+            }
+            parts = Math.Max(1, Math.Min(parts, sequences));
+            var cut = new int[parts + 1];
+            cut[parts] = sequences;
+            for (int k = 1, s = 0; k < parts; k++)
+            {
+                long goal = work[sequences] * k / parts;
+                while (s < sequences && work[s] < goal) s++;
+                cut[k] = s;
+            }
+            return cut;
         }
 
         private Span<T> Wg(T[] flat) => _wg is { } w ? w.Of(flat) : [];

@@ -2,15 +2,18 @@ using Alpine.Cpu;
 
 namespace Alpine.Tests.Cpu;
 
-[TestFixture]
-public class AttentionTests
+// H = 6 runs only the scalar tail of the row loops; H = 40 (five Vector512<double>) runs the vector body.
+[TestFixture(6)]
+[TestFixture(40)]
+public class AttentionTests(int h)
 {
-    private const int H = 6, D = 5, N = 7;
+    private const int N = 7;
+    private readonly int H = h;
 
     private static double[] Random(Random r, int n, double scale = 1) => Enumerable.Range(0, n).Select(_ => (2 * r.NextDouble() - 1) * scale).ToArray();
 
     /// <summary>Loss Σ_t r_t · f_t for targets with windows [start, end) of one sequence of N hidden states.</summary>
-    private static double LossOf(double[] hs, double[] q, (int Start, int End)[] windows, double[] r)
+    private double LossOf(double[] hs, double[] q, (int Start, int End)[] windows, double[] r)
     {
         double loss = 0;
         var f = new double[H];
