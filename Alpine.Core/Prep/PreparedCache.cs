@@ -23,10 +23,9 @@ internal static class PreparedCache
 
     public static void Write(string path, PreparedData d)
     {
-        string tmp = $"{path}.tmp-{Guid.NewGuid():N}";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var w = new Writer(new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20)))
+            using (var w = new Writer(stream))
             {
                 w.Bytes(Magic);
                 w.Int(FormatVersion);
@@ -48,13 +47,7 @@ internal static class PreparedCache
                 w.Array(lf.LikedOffsets); w.Array(lf.LikedItems); w.Array(lf.FollowedOffsets); w.Array(lf.FollowedItems);
                 w.Finish();
             }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
+        });
     }
 
     public static Header ReadHeader(string path)
@@ -118,7 +111,7 @@ internal static class PreparedCache
     }
 
     /// <summary>Writes and hashes (SHA-256) in one go.</summary>
-    private sealed class Writer(FileStream stream) : IDisposable
+    private sealed class Writer(Stream stream) : IDisposable
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -131,10 +124,10 @@ internal static class PreparedCache
         public void Finish()
         {
             stream.Write(_hash.GetHashAndReset());
-            stream.Flush(flushToDisk: true);
         }
 
-        public void Dispose() { _hash.Dispose(); stream.Dispose(); }
+        /// <summary>The stream belongs to the caller (AtomicFile flushes and renames it).</summary>
+        public void Dispose() => _hash.Dispose();
     }
 
     /// <summary>Reads and hashes; every length is checked against the header before anything is allocated.</summary>
