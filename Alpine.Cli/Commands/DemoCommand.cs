@@ -38,7 +38,7 @@ public sealed class DemoCommand : ICommand
         if (!File.Exists(Path.Combine(dataDir, Data.NativeFormat.InteractionsFile)) || !File.Exists(Path.Combine(dataDir, Data.NativeFormat.ItemsFile)))
         {
             AnsiConsole.MarkupLine($"[bold]1/4 generate[/] small, kuaishou, seed 1 → {Markup.Escape(dataDir)}");
-            SyntheticLog.Generate(dataDir, SyntheticPreset.Small, Model.Profile.Kuaishou, 1, new Stages(), force: true);
+            SyntheticLog.Generate(dataDir, SyntheticPreset.Small, Data.Profile.Kuaishou, 1, new Stages(), force: true);
         }
         else AnsiConsole.MarkupLine($"[bold]1/4 generate[/] reusing {Markup.Escape(dataDir)}");
 

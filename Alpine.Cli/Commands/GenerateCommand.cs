@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Alpine.Data.Synthetic;
-using Profile = Alpine.Model.Profile;
+using Profile = Alpine.Data.Profile;
 using Spectre.Console;
 
 namespace Alpine.Cli.Commands;

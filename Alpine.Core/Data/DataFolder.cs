@@ -1,4 +1,3 @@
-using Alpine.Model;
 
 namespace Alpine.Data;
 

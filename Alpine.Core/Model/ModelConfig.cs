@@ -1,13 +1,6 @@
-namespace Alpine.Model;
+using Alpine.Data;
 
-/// <summary>Data-set profile (SPEC "Item embedding x").</summary>
-public enum Profile
-{
-    /// <summary>Dataset I: x = the fixed 64-d PCA vector; D = 64.</summary>
-    Kuaishou,
-    /// <summary>Dataset II: x = [trainable 64-d category embedding ; 64-d PCA vector]; D = 128.</summary>
-    Thacil,
-}
+namespace Alpine.Model;
 
 /// <summary>Model variants of the paper's Table 3 (SPEC D10). A dropped branch is not computed.</summary>
 public enum Variant { Alpine, U, M, UM, UMG }

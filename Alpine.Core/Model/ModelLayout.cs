@@ -1,3 +1,4 @@
+using Alpine.Data;
 namespace Alpine.Model;
 
 /// <summary>

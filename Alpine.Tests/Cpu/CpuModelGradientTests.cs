@@ -1,3 +1,4 @@
+using Alpine.Data;
 using Alpine.Cpu;
 using Alpine.Model;
 

@@ -1,3 +1,4 @@
+using Alpine.Data;
 using Alpine.Model;
 
 namespace Alpine.Tests.Cpu;
