@@ -9,47 +9,20 @@ namespace Alpine.Bench;
 /// <summary>The ceilings the cell rows are compared with, measured in the same run.</summary>
 public static class DevicePeak
 {
-    /// <summary>CPU FP32 FMA peak: every core runs 8 independent FMA chains on the widest accelerated vectors.</summary>
+    /// <summary>CPU FP32 FMA peak: every core runs PeakBenchmarks' register-only FMA chains on the widest accelerated vectors.</summary>
     public static double CpuFmaGflops()
     {
         const int iters = 20_000_000;
         int cores = Environment.ProcessorCount, lanes = Vector512.IsHardwareAccelerated ? 16 : 8;
+        var sink = new float[cores];
         double Run()
         {
             var sw = Stopwatch.StartNew();
-            Parallel.For(0, cores, _ => { if (lanes == 16) Chains512(iters); else Chains256(iters); });
+            Parallel.For(0, cores, i => sink[i] = lanes == 16 ? PeakBenchmarks.Fma512(iters) : PeakBenchmarks.Fma256(iters));
             return sw.Elapsed.TotalSeconds;
         }
         Run();
-        return (double)cores * iters * 8 * lanes * 2 / Run() / 1e9;
-    }
-
-    private static void Chains512(int iters)
-    {
-        var m = Vector512.Create(0.999999f); var c = Vector512.Create(1e-7f);
-        Vector512<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m;
-        for (int i = 0; i < iters; i++)
-        {
-            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-        }
-        if ((a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7)[0] == 42f) Console.Write("");
-    }
-
-    private static void Chains256(int iters)
-    {
-        var m = Vector256.Create(0.999999f); var c = Vector256.Create(1e-7f);
-        Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m;
-        for (int i = 0; i < iters; i++)
-        {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
-        }
-        if ((a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7)[0] == 42f) Console.Write("");
+        return (double)cores * iters * PeakBenchmarks.Accumulators * lanes * 2 / Run() / 1e9;
     }
 
     private static void FmaKernel(Index1D i, int iters, ArrayView<float> output)
