@@ -164,7 +164,7 @@ public sealed class GpuGraphLstm : IDisposable
     }
 
     /// <summary>
-    /// Backward through the prepared forward: dx (N, D) is assigned; gradients are accumulated into
+    /// Backward through the prepared forward: dx (N, D) is assigned (not computed when it is an invalid view); gradients are accumulated into
     /// <paramref name="grad"/> (STYLE.md: parameter gradients +=, activation gradients =).
     /// </summary>
     public void Backward(in LstmWeightViews w, ArrayView<float> x, ArrayView<float> dh, ArrayView<float> dx,
@@ -187,8 +187,8 @@ public sealed class GpuGraphLstm : IDisposable
             _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
 
         var dpre = _dpre.View;
-        // dX = DPre·Wx: (N, GH)·(GH, D).
-        _k.RunGemm(new GemmDims { M = n, N = d, K = gh, Sam = gh, Sak = 1, Sbk = d, Sbn = 1, Ldc = d }, dpre, w.Wx, default, dx);
+        // dX = DPre·Wx: (N, GH)·(GH, D); skipped (an invalid dx) when x has no trained parts.
+        if (dx.IsValid) _k.RunGemm(new GemmDims { M = n, N = d, K = gh, Sam = gh, Sak = 1, Sbk = d, Sbn = 1, Ldc = d }, dpre, w.Wx, default, dx);
         // dWx += DPreᵀ·X: (GH, N)·(N, D).
         _k.RunGemm(new GemmDims { M = gh, N = d, K = n, Sam = 1, Sak = gh, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dpre, x, default, grad.Wx);
         // dWh += DPre[:, 0:4H]ᵀ·H_{t−1}; dW*h += DPre[:, 4H:8H]ᵀ·h*.

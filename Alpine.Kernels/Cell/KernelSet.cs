@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace Alpine.Kernels;
 
 /// <summary>Every kernel of the GPU backend, loaded (JIT-compiled) once per accelerator.</summary>
-public sealed class KernelSet
+public sealed partial class KernelSet
 {
     public KernelSet(Accelerator accelerator)
     {
@@ -102,5 +102,6 @@ public sealed class KernelSet
         yield return (nameof(VectorKernels.ColumnSumsPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.ColumnSumsPartial))!, false);
         yield return (nameof(VectorKernels.SumSquaresPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.SumSquaresPartial))!, true);
         yield return (nameof(AdamKernel.Step), typeof(AdamKernel).GetMethod(nameof(AdamKernel.Step))!, false);
+        foreach (var k in ModelKernels()) yield return k;
     }
 }
