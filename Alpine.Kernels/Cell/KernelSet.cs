@@ -21,6 +21,12 @@ public sealed partial class KernelSet
         AddColumnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.AddColumnSums);
         SumSquaresPartial = accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(VectorKernels.SumSquaresPartial);
         Adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernel.Step);
+        // Heads (attention + MLP), Heads/.
+        AttentionForward = accelerator.LoadStreamKernel<AttentionViews>(AttentionKernels.Forward);
+        AttentionBackwardTargets = accelerator.LoadStreamKernel<AttentionViews, AttentionGradViews>(AttentionKernels.BackwardTargets);
+        AttentionBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionGradViews>(AttentionKernels.BackwardRows);
+        Relu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>>(MlpKernels.Relu);
+        ReluGrad = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MlpKernels.ReluGrad);
     }
 
     public Accelerator Accelerator { get; }
@@ -37,6 +43,11 @@ public sealed partial class KernelSet
     private readonly DeviceArray<float> _scratch;
     public Action<KernelConfig, int, ArrayView<float>, ArrayView<float>> SumSquaresPartial { get; }
     public Action<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Adam { get; }
+    public Action<KernelConfig, AttentionViews> AttentionForward { get; }
+    public Action<KernelConfig, AttentionViews, AttentionGradViews> AttentionBackwardTargets { get; }
+    public Action<Index1D, AttentionViews, AttentionGradViews> AttentionBackwardRows { get; }
+    public Action<Index1D, ArrayView<float>> Relu { get; }
+    public Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> ReluGrad { get; }
 
     /// <summary>
     /// C = A·B (+bias) (+C when d.Accumulate); an empty bias view when d.HasBias is 0. Products with few output
@@ -102,6 +113,12 @@ public sealed partial class KernelSet
         yield return (nameof(VectorKernels.ColumnSumsPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.ColumnSumsPartial))!, false);
         yield return (nameof(VectorKernels.SumSquaresPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.SumSquaresPartial))!, true);
         yield return (nameof(AdamKernel.Step), typeof(AdamKernel).GetMethod(nameof(AdamKernel.Step))!, false);
+        // Heads.
+        yield return ("AttentionForward", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.Forward))!, true);
+        yield return ("AttentionBackwardTargets", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardTargets))!, true);
+        yield return ("AttentionBackwardRows", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardRows))!, false);
+        yield return (nameof(MlpKernels.Relu), typeof(MlpKernels).GetMethod(nameof(MlpKernels.Relu))!, false);
+        yield return (nameof(MlpKernels.ReluGrad), typeof(MlpKernels).GetMethod(nameof(MlpKernels.ReluGrad))!, false);
         foreach (var k in ModelKernels()) yield return k;
     }
 }
