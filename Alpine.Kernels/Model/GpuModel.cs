@@ -29,16 +29,13 @@ public sealed partial class GpuModel : IDisposable
     // Fixed item inputs, uploaded once: visual (items, Dv); each item's category id (thacil).
     private readonly DeviceArray<float> _visual;
     private readonly DeviceArray<int> _itemCategoryDev;
-    // L2 tensors cut into chunks of ≤ LossKernels.Chunk elements (offset, length), uploaded once.
-    private readonly DeviceArray<int> _l2Offset, _l2Length;
-    private readonly int _l2Chunks;
-    private float[] _l2Host = [];
+    private readonly GpuL2 _l2;
     // Per batch: index arrays; (B) labels; (B,D) x_new; (K,B) head logits and theirs; (B) fused logits and theirs;
     // dx of every row whose x has trained parts: [click rows; notclick rows; targets] × D (thacil only).
     private readonly IndexUpload _up;
     private readonly FanIn _userFanIn = new(), _categoryFanIn = new();
     private int[] _keys = [];
-    private readonly DeviceArray<float> _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll, _l2Partial;
+    private readonly DeviceArray<float> _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll;
     private IndexRange _targetUser, _targetItem;
     private Batch? _batch;
     private int _b, _branchRows; // targets; rows of all branches' sequences
@@ -64,7 +61,7 @@ public sealed partial class GpuModel : IDisposable
         }
         _up = new IndexUpload(a);
         DeviceArray<float> F() => new(a);
-        (_labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll, _l2Partial) = (F(), F(), F(), F(), F(), F(), F(), F());
+        (_labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll) = (F(), F(), F(), F(), F(), F(), F());
 
         float[] alphas = config.EffectiveAlphas;
         var kept = new List<float>();
@@ -82,15 +79,7 @@ public sealed partial class GpuModel : IDisposable
         if (layout.Contains("item.category")) _category = layout["item.category"];
         _alphas = [.. kept];
 
-        (_l2Offset, _l2Length) = (new DeviceArray<int>(a), new DeviceArray<int>(a));
-        var offsets = new List<int>();
-        var lengths = new List<int>();
-        foreach (TensorSlot s in layout.Slots)
-            if (Loss.HasL2(s))
-                for (int i = 0; i < s.Size; i += LossKernels.Chunk) { offsets.Add(s.Offset + i); lengths.Add(Math.Min(LossKernels.Chunk, s.Size - i)); }
-        _l2Chunks = offsets.Count;
-        _l2Offset.Ensure(_l2Chunks).CopyFromCPU(offsets.ToArray());
-        _l2Length.Ensure(_l2Chunks).CopyFromCPU(lengths.ToArray());
+        _l2 = new GpuL2(kernels, layout, config.L2);
     }
 
     public ParameterLayout Layout { get; }
@@ -135,7 +124,7 @@ public sealed partial class GpuModel : IDisposable
     /// <summary>Mean BCE of the last forward's logits (as <see cref="Forward"/> returned them to the host, summed there
     /// in float64 exactly as the CPU model does) plus the L2 term from per-chunk device partials (SPEC "Loss").</summary>
     public double LossOf(Batch batch, ArrayView<float> p, ReadOnlySpan<float> logits) =>
-        Loss.BceForward(logits[.._b], batch.Label) + L2Forward(p);
+        Loss.BceForward(logits[.._b], batch.Label) + _l2.Forward(p);
 
     /// <summary>Backward of the last <see cref="Forward"/> (same batch and parameters): adds d(loss)/dθ to <paramref name="g"/>.</summary>
     public void Backward(Batch batch, ArrayView<float> p, ArrayView<float> g)
@@ -170,7 +159,7 @@ public sealed partial class GpuModel : IDisposable
             _k.AddGroupedRows(_categoryFanIn.Groups * dc, RowBlock.Copy(dc, d, 0, dc, 0), _up.View(_categoryFanIn.Rows),
                 _up.View(_categoryFanIn.Offsets), _up.View(_categoryFanIn.Sources), _dxAll.View, Of(_category!.Value, g));
         }
-        L2Backward(p, g);
+        _l2.Backward(g, p);
     }
 
     /// <summary>Forward, loss and backward; returns the loss.</summary>
@@ -237,30 +226,13 @@ public sealed partial class GpuModel : IDisposable
 
     private static ArrayView<float> Of(TensorSlot s, ArrayView<float> flat) => flat.SubView(s.Offset, s.Size);
 
-    private double L2Forward(ArrayView<float> p)
-    {
-        if (_c.L2 == 0 || _l2Chunks == 0) return 0;
-        var partial = _l2Partial.Ensure(_l2Chunks);
-        _k.L2SumPartial(new KernelConfig(_l2Chunks, LossKernels.GroupSize), _l2Offset.View, _l2Length.View, p, partial);
-        if (_l2Host.Length < _l2Chunks) _l2Host = new float[_l2Chunks];
-        partial.CopyToCPU(_l2Host.AsSpan(0, _l2Chunks));
-        double sum = 0;
-        for (int c = 0; c < _l2Chunks; c++) sum += _l2Host[c];
-        return 0.5 * _c.L2 * sum;
-    }
-
-    private void L2Backward(ArrayView<float> p, ArrayView<float> g)
-    {
-        if (_c.L2 == 0 || _l2Chunks == 0) return;
-        _k.L2Backward(_l2Chunks * LossKernels.Chunk, _c.L2, _l2Offset.View, _l2Length.View, p, g);
-    }
-
     public void Dispose()
     {
         foreach (Branch s in _branches) s.Dispose();
         _user?.Dispose();
         _up.Dispose();
-        foreach (var a in new[] { _visual, _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll, _l2Partial }) a.Dispose();
-        foreach (var a in new[] { _itemCategoryDev, _l2Offset, _l2Length }) a.Dispose();
+        _l2.Dispose();
+        foreach (var a in new[] { _visual, _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll }) a.Dispose();
+        _itemCategoryDev.Dispose();
     }
 }

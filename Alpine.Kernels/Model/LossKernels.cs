@@ -45,7 +45,7 @@ public static class LossKernels
         dlogits[t] = (p - labels[t]) * inv;
     }
 
-    /// <summary>Elements per chunk of the L2 tensors' chunk table (<see cref="L2Chunks"/>).</summary>
+    /// <summary>Elements per chunk of the L2 tensors' chunk table (<see cref="GpuL2"/>).</summary>
     public const int Chunk = 1024;
     public const int GroupSize = 64;
 
