@@ -71,6 +71,8 @@ public abstract class GpuBackendChecks
         Profile = profile, Variant = variant, Attention = attention, CStar = cstar, TopL = topL,
         VisualDim = Visual, CategoryDim = 3, Hidden = attention == AttentionKind.Bilinear ? 6 : 0, MlpHidden = 7, Window = 10,
         Alphas = profile == Profile.Thacil ? [0.5f, 0.3f, 0.2f] : null,
+        // An L2 term large enough to show in the gradient at the Cuda tolerance.
+        L2 = 0.01f,
     };
 
     /// <summary>Every variant × profile × attention × (c* reading, top-L 1/2); umg has no graph path, so one
@@ -141,6 +143,10 @@ public abstract class GpuBackendChecks
             CompareStep(cpu, gpu, large, layout, "large: ");
             CompareStep(cpu, gpu, small, layout, "small after large: ");
             CompareStep(cpu, gpu, large, layout, "large again: ");
+            float[] pc = new float[small.TargetCount], pg = new float[small.TargetCount];
+            cpu.Predict(small, pc); gpu.Predict(small, pg);
+            var (rtol, atol) = Tolerance;
+            AssertClose("predict small after large", pg, pc, rtol, atol);
         }
     }
 
