@@ -11,28 +11,8 @@ namespace Alpine.Tests.Kernels;
 /// (<see cref="Attention"/>, <see cref="Mlp"/>) at small odd shapes; the same body runs on ILGPU's CPU accelerator
 /// (<see cref="HeadKernelCpuTests"/>) and on CUDA (<see cref="HeadKernelCudaTests"/>).
 /// </summary>
-public abstract class HeadKernelChecks
+public abstract class HeadKernelChecks : KernelChecks
 {
-    private DeviceHandle? _device;
-    private KernelSet? _kernels;
-
-    protected abstract DeviceHandle Open();
-    protected abstract (double Rtol, double Atol) Tolerance { get; }
-
-    private KernelSet Kernels
-    {
-        get
-        {
-            _device ??= Open();
-            return _kernels ??= new KernelSet(_device.Accelerator);
-        }
-    }
-
-    private Accelerator Acc => Kernels.Accelerator;
-
-    [OneTimeTearDown]
-    public void CloseDevice() { _device?.Dispose(); _device = null; _kernels = null; }
-
     private const int XNew = 3; // x_new columns after f in each head-input row: u = [f ; x_new]
 
     /// <summary>A batch of attention targets: sequence lengths and each target's (sequence, window start, end).</summary>
