@@ -29,8 +29,8 @@ public abstract class HeadKernelChecks : KernelChecks
             [(0, 0, 3), (2, 0, 5), (0, 0, 9), (3, 2, 7), (1, 0, 0), (0, 4, 9), (3, 0, 12), (2, 1, 4), (3, 5, 5), (0, 2, 3), (3, 7, 12)]);
         // Window: one target per sequence over a suffix (the window mode), with an empty sequence.
         yield return new("Window", [4, 7, 0, 1, 6], [(0, 0, 4), (1, 2, 7), (2, 0, 0), (3, 0, 1), (4, 1, 6)]);
-        // A window longer than a group (64 positions), so threads own several positions, overlapping another.
-        yield return new("LongWindow", [150, 3], [(0, 10, 150), (1, 0, 3), (0, 0, 80)]);
+        // Windows longer than a group (64 positions), so threads and warps own several positions, overlapping.
+        yield return new("LongWindow", [75, 3], [(0, 2, 75), (1, 0, 3), (0, 0, 70)]);
         // N = 0: no rows at all, every window empty.
         yield return new("NoRows", [0, 0], [(0, 0, 0), (1, 0, 0), (0, 0, 0)]);
     }
