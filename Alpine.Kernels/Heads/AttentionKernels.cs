@@ -50,21 +50,21 @@ public static class AttentionKernels
 
     /// <summary>
     /// One group per target: s_j = h_j·q, α = softmax(s) shifted by its maximum, f = Σ_j α_j h_j (0 for an
-    /// empty window). Positions are spread over the threads; the maximum and the sum are fixed-shape tree
-    /// reductions, and each f_k is summed over positions in order by one thread.
+    /// empty window). Each score is one warp's dot over a row (lanes along k, so loads coalesce); the maximum and
+    /// the sum are fixed-shape tree reductions, and each f_k is summed over positions in order by one thread.
     /// </summary>
     public static void Forward(AttentionViews v)
     {
         var red = SharedMemory.Allocate<float>(GroupSize);
-        int t = Grid.IdxX, tid = Group.IdxX, h = v.H;
+        int t = Grid.IdxX, tid = Group.IdxX, h = v.H, warps = GroupSize / Warp.WarpSize;
         int off = v.AlphaOffset[t], n = v.AlphaOffset[t + 1] - off;
         long row0 = v.RowStart[t], fAt = (long)t * v.UStride, qAt = (long)t * h;
 
         float localMax = float.NegativeInfinity;
-        for (int j = tid; j < n; j += GroupSize)
+        for (int j = Warp.WarpIdx; j < n; j += warps)
         {
-            float s = Dot(v.Hs, (row0 + j) * h, v.Q, qAt, h);
-            v.Alpha[off + j] = s;
+            float s = WarpDot(v.Hs, (row0 + j) * h, v.Q, qAt, h);
+            if (Warp.IsFirstLane) v.Alpha[off + j] = s;
             localMax = XMath.Max(localMax, s);
         }
         float max = Reduce(red, localMax, tid, max: true);
@@ -88,13 +88,16 @@ public static class AttentionKernels
     /// </summary>
     public static void BackwardTargets(AttentionViews v, AttentionGradViews g)
     {
-        int t = Grid.IdxX, tid = Group.IdxX, h = v.H;
+        int t = Grid.IdxX, tid = Group.IdxX, h = v.H, warps = GroupSize / Warp.WarpSize;
         int off = v.AlphaOffset[t], n = v.AlphaOffset[t + 1] - off;
         long row0 = v.RowStart[t], fAt = (long)t * v.UStride;
-        // Every thread forms df·f itself: H multiply-adds cost less than a reduction's barriers.
-        float dff = Dot(g.DU, fAt, v.U, fAt, h);
-        for (int j = tid; j < n; j += GroupSize)
-            g.Ds[off + j] = v.Alpha[off + j] * (Dot(g.DU, fAt, v.Hs, (row0 + j) * h, h) - dff);
+        // Each warp forms df·f itself (the same lanes, the same tree: every warp gets the same bits).
+        float dff = WarpDot(g.DU, fAt, v.U, fAt, h);
+        for (int j = Warp.WarpIdx; j < n; j += warps)
+        {
+            float ds = v.Alpha[off + j] * (WarpDot(g.DU, fAt, v.Hs, (row0 + j) * h, h) - dff);
+            if (Warp.IsFirstLane) g.Ds[off + j] = ds;
+        }
         Group.Barrier(); // the whole window's ds before dq reads it
 
         for (int k = tid; k < h; k += GroupSize) g.DQ[(long)t * h + k] = Pool(g.Ds, off, n, v.Hs, row0, h, k);
@@ -123,11 +126,16 @@ public static class AttentionKernels
         g.DHs[e] = acc;
     }
 
-    /// <summary>a[aAt ..+h) · b[bAt ..+h), summed in index order.</summary>
-    private static float Dot(ArrayView<float> a, long aAt, ArrayView<float> b, long bAt, int h)
+    /// <summary>
+    /// a[aAt ..+h) · b[bAt ..+h) by one warp: lane l sums k = l, l + 32, … in order, then a butterfly of
+    /// xor-shuffles adds the lanes. Float addition is commutative, so partners form the same bits and every lane
+    /// returns the same value; the tree is fixed, so the value is the same every run (SPEC D13).
+    /// </summary>
+    private static float WarpDot(ArrayView<float> a, long aAt, ArrayView<float> b, long bAt, int h)
     {
         float sum = 0f;
-        for (int k = 0; k < h; k++) sum += a[aAt + k] * b[bAt + k];
+        for (int k = Warp.LaneIdx; k < h; k += Warp.WarpSize) sum += a[aAt + k] * b[bAt + k];
+        for (int mask = Warp.WarpSize / 2; mask > 0; mask /= 2) sum += Warp.ShuffleXor(sum, mask);
         return sum;
     }
 

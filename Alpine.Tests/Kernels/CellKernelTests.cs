@@ -11,29 +11,8 @@ namespace Alpine.Tests.Kernels;
 /// Every kernel against its CPU reference at small odd shapes (not multiples of the group size). The same
 /// body runs on ILGPU's CPU accelerator (<see cref="CellKernelCpuTests"/>) and on CUDA (<see cref="CellKernelCudaTests"/>).
 /// </summary>
-public abstract class CellKernelChecks
+public abstract class CellKernelChecks : KernelChecks
 {
-    private DeviceHandle? _device;
-    private KernelSet? _kernels;
-
-    protected abstract DeviceHandle Open();
-    /// <summary>Relative and absolute tolerances: CUDA's ex2/tanh are approximate, so looser there.</summary>
-    protected abstract (double Rtol, double Atol) Tolerance { get; }
-
-    private KernelSet Kernels
-    {
-        get
-        {
-            _device ??= Open();
-            return _kernels ??= new KernelSet(_device.Accelerator);
-        }
-    }
-
-    private Accelerator Acc => Kernels.Accelerator;
-
-    [OneTimeTearDown]
-    public void CloseDevice() { _device?.Dispose(); _device = null; _kernels = null; }
-
     // (graph, c* reading, top-L, schedule, D, H, sequences per group): graph Neighbor/Carried × L 1/3, umg, both
     // schedules, tiles of 1, 4 and auto (3 here: partial tiles as sequences end), and an H wider than the CPU
     // device's 64-thread group so threads own several hidden units.
