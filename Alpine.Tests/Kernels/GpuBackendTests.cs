@@ -12,18 +12,8 @@ namespace Alpine.Tests.Kernels;
 /// tiny batch that mixes SharedPrefix-shaped overlapping windows, Window-shaped ones, empty windows and targets
 /// sharing a user; on ILGPU's CPU accelerator and (<see cref="GpuBackendCudaTests"/>) on CUDA.
 /// </summary>
-public abstract class GpuBackendChecks
+public abstract class GpuBackendChecks : KernelChecks
 {
-    private DeviceHandle? _device;
-
-    protected abstract DeviceHandle Open();
-    protected abstract (double Rtol, double Atol) Tolerance { get; }
-
-    private DeviceHandle Device => _device ??= Open();
-
-    [OneTimeTearDown]
-    public void CloseDevice() { _device?.Dispose(); _device = null; }
-
     private const int Users = 4, Items = 13, Visual = 5, Categories = 4;
 
     private static ItemTable ItemsOf(ModelConfig c, Random rng)
@@ -96,7 +86,7 @@ public abstract class GpuBackendChecks
         float[] init = ParameterInit.Create(config, layout, items, null, seed: 7);
         // Non-zero user rows so the multi-level head's gradient is exercised.
         if (layout.Contains("user.U")) Random(new Random(3), layout["user.U"].Size, 0.5f).CopyTo(layout["user.U"].Of(init));
-        return (new CpuBackend(config, items, Users, init), new GpuBackend(config, items, Users, init, Device.Accelerator), layout);
+        return (new CpuBackend(config, items, Users, init), new GpuBackend(config, items, Users, init, Acc), layout);
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -169,8 +159,8 @@ public abstract class GpuBackendChecks
             gpu.CopyGradientsTo(g);
             return (loss, logits, g);
         }
-        using var first = new GpuBackend(config, items, Users, init, Device.Accelerator) { Schedule = schedule };
-        using var second = new GpuBackend(config, items, Users, init, Device.Accelerator) { Schedule = schedule };
+        using var first = new GpuBackend(config, items, Users, init, Acc) { Schedule = schedule };
+        using var second = new GpuBackend(config, items, Users, init, Acc) { Schedule = schedule };
         var a = Run(first);
         foreach (var (b, what) in new[] { (Run(first), "same backend"), (Run(second), "fresh backend") })
         {

@@ -13,28 +13,8 @@ namespace Alpine.Tests.Kernels;
 /// (<see cref="ModelKernelCudaTests"/>). Gathers, copies and the fan-in add in the CPU's order, so they must
 /// match bit for bit; the arithmetic kernels within tolerance.
 /// </summary>
-public abstract class ModelKernelChecks
+public abstract class ModelKernelChecks : KernelChecks
 {
-    private DeviceHandle? _device;
-    private KernelSet? _kernels;
-
-    protected abstract DeviceHandle Open();
-    protected abstract (double Rtol, double Atol) Tolerance { get; }
-
-    private KernelSet Kernels
-    {
-        get
-        {
-            _device ??= Open();
-            return _kernels ??= new KernelSet(_device.Accelerator);
-        }
-    }
-
-    private Accelerator Acc => Kernels.Accelerator;
-
-    [OneTimeTearDown]
-    public void CloseDevice() { _device?.Dispose(); _device = null; _kernels = null; }
-
     private MemoryBuffer1D<T, Stride1D.Dense> Up<T>(T[] host) where T : unmanaged
     {
         var buffer = Acc.Allocate1D<T>(Math.Max(1, host.Length));
