@@ -175,6 +175,19 @@ public sealed partial class GpuModel : IDisposable
     private void Upload(Batch batch)
     {
         int b = batch.TargetCount;
+        Pack(batch);
+        if (TrainsX) _dxAll.Ensure((long)(_branchRows + b) * _d);
+        _up.Upload();
+        if (batch.Label.Length == b && b > 0) _labels.Ensure(b).CopyFromCPU(batch.Label);
+    }
+
+    /// <summary>
+    /// The host half of <see cref="Upload"/>: fills the index upload with the batch's index arrays and fan-in CSRs.
+    /// Every buffer only grows, so once shapes are seen this allocates nothing (tests check).
+    /// </summary>
+    internal void Pack(Batch batch)
+    {
+        int b = batch.TargetCount;
         _up.Clear();
         _targetUser = _up.Add(b);
         batch.TargetUser.AsSpan().CopyTo(_up.Host(_targetUser));
@@ -193,10 +206,7 @@ public sealed partial class GpuModel : IDisposable
                 foreach (int item in s.Items(batch)) _keys[at++] = _itemCategory![item];
             foreach (int item in batch.TargetItem) _keys[at++] = _itemCategory![item];
             _categoryFanIn.Build(_up, _keys.AsSpan(0, n), _categoryCount);
-            _dxAll.Ensure((long)n * _d);
         }
-        _up.Upload();
-        if (batch.Label.Length == b && b > 0) _labels.Ensure(b).CopyFromCPU(batch.Label);
     }
 
     /// <summary>x (R, D) of the items <paramref name="ids"/> (R).</summary>

@@ -206,6 +206,24 @@ public abstract class GpuBackendChecks : KernelChecks
         }
     }
 
+    /// <summary>The per-batch host work (index arrays, fan-in CSRs) allocates nothing once a batch's shapes were seen.</summary>
+    [Test]
+    public void PackingABatchAllocatesNothingOnceShapesAreSeen()
+    {
+        var config = Config(Variant.Alpine, Profile.Thacil, AttentionKind.Bilinear, CStarReading.Neighbor, 2);
+        var rng = new Random(8);
+        var items = ItemsOf(config, rng);
+        Batch large = Mixed(config, rng), small = Windows(config, rng);
+        var layout = ModelLayout.Create(config, Users, items.CategoryCount);
+        using var model = new GpuModel(Kernels, config, layout, items, Users);
+        model.Pack(large);
+        model.Pack(small);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.Pack(large);
+        model.Pack(small);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
     [Test]
     public void ForwardBackwardWithoutLabelsIsRefused()
     {
