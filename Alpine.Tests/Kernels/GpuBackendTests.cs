@@ -41,10 +41,11 @@ public abstract class GpuBackendChecks : KernelChecks
     }
 
     /// <summary>Window shape only, fewer targets and rows than <see cref="Mixed"/> (to check that grown buffers
-    /// are reused correctly for a smaller batch); unlabelled (scoring) when <paramref name="labelled"/> is false.</summary>
-    private static Batch Windows(ModelConfig c, Random rng, bool labelled = true)
+    /// are reused correctly for a smaller batch); unlabelled (scoring) when <paramref name="labelled"/> is false; with
+    /// <paramref name="noNotClicks"/> the not-click branch has no position at all (N = 0).</summary>
+    private static Batch Windows(ModelConfig c, Random rng, bool labelled = true, bool noNotClicks = false)
     {
-        int[] clickLengths = [5, 0, 3], notLengths = [1, 4, 0];
+        int[] clickLengths = [5, 0, 3], notLengths = noNotClicks ? [0, 0, 0] : [1, 4, 0];
         return new Batch
         {
             Clicks = Sequences(rng, clickLengths, c.TopL, Items), NotClicks = Sequences(rng, notLengths, c.TopL, Items),
@@ -119,7 +120,8 @@ public abstract class GpuBackendChecks : KernelChecks
             AssertClose($"{what}gradient of {s.Name}", s.Of(gg), s.Of(gc), rtol, atol);
     }
 
-    /// <summary>Buffers grown for a larger batch serve a smaller one (and the larger again) without stale rows.</summary>
+    /// <summary>Buffers grown for a larger batch serve a smaller one (and the larger again) without stale rows; a
+    /// branch with no positions at all.</summary>
     [Test]
     public void BatchesOfChangingShapeMatchCpuBackend()
     {
@@ -133,6 +135,7 @@ public abstract class GpuBackendChecks : KernelChecks
             CompareStep(cpu, gpu, large, layout, "large: ");
             CompareStep(cpu, gpu, small, layout, "small after large: ");
             CompareStep(cpu, gpu, large, layout, "large again: ");
+            CompareStep(cpu, gpu, Windows(config, rng, noNotClicks: true), layout, "no not-click positions: ");
             float[] pc = new float[small.TargetCount], pg = new float[small.TargetCount];
             cpu.Predict(small, pc); gpu.Predict(small, pg);
             var (rtol, atol) = Tolerance;
