@@ -56,6 +56,9 @@ public sealed class GpuBackend : IAlpineBackend
         catch { device.Dispose(); throw; }
     }
 
+    /// <summary>Kernel launches and host↔device copies issued so far (a test pins a train step's).</summary>
+    public KernelCounts Counts => _kernels.Counts;
+
     public ModelConfig Config { get; }
     public ParameterLayout Layout { get; }
     public Accelerator Accelerator { get; }

@@ -15,6 +15,8 @@ public struct GemmDims
     public int Accumulate;
     /// <summary>1: add <c>bias[n]</c> to every row.</summary>
     public int HasBias;
+    /// <summary>1: store max(value, 0) (after bias and accumulation): an MLP's hidden layer in the product's store.</summary>
+    public int Relu;
     /// <summary>Split-K: grid slice z covers k in [z·KChunk, (z+1)·KChunk) and writes its own dense (M, N) partial
     /// at <c>c[z·M·N]</c>; <see cref="GemmKernel.ReduceSplits"/> then adds the slices in order. 0: no split.</summary>
     public int KChunk;
@@ -100,7 +102,8 @@ public static class GemmKernel
     {
         long at = (long)m * d.Ldc + n;
         if (d.HasBias != 0) value += bias[n];
-        c[at] = d.Accumulate != 0 ? c[at] + value : value;
+        if (d.Accumulate != 0) value += c[at];
+        c[at] = d.Relu != 0 && value < 0f ? 0f : value;
     }
 
     /// <summary>C (+)= Σ_z partial[z] (+bias), the split-K slices added in slice order (deterministic, SPEC D13).</summary>

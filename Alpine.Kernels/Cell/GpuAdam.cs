@@ -19,8 +19,8 @@ public static class GpuAdam
             LearningRate = s.LearningRate, Beta1 = s.Beta1, Beta2 = s.Beta2, Epsilon = s.Epsilon, Scale = scale,
             C1 = 1f / (1f - MathF.Pow(s.Beta1, step)), C2 = 1f / (1f - MathF.Pow(s.Beta2, step)),
         };
+        // No Synchronize: the host packs the next batch while Adam runs; any later copy waits for it.
         if (p.Length > 0) k.Adam((int)p.Length, args, p, g, m, v);
-        k.Accelerator.Synchronize();
         return norm;
     }
 }

@@ -35,9 +35,11 @@ public sealed class GpuGraphLstm : IDisposable
     private CellDims _dims;
     private int _count;       // B of the prepared set
     private int _total;       // N
-    private int[] _active = [], _orderHost = [];
+    private int[] _active = [];
     private long[] _sortKey = [];
-    private readonly DeviceArray<int> _offsets, _order, _activeDev, _pred;
+    // The layout and schedule of the prepared set, as ranges of the batch's index upload (Pack).
+    private IndexUpload? _up, _ownUpload;
+    private IndexRange _offsets, _order, _activeRange, _pred;
     private readonly DeviceArray<float>[] _stepBuffers; // the (N, H) ones
     private readonly DeviceArray<float> _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre;
 
@@ -50,9 +52,7 @@ public sealed class GpuGraphLstm : IDisposable
             D = d, H = h, G = useGraph ? 8 : 4, TopL = topL, Graph = useGraph ? 1 : 0,
             Carried = cstar == CStarReading.Carried ? 1 : 0,
         };
-        DeviceArray<int> I() => new(_acc);
         DeviceArray<float> F() => new(_acc);
-        (_offsets, _order, _activeDev, _pred) = (I(), I(), I(), I());
         (_wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev) = (F(), F(), F(), F(), F(), F(), F(), F());
         (_dh, _dc, _dcs, _dpre) = (F(), F(), F(), F());
         _stepBuffers = [_c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs];
@@ -72,47 +72,57 @@ public sealed class GpuGraphLstm : IDisposable
     public ArrayView<float> Hidden => _h.View.SubView(0, (long)_total * _dims.H);
     public int TotalSteps => _total;
 
-    /// <summary>Uploads the sequence layout and the time-major schedule: the sorted order (longest first) and,
-    /// per step t, how many sequences are longer than t, so step t covers a prefix of the order.</summary>
+    /// <summary>Uploads the sequence layout and the time-major schedule (one copy; see <see cref="Pack"/>).</summary>
     public void Prepare(SequenceSet seqs)
     {
+        _ownUpload ??= new IndexUpload(_k);
+        _ownUpload.Clear();
+        Pack(seqs, _ownUpload);
+        _ownUpload.Upload();
+    }
+
+    /// <summary>
+    /// The host half of <see cref="Prepare"/>: puts the sequence layout (offsets, graph predecessors) and the
+    /// time-major schedule into <paramref name="up"/>, for the caller to upload with the rest of its batch (one copy
+    /// per batch, not four per layer: a copy up from pageable memory waits for the stream, so copies issued between
+    /// launches would stall the device). The schedule: the sequences sorted longest first and, per step t, how many
+    /// are longer than t, so step t covers a prefix of the order. Host scratch only grows, so once shapes are seen
+    /// this allocates nothing.
+    /// </summary>
+    public void Pack(SequenceSet seqs, IndexUpload up)
+    {
         if (seqs.TopL != _dims.TopL) throw new ArgumentException($"sequence set has top-L {seqs.TopL}, the layer {_dims.TopL}");
+        _up = up;
         _count = seqs.Count;
         _total = seqs.TotalSteps;
-        // Host scratch only grows, so a train step allocates nothing once shapes are seen.
-        if (_orderHost.Length < _count) { _orderHost = new int[_count]; _sortKey = new long[_count]; }
-        Span<int> order = _orderHost.AsSpan(0, _count);
+        int maxT = 0;
+        for (int s = 0; s < _count; s++) maxT = Math.Max(maxT, seqs.Length(s));
+        if (_active.Length < maxT) _active = new int[maxT];
+        if (_sortKey.Length < _count) _sortKey = new long[_count];
+        (_offsets, _order, _activeRange, _pred) = (up.Add(seqs.Offsets.Length), up.Add(_count), up.Add(maxT), up.Add(seqs.GraphPred.Length));
+        seqs.Offsets.AsSpan().CopyTo(up.Host(_offsets));
+        seqs.GraphPred.AsSpan().CopyTo(up.Host(_pred));
+        Span<int> order = up.Host(_order);
         Span<long> key = _sortKey.AsSpan(0, _count);
         // Longest first, ties by id: one distinct key (−length, id) per sequence, so the unstable sort is exact.
-        int maxT = 0;
-        for (int s = 0; s < _count; s++) { order[s] = s; key[s] = ((long)-seqs.Length(s) << 32) | (uint)s; maxT = Math.Max(maxT, seqs.Length(s)); }
+        for (int s = 0; s < _count; s++) { order[s] = s; key[s] = ((long)-seqs.Length(s) << 32) | (uint)s; }
         key.Sort(order);
-        if (_active.Length < maxT) _active = new int[maxT];
         for (int t = 0, a = _count; t < maxT; t++)
         {
             while (a > 0 && seqs.Length(order[a - 1]) <= t) a--;
             _active[t] = a;
         }
+        _active.AsSpan(0, maxT).CopyTo(up.Host(_activeRange));
         _dims.MaxT = maxT;
-        Upload(_offsets, seqs.Offsets);
-        Upload(_order, order);
-        Upload(_activeDev, _active.AsSpan(0, maxT));
-        Upload(_pred, seqs.GraphPred);
         long nh = (long)_total * _dims.H;
         foreach (var a in _stepBuffers) a.Ensure(nh);
         _gates.Ensure((long)_total * _dims.GH);
         _dpre.Ensure((long)_total * _dims.GH);
     }
 
-    private static void Upload(DeviceArray<int> target, ReadOnlySpan<int> source)
-    {
-        var view = target.Ensure(source.Length);
-        if (source.Length > 0) view.CopyFromCPU(source);
-    }
-
     private CellViews Views(in LstmWeightViews w) => new()
     {
-        Offsets = _offsets.View, Order = _order.View, Active = _activeDev.View, GraphPred = _pred.View,
+        Offsets = _up!.View(_offsets), Order = _up.View(_order), Active = _up.View(_activeRange), GraphPred = _up.View(_pred),
         WrT = _wrT.View, Wh = w.Wh, Wg = _dims.Graph != 0 ? w.Wg : w.Wh,
         Gates = _gates.View, C = _c.View, Cs = _cs.View, Hs = _h.View, HPrev = _hPrev.View, HStar = _hStar.View,
         CsPrev = _csPrev.View, DH = _dh.View, DC = _dc.View, DCs = _dcs.View, DPre = _dpre.View,
@@ -207,7 +217,8 @@ public sealed class GpuGraphLstm : IDisposable
 
     public void Dispose()
     {
-        foreach (var a in new IDisposable[] { _offsets, _order, _activeDev, _pred, _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre })
+        _ownUpload?.Dispose();
+        foreach (var a in new IDisposable[] { _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre })
             a.Dispose();
     }
 }

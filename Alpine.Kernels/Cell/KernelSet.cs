@@ -9,24 +9,23 @@ public sealed partial class KernelSet
     public KernelSet(Accelerator accelerator)
     {
         Accelerator = accelerator;
-        Gemm = accelerator.LoadStreamKernel<GemmDims, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm);
-        ReduceSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, GemmDims, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.ReduceSplits);
-        ColumnSumsPartial = accelerator.LoadAutoGroupedStreamKernel<Index2D, int, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.ColumnSumsPartial);
+        Gemm = Counted(accelerator.LoadStreamKernel<GemmDims, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.Gemm));
+        ReduceSplits = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, GemmDims, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GemmKernel.ReduceSplits));
+        ColumnSumsPartial = Counted(accelerator.LoadAutoGroupedStreamKernel<Index2D, int, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.ColumnSumsPartial));
         _scratch = new DeviceArray<float>(accelerator);
-        ForwardStep = accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.ForwardStep);
-        ForwardPersistent = accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.ForwardPersistent);
-        BackwardStep = accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.BackwardStep);
-        BackwardPersistent = accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.BackwardPersistent);
-        FuseRecurrentWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellDims, ArrayView<float>, ArrayView<float>, ArrayView<float>>(VectorKernels.FuseRecurrentWeights);
-        AddColumnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.AddColumnSums);
-        SumSquaresPartial = accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(VectorKernels.SumSquaresPartial);
-        Adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernel.Step);
+        ForwardStep = Counted(accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.ForwardStep));
+        ForwardPersistent = Counted(accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.ForwardPersistent));
+        BackwardStep = Counted(accelerator.LoadStreamKernel<int, CellDims, CellViews>(CellKernels.BackwardStep));
+        BackwardPersistent = Counted(accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.BackwardPersistent));
+        FuseRecurrentWeights = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, CellDims, ArrayView<float>, ArrayView<float>, ArrayView<float>>(VectorKernels.FuseRecurrentWeights));
+        AddColumnSums = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.AddColumnSums));
+        SumSquaresPartial = Counted(accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(VectorKernels.SumSquaresPartial));
+        Adam = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernel.Step));
         // Heads (attention + MLP), Heads/.
-        AttentionForward = accelerator.LoadStreamKernel<AttentionViews>(AttentionKernels.Forward);
-        AttentionBackwardTargets = accelerator.LoadStreamKernel<AttentionViews, AttentionGradViews>(AttentionKernels.BackwardTargets);
-        AttentionBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionGradViews>(AttentionKernels.BackwardRows);
-        Relu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>>(MlpKernels.Relu);
-        ReluGrad = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MlpKernels.ReluGrad);
+        AttentionForward = Counted(accelerator.LoadStreamKernel<AttentionViews>(AttentionKernels.Forward));
+        AttentionBackwardTargets = Counted(accelerator.LoadStreamKernel<AttentionViews, AttentionGradViews>(AttentionKernels.BackwardTargets));
+        AttentionBackwardRows = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionGradViews>(AttentionKernels.BackwardRows));
+        ReluGrad = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MlpKernels.ReluGrad));
     }
 
     public Accelerator Accelerator { get; }
@@ -46,7 +45,6 @@ public sealed partial class KernelSet
     public Action<KernelConfig, AttentionViews> AttentionForward { get; }
     public Action<KernelConfig, AttentionViews, AttentionGradViews> AttentionBackwardTargets { get; }
     public Action<Index1D, AttentionViews, AttentionGradViews> AttentionBackwardRows { get; }
-    public Action<Index1D, ArrayView<float>> Relu { get; }
     public Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> ReluGrad { get; }
 
     /// <summary>
@@ -96,7 +94,7 @@ public sealed partial class KernelSet
         var part = partials.Ensure(groups);
         SumSquaresPartial(new KernelConfig(groups, VectorKernels.GroupSize), chunk, x, part);
         if (_normHost.Length < groups) _normHost = new float[groups];
-        part.CopyToCPU(_normHost.AsSpan(0, groups));
+        Download(part, _normHost.AsSpan(0, groups));
         double sum = 0;
         for (int g = 0; g < groups; g++) sum += _normHost[g];
         return (float)Math.Sqrt(sum);
@@ -120,7 +118,6 @@ public sealed partial class KernelSet
         yield return ("AttentionForward", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.Forward))!, true);
         yield return ("AttentionBackwardTargets", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardTargets))!, true);
         yield return ("AttentionBackwardRows", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardRows))!, false);
-        yield return (nameof(MlpKernels.Relu), typeof(MlpKernels).GetMethod(nameof(MlpKernels.Relu))!, false);
         yield return (nameof(MlpKernels.ReluGrad), typeof(MlpKernels).GetMethod(nameof(MlpKernels.ReluGrad))!, false);
         foreach (var k in ModelKernels()) yield return k;
     }

@@ -27,12 +27,14 @@ public struct AttentionGradViews
 {
     /// <summary>Rows of Hs (and DHs, RowSequence).</summary>
     public int N;
+    /// <summary>The longest window (max over targets of len_t): a target covering row r starts after r − MaxWindow.</summary>
+    public int MaxWindow;
     public ArrayView<float> DU;          // (B, UStride) df in the first H columns
     public ArrayView<float> Ds;          // (ΣLen) dL/ds per (target, position), laid out like Alpha
     public ArrayView<float> DQ;          // (B, H) assigned
     public ArrayView<float> DHs;         // (N, H) accumulated
     public ArrayView<int> RowSequence;   // (N) sequence of each row
-    public ArrayView<int> Order;         // (B) targets grouped by sequence, increasing within a sequence
+    public ArrayView<int> Order;         // (B) targets grouped by sequence; within one, by window start, then target
     public ArrayView<int> SeqTargets;    // (S+1) sequence s owns Order[SeqTargets[s] .. SeqTargets[s+1])
 }
 
@@ -105,9 +107,12 @@ public static class AttentionKernels
 
     /// <summary>
     /// Backward, fan-in half: one thread per element (row, k) of dhs adds α_tj df_tk + ds_tj q_tk for every
-    /// target t of the row's sequence whose window covers the row (j = row − RowStart[t]), in target order, the
-    /// order the CPU backward adds them in. Windows of a SharedPrefix sequence overlap (SPEC D12); rows of
-    /// different sequences never do, so a thread only scans its own sequence's targets.
+    /// target t of the row's sequence whose window covers the row (j = row − RowStart[t]), in the fixed order of
+    /// Order (window start, then target: the CPU's target order whenever a user's targets come in time order).
+    /// Windows of a SharedPrefix sequence overlap (SPEC D12); rows of different sequences never do, so a thread
+    /// only looks at its own sequence's targets, and of those only the ones starting in (row − MaxWindow, row]:
+    /// two binary searches over the start-sorted list find them, so a row visits ~W/stride targets, not the
+    /// ~100 of its user (SharedPrefix at Dataset I's shape).
     /// </summary>
     public static void BackwardRows(Index1D e, AttentionViews v, AttentionGradViews g)
     {
@@ -115,7 +120,9 @@ public static class AttentionKernels
         int row = (int)(e / h), k = (int)(e % h);
         int s = g.RowSequence[row];
         float acc = g.DHs[e];
-        for (int i = g.SeqTargets[s]; i < g.SeqTargets[s + 1]; i++)
+        int first = FirstStartAtLeast(v, g, g.SeqTargets[s], g.SeqTargets[s + 1], row - g.MaxWindow + 1);
+        int last = FirstStartAtLeast(v, g, first, g.SeqTargets[s + 1], row + 1);
+        for (int i = first; i < last; i++)
         {
             int t = g.Order[i];
             int off = v.AlphaOffset[t], j = row - v.RowStart[t];
@@ -124,6 +131,18 @@ public static class AttentionKernels
             acc += g.Ds[off + j] * v.Q[(long)t * h + k];
         }
         g.DHs[e] = acc;
+    }
+
+    /// <summary>The first i in [lo, hi) with RowStart[Order[i]] ≥ start (hi if none); Order is sorted by start there.</summary>
+    private static int FirstStartAtLeast(AttentionViews v, AttentionGradViews g, int lo, int hi, int start)
+    {
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (v.RowStart[g.Order[mid]] < start) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>

@@ -41,13 +41,13 @@ public sealed class GpuAttention : IDisposable
     /// Backward of the latest Forward: df_t = du[t·uStride .. +H); f_t = u[t·uStride .. +H) (as Forward left it).
     /// dhs (N, H) is ACCUMULATED (+=): in SharedPrefix mode many targets' windows overlap on one sequence's rows;
     /// dq (b, H) is assigned. N is the length of <paramref name="rowSequence"/>, which gives each row's sequence;
-    /// the targets of sequence s are order[seqTargets[s] .. seqTargets[s+1]) in increasing target order (the
-    /// grouping of <c>CpuModel.SequenceBranch.GroupTargets</c>), so each row's sum over the targets covering it
-    /// runs in target order without atomics (SPEC D13).
+    /// the targets of sequence s are order[seqTargets[s] .. seqTargets[s+1]), sorted by window start and then by
+    /// target (<see cref="SortByStart"/>), and no window is longer than <paramref name="maxWindow"/>: each row's
+    /// sum runs over the targets covering it in that order, found by binary search, without atomics (SPEC D13).
     /// </summary>
     public void Backward(int b, int h, ArrayView<float> dhs, ArrayView<float> dq, ArrayView<float> du, ArrayView<float> u, int uStride,
         ArrayView<float> alpha, ArrayView<int> alphaOffset, ArrayView<int> rowStart, ArrayView<int> rowSequence,
-        ArrayView<int> order, ArrayView<int> seqTargets, ArrayView<float> hs, ArrayView<float> q)
+        ArrayView<int> order, ArrayView<int> seqTargets, int maxWindow, ArrayView<float> hs, ArrayView<float> q)
     {
         if (b == 0) return;
         int n = (int)rowSequence.Length;
@@ -55,11 +55,35 @@ public sealed class GpuAttention : IDisposable
         var v = Views(b, h, u, uStride, alpha, alphaOffset, rowStart, hs, q);
         var g = new AttentionGradViews
         {
-            N = n, DU = du, DQ = dq, Ds = _ds.Ensure(Math.Max(1, alpha.Length)),
+            N = n, MaxWindow = maxWindow, DU = du, DQ = dq, Ds = _ds.Ensure(Math.Max(1, alpha.Length)),
             DHs = Valid(dhs), RowSequence = Valid(rowSequence), Order = order, SeqTargets = seqTargets,
         };
         _kernels.AttentionBackwardTargets(AttentionKernels.PerTarget(b), v, g);
         if (n > 0) _kernels.AttentionBackwardRows(n * h, v, g);
+    }
+
+    /// <summary>
+    /// Sorts each sequence's part order[seqTargets[s] .. seqTargets[s+1]) (targets in target order) by window start
+    /// (rowStart[t]), ties in target order: the order <see cref="Backward"/> needs. <paramref name="key"/> is scratch
+    /// of at least order.Length; allocates nothing.
+    /// </summary>
+    public static void SortByStart(Span<int> order, ReadOnlySpan<int> seqTargets, ReadOnlySpan<int> rowStart, Span<long> key)
+    {
+        for (int s = 0; s + 1 < seqTargets.Length; s++)
+        {
+            int lo = seqTargets[s], n = seqTargets[s + 1] - lo;
+            if (n < 2) continue;
+            Span<int> part = order.Slice(lo, n);
+            Span<long> k = key.Slice(lo, n);
+            bool sorted = true;
+            for (int i = 0; i < n; i++)
+            {
+                // (start, target): distinct, so the unstable sort is exact.
+                k[i] = ((long)rowStart[part[i]] << 32) | (uint)part[i];
+                if (i > 0 && k[i] < k[i - 1]) sorted = false;
+            }
+            if (!sorted) k.Sort(part);
+        }
     }
 
     private AttentionViews Views(int b, int h, ArrayView<float> u, int uStride, ArrayView<float> alpha, ArrayView<int> alphaOffset,

@@ -5,7 +5,7 @@ namespace Alpine.Kernels;
 
 /// <summary>
 /// One prediction head on the device (SPEC D8), the twin of <c>Alpine.Cpu.Mlp</c>: z = ReLU(W1 u + b1),
-/// y = W2 z + b2. The products are <see cref="KernelSet.RunGemm"/> calls whose strides express the transposes;
+/// y = W2 z + b2. The products (the ReLU folded into the first one's store) are <see cref="KernelSet.RunGemm"/> calls whose strides express the transposes;
 /// bias gradients are <see cref="KernelSet.AddColumnSumsOf"/>. Every sum runs in a fixed order (SPEC D13).
 /// </summary>
 public sealed class GpuMlp : IDisposable
@@ -19,10 +19,9 @@ public sealed class GpuMlp : IDisposable
         ArrayView<float> w1, ArrayView<float> b1, ArrayView<float> w2, ArrayView<float> b2)
     {
         if (rows == 0) return;
-        // z = u·W1ᵀ + b1: B(k, n) = W1[n, k].
-        _kernels.RunGemm(new GemmDims { M = rows, N = hidden, K = inputs, Sam = inputs, Sak = 1, Sbk = 1, Sbn = inputs, Ldc = hidden, HasBias = 1 },
+        // z = ReLU(u·W1ᵀ + b1): B(k, n) = W1[n, k]; the ReLU in the product's store (one launch less).
+        _kernels.RunGemm(new GemmDims { M = rows, N = hidden, K = inputs, Sam = inputs, Sak = 1, Sbk = 1, Sbn = inputs, Ldc = hidden, HasBias = 1, Relu = 1 },
             u, w1, b1, z);
-        _kernels.Relu(rows * hidden, z.SubView(0, (long)rows * hidden));
         // y = z·W2ᵀ + b2: one output column.
         _kernels.RunGemm(new GemmDims { M = rows, N = 1, K = hidden, Sam = hidden, Sak = 1, Sbk = 1, Sbn = hidden, Ldc = 1, HasBias = 1 },
             z, w2, b2, y);

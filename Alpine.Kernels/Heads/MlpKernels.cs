@@ -3,15 +3,10 @@ using ILGPU.Runtime;
 
 namespace Alpine.Kernels;
 
-/// <summary>The element-wise steps of an MLP head (SPEC D8) between its two products, which run on <see cref="GemmKernel"/>.</summary>
+/// <summary>The element-wise backward step of an MLP head (SPEC D8) between its two products, which run on
+/// <see cref="GemmKernel"/> (the forward's ReLU is <see cref="GemmDims.Relu"/>).</summary>
 public static class MlpKernels
 {
-    /// <summary>z = max(z, 0) in place, one thread per element.</summary>
-    public static void Relu(Index1D e, ArrayView<float> z)
-    {
-        if (z[e] < 0f) z[e] = 0f;
-    }
-
     /// <summary>dz[r, k] = dy[r]·w2[k] where z[r, k] &gt; 0, else 0: the gradient through the second product and
     /// the ReLU, one thread per element of the (R, M) scratch.</summary>
     public static void ReluGrad(Index1D e, int hidden, ArrayView<float> dz, ArrayView<float> dy, ArrayView<float> z, ArrayView<float> w2)

@@ -16,8 +16,6 @@ public sealed class GpuL2 : IDisposable
     private readonly KernelSet _k;
     private readonly float _lambda;
     private readonly DeviceArray<int> _offset, _length;
-    private readonly DeviceArray<float> _partial;
-    private readonly float[] _host;
 
     public GpuL2(KernelSet kernels, ParameterLayout layout, float lambda)
     {
@@ -29,25 +27,30 @@ public sealed class GpuL2 : IDisposable
                 for (int i = 0; i < s.Size; i += LossKernels.Chunk) { offsets.Add(s.Offset + i); lengths.Add(Math.Min(LossKernels.Chunk, s.Size - i)); }
         Chunks = offsets.Count;
         Accelerator a = kernels.Accelerator;
-        (_offset, _length, _partial) = (new(a), new(a), new(a));
+        (_offset, _length) = (new(a), new(a));
         _offset.Ensure(Chunks).CopyFromCPU(offsets.ToArray());
         _length.Ensure(Chunks).CopyFromCPU(lengths.ToArray());
-        _partial.Ensure(Chunks);
-        _host = new float[Chunks];
+        if (lambda == 0) Chunks = 0; // nothing to launch, nothing to bring down
     }
 
+    /// <summary>Partials per chunk (0 when λ = 0): the length of the view <see cref="Launch"/> fills.</summary>
     public int Chunks { get; }
-    private bool Off => _lambda == 0 || Chunks == 0;
+    private bool Off => Chunks == 0;
 
-    /// <summary>λ·½·Σw² over the L2 tensors of <paramref name="p"/> (the flat parameters).</summary>
-    public double Forward(ArrayView<float> p)
+    /// <summary>Queues Σw² per chunk of the L2 tensors of <paramref name="p"/> (the flat parameters) into
+    /// <paramref name="partial"/> (Chunks); the caller brings them down with its own copy (the logits').</summary>
+    public void Launch(ArrayView<float> p, ArrayView<float> partial)
+    {
+        if (Off) return;
+        _k.L2SumPartial(new KernelConfig(Chunks, LossKernels.GroupSize), _offset.View, _length.View, p, partial);
+    }
+
+    /// <summary>λ·½·Σw² from the partials <see cref="Launch"/> wrote, summed in float64 in chunk order.</summary>
+    public double Value(ReadOnlySpan<float> partial)
     {
         if (Off) return 0;
-        var partial = _partial.View.SubView(0, Chunks);
-        _k.L2SumPartial(new KernelConfig(Chunks, LossKernels.GroupSize), _offset.View, _length.View, p, partial);
-        partial.CopyToCPU(_host);
         double sum = 0;
-        foreach (float s in _host) sum += s;
+        foreach (float s in partial) sum += s;
         return 0.5 * _lambda * sum;
     }
 
@@ -58,5 +61,5 @@ public sealed class GpuL2 : IDisposable
         _k.L2Backward(Chunks * LossKernels.Chunk, _lambda, _offset.View, _length.View, p, g);
     }
 
-    public void Dispose() { _offset.Dispose(); _length.Dispose(); _partial.Dispose(); }
+    public void Dispose() { _offset.Dispose(); _length.Dispose(); }
 }

@@ -80,7 +80,8 @@ public sealed partial class GpuModel
         // its α offset (B+1); each row's sequence (N); the targets grouped by sequence in target order (B, S+1).
         private IndexRange _items, _rowStart, _alphaOffset, _rowSequence, _order, _seqTargets;
         private SequenceSet _seqs = SequenceSet.Empty(1);
-        private int _n, _alphaTotal, _firstDxRow;
+        private int _n, _alphaTotal, _firstDxRow, _maxWindow;
+        private long[] _sortKey = [];
 
         public Branch(GpuModel model, string prefix, int k, bool clicks)
         {
@@ -115,19 +116,22 @@ public sealed partial class GpuModel
             var (seqs, seq, start, end) = Select(batch);
             int n = seqs.TotalSteps, b = batch.TargetCount, count = seqs.Count;
             (_seqs, _n, _firstDxRow) = (seqs, n, firstDxRow);
+            _lstm.Pack(seqs, up);
             (_items, _rowStart, _alphaOffset) = (up.Add(n), up.Add(b), up.Add(b + 1));
             (_rowSequence, _order, _seqTargets) = (up.Add(n), up.Add(b), up.Add(count + 1));
             seqs.Items.AsSpan().CopyTo(up.Host(_items));
             Span<int> rowStart = up.Host(_rowStart), aoff = up.Host(_alphaOffset), rowSeq = up.Host(_rowSequence);
             Span<int> order = up.Host(_order), counts = up.Host(_seqTargets);
-            int total = 0;
+            int total = 0, longest = 0;
             for (int t = 0; t < b; t++)
             {
                 System.Diagnostics.Debug.Assert(0 <= start[t] && start[t] <= end[t] && end[t] <= seqs.Length(seq[t]));
                 rowStart[t] = seqs.Offsets[seq[t]] + start[t];
                 aoff[t] = total;
                 total += end[t] - start[t];
+                longest = Math.Max(longest, end[t] - start[t]);
             }
+            _maxWindow = longest;
             aoff[b] = total;
             _alphaTotal = total;
             for (int s = 0; s < count; s++) rowSeq[seqs.Offsets[s]..seqs.Offsets[s + 1]].Fill(s);
@@ -138,6 +142,10 @@ public sealed partial class GpuModel
             // The fill advanced each start to the next sequence's; shift back.
             for (int s = count; s > 0; s--) counts[s] = counts[s - 1];
             counts[0] = 0;
+            // Within a sequence by window start (ties in target order), so the attention's fan-in finds each row's
+            // covering targets by binary search.
+            if (_sortKey.Length < b) _sortKey = new long[b];
+            GpuAttention.SortByStart(order, counts, rowStart, _sortKey);
             return n;
         }
 
@@ -157,7 +165,6 @@ public sealed partial class GpuModel
             int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
             var x = _x.Ensure((long)_n * d);
             m.GatherX(x, V(_items), p);
-            _lstm.Prepare(_seqs);
             _lstm.Forward(Weights(p), x, m.Schedule);
             var q = _q.Ensure((long)b * h);
             var alpha = _alpha.Ensure(_alphaTotal);
@@ -188,7 +195,7 @@ public sealed partial class GpuModel
             {
                 var q = _q.View.SubView(0, (long)b * h);
                 _attention.Backward(b, h, dhs, dq, du, _head.U, inputs, _alpha.View.SubView(0, _alphaTotal), V(_alphaOffset), V(_rowStart),
-                    V(_rowSequence), V(_order), V(_seqTargets), _lstm.Hidden, q);
+                    V(_rowSequence), V(_order), V(_seqTargets), _maxWindow, _lstm.Hidden, q);
                 if (_wa is { } wa)
                 {
                     // dx_new += dq·W_a (thacil only); dW_a += dqᵀ·x_new.

@@ -11,8 +11,9 @@ namespace Alpine.Kernels;
 /// structure, same order of every sum that a fan-in makes). Per sequence branch: gather x → graph-LSTM
 /// (<see cref="GpuGraphLstm"/>) → query → attention (<see cref="GpuAttention"/>) → MLP head (<see cref="GpuMlp"/>);
 /// the multi-level head on the user matrix; fusion; loss. Parameters and gradients are device views of the flat
-/// layout; per batch only the index arrays and labels go up (one packed copy, <see cref="IndexUpload"/>) and the
-/// logits come down. The fan-ins (user rows, category rows, dx_new) run without atomics in the CPU's order (SPEC D13).
+/// layout; per batch the index arrays, the LSTM schedules and the labels go up in one packed copy
+/// (<see cref="IndexUpload"/>) and the logits with the L2 partials come down in one copy, after the backward has been
+/// launched, so a train step never makes the device wait for the host in the middle of its launches. The fan-ins (user rows, category rows, dx_new) run without atomics in the CPU's order (SPEC D13).
 /// </summary>
 public sealed partial class GpuModel : IDisposable
 {
@@ -33,10 +34,12 @@ public sealed partial class GpuModel : IDisposable
     // Per batch: index arrays; (B) labels; (B,D) x_new; (K,B) head logits and theirs; (B) fused logits and theirs;
     // dx of every row whose x has trained parts: [click rows; notclick rows; targets] × D (thacil only).
     private readonly IndexUpload _up;
-    private readonly FanIn _userFanIn = new(), _categoryFanIn = new();
+    private readonly FanIn _userFanIn = new(), _categoryFanIn = new(split: true);
+    private readonly DeviceArray<float> _pieceSums; // (pieces, Dc) the category fan-in's first level
     private int[] _keys = [];
-    private readonly DeviceArray<float> _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll;
-    private IndexRange _targetUser, _targetItem;
+    private float[] _down = []; // the host side of the one copy down: [logits (B) ; L2 partials]
+    private readonly DeviceArray<float> _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll;
+    private IndexRange _targetUser, _targetItem, _labels;
     private Batch? _batch;
     private int _b, _branchRows; // targets; rows of all branches' sequences
 
@@ -59,9 +62,9 @@ public sealed partial class GpuModel : IDisposable
             _categoryCount = items.CategoryCount;
             _itemCategoryDev.Ensure(_itemCategory.Length).CopyFromCPU(_itemCategory);
         }
-        _up = new IndexUpload(a);
+        _up = new IndexUpload(kernels);
         DeviceArray<float> F() => new(a);
-        (_labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll) = (F(), F(), F(), F(), F(), F(), F());
+        (_xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll, _pieceSums) = (F(), F(), F(), F(), F(), F(), F());
 
         float[] alphas = config.EffectiveAlphas;
         var kept = new List<float>();
@@ -95,8 +98,38 @@ public sealed partial class GpuModel : IDisposable
     /// </summary>
     public void Forward(Batch batch, ArrayView<float> p, Span<float> logits)
     {
+        CheckRoom(batch, logits);
+        LaunchForward(batch, p, l2: false);
+        _k.Download(_logits.View, logits[.._b]);
+    }
+
+    /// <summary>Forward, backward (adding d(loss)/dθ to <paramref name="g"/>) and the loss: every launch is queued
+    /// first, then one copy brings the logits and the L2 partials down (the step's only wait for the device).
+    /// The loss is the mean BCE of those logits, summed in float64 exactly as the CPU model does
+    /// (<see cref="Loss.BceForward{T}"/>), plus the L2 term from the partials (SPEC "Loss").</summary>
+    public double ForwardBackward(Batch batch, ArrayView<float> p, ArrayView<float> g, Span<float> logits)
+    {
+        CheckRoom(batch, logits);
+        LaunchForward(batch, p, l2: true);
+        Backward(batch, p, g);
+        int b = _b, n = b + _l2.Chunks;
+        if (_down.Length < n) _down = new float[n];
+        _k.Download(_logits.View, _down.AsSpan(0, n));
+        _down.AsSpan(0, b).CopyTo(logits);
+        return Loss.BceForward<float>(logits[..b], batch.Label) + _l2.Value(_down.AsSpan(b, _l2.Chunks));
+    }
+
+    private static void CheckRoom(Batch batch, Span<float> logits)
+    {
+        if (logits.Length < batch.TargetCount)
+            throw new ArgumentException($"need room for {batch.TargetCount} logits, got {logits.Length}", nameof(logits));
+    }
+
+    /// <summary>Queues the forward: the fused logits land in the first B floats of <c>_logits</c>, and with
+    /// <paramref name="l2"/> the L2 partials after them (so one copy brings both down).</summary>
+    private void LaunchForward(Batch batch, ArrayView<float> p, bool l2)
+    {
         int b = _b = batch.TargetCount, d = _d;
-        if (logits.Length < b) throw new ArgumentException($"need room for {b} logits, got {logits.Length}", nameof(logits));
         _batch = batch;
         Upload(batch);
         var xNew = _xNew.Ensure((long)b * d);
@@ -113,18 +146,10 @@ public sealed partial class GpuModel : IDisposable
             }
             user.Forward(p, HeadLogits(Heads - 1));
         }
-        var fused = _logits.Ensure(b);
-        if (b > 0)
-        {
-            _k.FusionForward(b, FusionArgs.Of(_alphas, b), _headLogits.View, fused);
-            fused.CopyToCPU(logits[..b]);
-        }
+        var down = _logits.Ensure(b + _l2.Chunks);
+        if (b > 0) _k.FusionForward(b, FusionArgs.Of(_alphas, b), _headLogits.View, down.SubView(0, b));
+        if (l2) _l2.Launch(p, down.SubView(b, _l2.Chunks));
     }
-
-    /// <summary>Mean BCE of the last forward's logits (as <see cref="Forward"/> returned them to the host, summed there
-    /// in float64 exactly as the CPU model does) plus the L2 term from per-chunk device partials (SPEC "Loss").</summary>
-    public double LossOf(Batch batch, ArrayView<float> p, ReadOnlySpan<float> logits) =>
-        Loss.BceForward(logits[.._b], batch.Label) + _l2.Forward(p);
 
     /// <summary>Backward of the last <see cref="Forward"/> (same batch and parameters): adds d(loss)/dθ to <paramref name="g"/>.</summary>
     public void Backward(Batch batch, ArrayView<float> p, ArrayView<float> g)
@@ -137,7 +162,7 @@ public sealed partial class GpuModel : IDisposable
         var dhead = _dheadLogits.Ensure((long)Heads * b);
         if (b > 0)
         {
-            _k.BceBackward(b, 1f / b, _logits.View, _labels.View, dlogits);
+            _k.BceBackward(b, 1f / b, _logits.View, _up.FloatView(_labels), dlogits);
             _k.FusionBackward(Heads * b, FusionArgs.Of(_alphas, b), dlogits, dhead);
         }
         if (TrainsX) DxNew().MemSetToZero();
@@ -145,44 +170,32 @@ public sealed partial class GpuModel : IDisposable
         {
             var du = user.Backward(p, g, DHeadLogits(Heads - 1));
             // Fan-in: targets of one user add into one row, in target order (SPEC D13).
-            if (_userFanIn.Groups > 0)
-                _k.AddGroupedRows(_userFanIn.Groups * d, RowBlock.Copy(d, 2 * d, 0, d, 0), _up.View(_userFanIn.Rows),
-                    _up.View(_userFanIn.Offsets), _up.View(_userFanIn.Sources), du, Of(_userMatrix!.Value, g));
+            _userFanIn.Add(_k, _up, RowBlock.Copy(d, 2 * d, 0, d, 0), du, Of(_userMatrix!.Value, g), _pieceSums);
             AddToDxNew(du, 2 * d, d);
         }
         foreach (Branch s in _branches) s.Backward(p, g);
-        if (TrainsX && _categoryFanIn.Groups > 0)
+        if (TrainsX)
         {
             // Fan-in: every row whose item has category c adds into row c, in the CPU's order (click rows, not-click
-            // rows, targets); only the category part of dx has a parameter behind it.
+            // rows, targets); only the category part of dx has a parameter behind it. A category gathers ~N/C rows,
+            // so long groups are summed in pieces first (FanIn), each piece in that order, then the pieces in order.
             int dc = _itemDims.Dc;
-            _k.AddGroupedRows(_categoryFanIn.Groups * dc, RowBlock.Copy(dc, d, 0, dc, 0), _up.View(_categoryFanIn.Rows),
-                _up.View(_categoryFanIn.Offsets), _up.View(_categoryFanIn.Sources), _dxAll.View, Of(_category!.Value, g));
+            _categoryFanIn.Add(_k, _up, RowBlock.Copy(dc, d, 0, dc, 0), _dxAll.View, Of(_category!.Value, g), _pieceSums);
         }
         _l2.Backward(g, p);
     }
 
-    /// <summary>Forward, loss and backward; returns the loss.</summary>
-    public double ForwardBackward(Batch batch, ArrayView<float> p, ArrayView<float> g, Span<float> logits)
-    {
-        Forward(batch, p, logits);
-        double loss = LossOf(batch, p, logits);
-        Backward(batch, p, g);
-        return loss;
-    }
-
-    /// <summary>Every index array of the batch in one upload; the labels in another.</summary>
+    /// <summary>Every index array of the batch, the LSTM schedules and the labels in one upload.</summary>
     private void Upload(Batch batch)
     {
-        int b = batch.TargetCount;
         Pack(batch);
-        if (TrainsX) _dxAll.Ensure((long)(_branchRows + b) * _d);
+        if (TrainsX) _dxAll.Ensure((long)(_branchRows + batch.TargetCount) * _d);
         _up.Upload();
-        if (batch.Label.Length == b && b > 0) _labels.Ensure(b).CopyFromCPU(batch.Label);
     }
 
     /// <summary>
-    /// The host half of <see cref="Upload"/>: fills the index upload with the batch's index arrays and fan-in CSRs.
+    /// The host half of <see cref="Upload"/>: fills the index upload with the batch's index arrays, the branches'
+    /// LSTM layouts and schedules, the fan-in CSRs and the labels (as float bits; none when scoring).
     /// Every buffer only grows, so once shapes are seen this allocates nothing (tests check).
     /// </summary>
     internal void Pack(Batch batch)
@@ -193,6 +206,8 @@ public sealed partial class GpuModel : IDisposable
         batch.TargetUser.AsSpan().CopyTo(_up.Host(_targetUser));
         _targetItem = _up.Add(b);
         batch.TargetItem.AsSpan().CopyTo(_up.Host(_targetItem));
+        _labels = _up.Add(batch.Label.Length == b ? b : 0);
+        batch.Label.AsSpan(0, _labels.Length).CopyTo(_up.HostFloats(_labels));
         int rows = 0;
         foreach (Branch s in _branches) rows += s.Pack(batch, _up, firstDxRow: rows);
         _branchRows = rows;
@@ -242,7 +257,7 @@ public sealed partial class GpuModel : IDisposable
         _user?.Dispose();
         _up.Dispose();
         _l2.Dispose();
-        foreach (var a in new[] { _visual, _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll }) a.Dispose();
+        foreach (var a in new[] { _visual, _pieceSums, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll }) a.Dispose();
         _itemCategoryDev.Dispose();
     }
 }

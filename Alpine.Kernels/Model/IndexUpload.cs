@@ -12,11 +12,11 @@ public readonly record struct IndexRange(int At, int Length);
 /// Fill a range right after <see cref="Add"/> (a later Add may move the host buffer); take device views after
 /// <see cref="Upload"/>.
 /// </summary>
-public sealed class IndexUpload(Accelerator accelerator) : IDisposable
+public sealed class IndexUpload(KernelSet kernels) : IDisposable
 {
     private int[] _host = new int[256];
     private int _used;
-    private readonly DeviceArray<int> _device = new(accelerator);
+    private readonly DeviceArray<int> _device = new(kernels.Accelerator);
 
     public void Clear() => _used = 0;
 
@@ -33,12 +33,17 @@ public sealed class IndexUpload(Accelerator accelerator) : IDisposable
 
     public void Upload()
     {
-        var view = _device.Ensure(_used);
-        if (_used > 0) view.CopyFromCPU(_host.AsSpan(0, _used));
+        kernels.Upload<int>(_host.AsSpan(0, _used), _device.Ensure(_used));
     }
 
     /// <summary>The device copy of a range (valid after <see cref="Upload"/>).</summary>
     public ArrayView<int> View(IndexRange r) => _device.View.SubView(r.At, r.Length);
+
+    /// <summary>A range filled with float bits (<see cref="HostFloats"/>), as floats on the device.</summary>
+    public ArrayView<float> FloatView(IndexRange r) => View(r).Cast<float>();
+
+    /// <summary>A range to fill with floats: they travel as their bits in the same copy (the labels).</summary>
+    public Span<float> HostFloats(IndexRange r) => System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(Host(r));
 
     public void Dispose() => _device.Dispose();
 }

@@ -17,23 +17,23 @@ public sealed partial class KernelSet
     private Action<Index1D, float, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>? _l2Backward;
 
     public Action<Index1D, ItemDims, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GatherItems =>
-        _gatherItems ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, ItemDims, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ItemKernels.Gather);
+        _gatherItems ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, ItemDims, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ItemKernels.Gather));
     public Action<Index1D, RowBlock, ArrayView<float>, ArrayView<float>> CopyBlock =>
-        _copyBlock ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<float>, ArrayView<float>>(RowKernels.CopyBlock);
+        _copyBlock ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<float>, ArrayView<float>>(RowKernels.CopyBlock));
     public Action<Index1D, RowBlock, ArrayView<int>, ArrayView<float>, ArrayView<float>> GatherRows =>
-        _gatherRows ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<int>, ArrayView<float>, ArrayView<float>>(RowKernels.GatherRows);
+        _gatherRows ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<int>, ArrayView<float>, ArrayView<float>>(RowKernels.GatherRows));
     public Action<Index1D, RowBlock, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>> AddGroupedRows =>
-        _addGroupedRows ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(RowKernels.AddGroupedRows);
+        _addGroupedRows ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, RowBlock, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(RowKernels.AddGroupedRows));
     public Action<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>> FusionForward =>
-        _fusionForward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>>(LossKernels.FusionForward);
+        _fusionForward ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>>(LossKernels.FusionForward));
     public Action<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>> FusionBackward =>
-        _fusionBackward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>>(LossKernels.FusionBackward);
+        _fusionBackward ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, FusionArgs, ArrayView<float>, ArrayView<float>>(LossKernels.FusionBackward));
     public Action<Index1D, float, ArrayView<float>, ArrayView<float>, ArrayView<float>> BceBackward =>
-        _bceBackward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LossKernels.BceBackward);
+        _bceBackward ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<float>, ArrayView<float>, ArrayView<float>>(LossKernels.BceBackward));
     public Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>> L2SumPartial =>
-        _l2SumPartial ??= Accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(LossKernels.L2SumPartial);
+        _l2SumPartial ??= Counted(Accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(LossKernels.L2SumPartial));
     public Action<Index1D, float, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>> L2Backward =>
-        _l2Backward ??= Accelerator.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(LossKernels.L2Backward);
+        _l2Backward ??= Counted(Accelerator.LoadAutoGroupedStreamKernel<Index1D, float, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(LossKernels.L2Backward));
 
     /// <summary>The whole-model kernel methods, for <see cref="All"/>.</summary>
     private static IEnumerable<(string Name, System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> ModelKernels()

@@ -64,20 +64,22 @@ public abstract class CellKernelChecks : KernelChecks
     }
 
     // C = A·B in every stride combination the layer uses, with bias and accumulate, at odd sizes; split-K
-    // with a ragged last slice.
+    // with a ragged last slice; the ReLU store (an MLP's hidden layer), also after a split.
     [TestCase(37, 19, 5, false, false, true, false, 1)]
     [TestCase(21, 33, 17, true, false, false, true, 1)]
     [TestCase(9, 40, 29, false, true, false, true, 1)]
     [TestCase(1, 1, 1, true, true, true, true, 1)]
     [TestCase(7, 9, 75, true, false, true, true, 3)]
     [TestCase(18, 5, 50, false, false, false, false, 4)]
-    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate, int splits)
+    [TestCase(35, 13, 11, false, false, true, false, 1, true)]
+    [TestCase(6, 7, 70, false, true, true, true, 3, true)]
+    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate, int splits, bool relu = false)
     {
         var rng = new Random(m * 31 + n);
         float[] a = Random(rng, m * k), bm = Random(rng, k * n), bv = Random(rng, n), c0 = Random(rng, m * n);
         var d = new GemmDims
         {
-            M = m, N = n, K = k, Ldc = n, HasBias = bias ? 1 : 0, Accumulate = accumulate ? 1 : 0,
+            M = m, N = n, K = k, Ldc = n, HasBias = bias ? 1 : 0, Accumulate = accumulate ? 1 : 0, Relu = relu ? 1 : 0,
             Sam = transA ? 1 : k, Sak = transA ? m : 1, Sbk = transB ? 1 : n, Sbn = transB ? k : 1,
         };
         var expected = new float[m * n];
@@ -86,7 +88,7 @@ public abstract class CellKernelChecks : KernelChecks
             {
                 double s = (accumulate ? c0[i * n + j] : 0) + (bias ? bv[j] : 0);
                 for (int e = 0; e < k; e++) s += (double)a[i * d.Sam + e * d.Sak] * bm[e * d.Sbk + j * d.Sbn];
-                expected[i * n + j] = (float)s;
+                expected[i * n + j] = relu ? (float)Math.Max(s, 0) : (float)s;
             }
         using var da = Acc.Allocate1D(a);
         using var db = Acc.Allocate1D(bm);
@@ -94,6 +96,7 @@ public abstract class CellKernelChecks : KernelChecks
         using var dc = Acc.Allocate1D(c0);
         Kernels.RunGemm(d, da.View, db.View, bias ? dbias.View : default, dc.View, splits);
         AssertClose("C", dc.GetAsArray1D(), expected, 1e-5, 1e-5);
+        if (relu) Assert.That(expected.Count(v => v == 0f), Is.InRange(1, expected.Length - 1), "the case clips some values, not all");
     }
 
     [Test]

@@ -209,6 +209,51 @@ public abstract class GpuBackendChecks : KernelChecks
         }
     }
 
+    /// <summary>
+    /// What a train step costs the device besides arithmetic (docs/ARCHITECTURE.md "GPU backend"): one copy up (every
+    /// index array, schedule and label), two copies down, which are its only waits for the device (the logits with
+    /// the L2 partials after the whole backward is queued; the clip norm's partials), and launches that grow with the
+    /// longest sequence of each branch only when the recurrence is launched per step. Predict: one up, one down.
+    /// </summary>
+    [TestCase(Profile.Kuaishou, 73)]
+    [TestCase(Profile.Thacil, 81)]
+    public void TrainStepMakesOneUploadTwoDownloadsAndBoundedLaunches(Profile profile, int persistentLaunches)
+    {
+        var config = Config(Variant.Alpine, profile, AttentionKind.Bilinear, CStarReading.Neighbor, 1);
+        var rng = new Random(4);
+        var items = ItemsOf(config, rng);
+        var batch = Mixed(config, rng);
+        var (cpu, gpu, _) = Backends(config, items);
+        using (cpu) using (gpu)
+        {
+            float[] logits = new float[batch.TargetCount];
+            var adam = new AdamSettings(LearningRate: 1e-3f);
+            KernelCounts Step(CellSchedule schedule)
+            {
+                gpu.Schedule = schedule;
+                gpu.ZeroGradients();
+                var before = gpu.Counts;
+                gpu.ForwardBackward(batch, logits);
+                gpu.Step(adam, 1);
+                return gpu.Counts - before;
+            }
+            KernelCounts stepped = Step(CellSchedule.StepLaunch), persistent = Step(CellSchedule.Persistent);
+            TestContext.Out.WriteLine($"{profile}: per-step launch {stepped}, persistent {persistent}");
+            foreach (var (c, what) in new[] { (stepped, "per-step launch"), (persistent, "persistent") })
+            {
+                Assert.That(c.Uploads, Is.EqualTo(1), $"{what}: copies up");
+                Assert.That(c.Downloads, Is.EqualTo(2), $"{what}: copies down");
+            }
+            // Mixed: the longest click sequence has 6 steps, the longest not-click one 4; forward and backward.
+            Assert.That(stepped.Launches - persistent.Launches, Is.EqualTo(2 * ((6 - 1) + (4 - 1))), "per-step launches");
+            Assert.That(persistent.Launches, Is.LessThanOrEqualTo(persistentLaunches), "launches of a persistent train step");
+            var before = gpu.Counts;
+            gpu.Predict(batch, logits);
+            var predict = gpu.Counts - before;
+            Assert.That((predict.Uploads, predict.Downloads), Is.EqualTo((1L, 1L)), "predict: copies up and down");
+        }
+    }
+
     /// <summary>The per-batch host work (index arrays, fan-in CSRs) allocates nothing once a batch's shapes were seen.</summary>
     [Test]
     public void PackingABatchAllocatesNothingOnceShapesAreSeen()

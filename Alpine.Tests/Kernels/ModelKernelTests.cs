@@ -109,7 +109,7 @@ public abstract class ModelKernelChecks : KernelChecks
         for (int i = 0; i < keys.Length; i++)
             for (int k = 0; k < cols; k++) expected[keys[i] * cols + k] += src[i * srcStride + srcOffset + k];
 
-        using var up = new IndexUpload(Acc);
+        using var up = new IndexUpload(Kernels);
         var fan = new FanIn();
         fan.Build(up, keys, keyCount);
         up.Upload();
@@ -167,6 +167,36 @@ public abstract class ModelKernelChecks : KernelChecks
 
     /// <summary>L2 over a layout with a weight larger than one chunk (a ragged last chunk), a recurrent block, and
     /// tensors without L2 (bias, embedding) that must stay untouched; λ = 0 turns both off.</summary>
+    /// <summary>
+    /// The split fan-in (pieces of ≈√(longest group) sources summed first, then each group's pieces in order) gives
+    /// the sums of sequential adds, for groups far longer than a piece, a group of one, and a block inside wider rows.
+    /// </summary>
+    [Test]
+    public void SplitFanInMatchesSequentialAdds()
+    {
+        var rng = new Random(12);
+        const int n = 301, keyCount = 7, cols = 5, srcStride = 8, srcOffset = 1, dstStride = 9, dstOffset = 3;
+        // Key 2 gets most sources (a group of ~180), key 6 one, keys 0 and 4 none.
+        int[] keys = Enumerable.Range(0, n).Select(i => i == 17 ? 6 : i % 5 == 0 ? 1 : i % 7 == 0 ? 5 : i % 11 == 0 ? 3 : 2).ToArray();
+        float[] src = Random(rng, n * srcStride), dst = Random(rng, keyCount * dstStride);
+        double[] expected = dst.Select(v => (double)v).ToArray();
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < cols; k++) expected[keys[i] * dstStride + dstOffset + k] += src[i * srcStride + srcOffset + k];
+
+        using var up = new IndexUpload(Kernels);
+        var fan = new FanIn(split: true);
+        fan.Build(up, keys, keyCount);
+        up.Upload();
+        Assert.That(fan.Split, Is.True, "a group of ~180 sources is cut into pieces of 32");
+        Assert.That(fan.Groups, Is.EqualTo(5));
+        using var s = Up(src);
+        using var t = Up(dst);
+        using var scratch = new DeviceArray<float>(Acc);
+        fan.Add(Kernels, up, RowBlock.Copy(cols, srcStride, srcOffset, dstStride, dstOffset), s.View, t.View, scratch);
+        var (rtol, atol) = Tolerance;
+        AssertClose("dst", Down(t, dst.Length), expected.Select(v => (float)v).ToArray(), Math.Max(rtol, 1e-6), Math.Max(atol, 1e-6));
+    }
+
     [TestCase(0.3f)]
     [TestCase(0f)]
     public void GpuL2MatchesLoss(float lambda)
@@ -183,10 +213,12 @@ public abstract class ModelKernelChecks : KernelChecks
         Loss.L2Backward<float>(expectedG, layout, p, lambda);
 
         using var l2 = new GpuL2(Kernels, layout, lambda);
-        Assert.That(l2.Chunks, Is.EqualTo(3), "1517 weights in two chunks, 35 recurrent in one");
+        Assert.That(l2.Chunks, Is.EqualTo(lambda == 0 ? 0 : 3), "1517 weights in two chunks, 35 recurrent in one; none to bring down at λ = 0");
         using var pd = Up(p);
         using var gd = Up(g);
-        double loss = l2.Forward(pd.View.SubView(0, p.Length));
+        using var partial = Up(new float[Math.Max(1, l2.Chunks)]);
+        l2.Launch(pd.View.SubView(0, p.Length), partial.View.SubView(0, l2.Chunks));
+        double loss = l2.Value(Down(partial, l2.Chunks));
         l2.Backward(gd.View.SubView(0, g.Length), pd.View.SubView(0, p.Length));
         var (rtol, atol) = Tolerance;
         Assert.That(loss, Is.EqualTo(expectedLoss).Within(rtol * expectedLoss + atol));

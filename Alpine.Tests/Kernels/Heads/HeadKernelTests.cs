@@ -31,6 +31,15 @@ public abstract class HeadKernelChecks : KernelChecks
         yield return new("Window", [4, 7, 0, 1, 6], [(0, 0, 4), (1, 2, 7), (2, 0, 0), (3, 0, 1), (4, 1, 6)]);
         // Windows longer than a group (64 positions), so threads and warps own several positions, overlapping.
         yield return new("LongWindow", [75, 3], [(0, 2, 75), (1, 0, 3), (0, 0, 70)]);
+        // SharedPrefix at a small W: many targets per sequence with sliding windows [max(0, e − 6), e) in shuffled
+        // target order, so most targets of a sequence do not cover a given row (the fan-in's binary search skips them).
+        var rng = new Random(5);
+        var sliding = Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? 0 : 1).Select(seq =>
+        {
+            int end = rng.Next(seq == 0 ? 31 : 18);
+            return (seq, Math.Max(0, end - 6), end);
+        }).ToArray();
+        yield return new("Sliding", [30, 17], sliding);
         // N = 0: no rows at all, every window empty.
         yield return new("NoRows", [0, 0], [(0, 0, 0), (1, 0, 0), (0, 0, 0)]);
     }
@@ -38,7 +47,7 @@ public abstract class HeadKernelChecks : KernelChecks
     /// <summary>Host arrays of one attention call, in the layout of the <see cref="GpuAttention"/> contract.</summary>
     private sealed class AttentionCase
     {
-        public int B, H, N, Stride;
+        public int B, H, N, Stride, MaxWindow;
         public int[] RowStart = [], AlphaOffset = [], RowSequence = [], Order = [], SeqTargets = [];
         public float[] Hs = [], Q = [], U = [], Du = [], Dhs0 = [], Dq0 = [];
 
@@ -55,8 +64,9 @@ public abstract class HeadKernelChecks : KernelChecks
             c.RowStart = shape.Targets.Select(t => offsets[t.Seq] + t.Start).ToArray();
             c.AlphaOffset = new int[b + 1];
             for (int t = 0; t < b; t++) c.AlphaOffset[t + 1] = c.AlphaOffset[t] + shape.Targets[t].End - shape.Targets[t].Start;
-            // Targets grouped by sequence, increasing within each (CpuModel's GroupTargets).
-            c.Order = Enumerable.Range(0, b).OrderBy(t => shape.Targets[t].Seq).ThenBy(t => t).ToArray();
+            // Targets grouped by sequence, within each by window start, then target (GpuAttention.Backward's contract).
+            c.Order = Enumerable.Range(0, b).OrderBy(t => shape.Targets[t].Seq).ThenBy(t => shape.Targets[t].Start).ThenBy(t => t).ToArray();
+            c.MaxWindow = shape.Targets.Select(t => t.End - t.Start).DefaultIfEmpty(0).Max();
             c.SeqTargets = new int[s + 1];
             for (int i = 0; i < s; i++) c.SeqTargets[i + 1] = c.SeqTargets[i] + shape.Targets.Count(t => t.Seq == i);
             // Large enough hidden states that the softmax is far from uniform.
@@ -76,7 +86,8 @@ public abstract class HeadKernelChecks : KernelChecks
             float[] u = (float[])U.Clone(), alpha = new float[AlphaOffset[B]], dhs = (float[])Dhs0.Clone(), dq = new float[B * h];
             for (int t = 0; t < B; t++)
                 Attention.Forward(u.AsSpan(t * Stride, h), alpha.AsSpan(AlphaOffset[t], Len(t)), Hs.AsSpan(RowStart[t] * h, Len(t) * h), Q.AsSpan(t * h, h));
-            foreach (int t in Order)
+            // Target order (the CPU model's), not Order's start order: the device's sum order may differ, its value must not.
+            for (int t = 0; t < B; t++)
                 Attention.Backward(dhs.AsSpan(RowStart[t] * h, Len(t) * h), dq.AsSpan(t * h, h), Du.AsSpan(t * Stride, h),
                     alpha.AsSpan(AlphaOffset[t], Len(t)), Hs.AsSpan(RowStart[t] * h, Len(t) * h), Q.AsSpan(t * h, h), u.AsSpan(t * Stride, h));
             return (u, alpha, dhs, dq);
@@ -120,7 +131,7 @@ public abstract class HeadKernelChecks : KernelChecks
         ArrayView<float> hs = up.Put(c.Hs), q = up.Put(c.Q);
         attention.Forward(c.B, c.H, u, c.Stride, alpha, aoff, rowStart, hs, q);
         attention.Backward(c.B, c.H, dhs, dq, up.Put(c.Du), u, c.Stride, alpha, aoff, rowStart, up.Put(c.RowSequence),
-            up.Put(c.Order), up.Put(c.SeqTargets), hs, q);
+            up.Put(c.Order), up.Put(c.SeqTargets), c.MaxWindow, hs, q);
         return (Get(u), Get(alpha), Get(dhs), Get(dq));
     }
 
