@@ -59,12 +59,16 @@ public static class GpuCellReport
                 double floor = Math.Max(flops / (peak * 1e9), double.IsNaN(bandwidth) ? 0 : bytes / (bandwidth * 1e9)) * 1e3;
                 Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F1} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
             }
-            if (withCpu) Row("CPU GraphLstm<float>", c.CpuForward, c.CpuForwardBackward, cpuPeak, double.NaN);
+            // The GPU rows first: on the lent machine they are what the run is for, should its time run out.
             if (gpu != null)
             {
                 Row("GPU step launch", () => c.GpuForward(CellSchedule.StepLaunch), () => c.GpuForwardBackward(CellSchedule.StepLaunch), gpuPeak, gpuBw);
                 Row("GPU persistent", () => c.GpuForward(CellSchedule.Persistent), () => c.GpuForwardBackward(CellSchedule.Persistent), gpuPeak, gpuBw);
             }
+            else
+                foreach (string impl in new[] { "GPU step launch", "GPU persistent" })
+                    Line($"| {b} | {h} | {impl} | pending: no CUDA | | {flops / 1e9:F1} | | | {bytes / 1e6:F0} | |");
+            if (withCpu) Row("CPU GraphLstm<float>", c.CpuForward, c.CpuForwardBackward, cpuPeak, double.NaN);
         }
         Line("");
         Line("FLOPs count the GEMM-shaped work only (forward 2·N·8H·(D+H), backward twice that; N = B·T). MB moved is the");

@@ -29,6 +29,7 @@ public static class GpuTrainStepReport
              $"{TrainStepCase.ItemCount} items, kuaishou alpine, D = H = {TrainStepCase.D}, M = 128, L = 1. Step = zero gradients + forward/backward + Adam.");
         Line($"CPU: {Environment.ProcessorCount} logical cores. GPU: {(gpu != null ? gpu.Accelerator.Name : $"none, GPU rows skipped ({AcceleratorFactory.DescribeMissingCuda()})")}.");
         Line("");
+        var shared = new List<(string Impl, double StepMs)>(); // SharedPrefix steps, for the epoch projection
         Line("| mode | cell-steps | impl | step ms | targets/s | vs CPU | predict ms |");
         Line("|---|---|---|---|---|---|---|");
         foreach (var mode in new[] { BatchMode.SharedPrefix, BatchMode.Window })
@@ -43,6 +44,7 @@ public static class GpuTrainStepReport
                 try { ms = Median(step, reps); if (predict != null) predictMs = Median(predict, reps); }
                 catch (Exception e) { Line($"| {mode} | {c.CellSteps:N0} | {impl} | failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} |"); return; }
                 if (impl.StartsWith("CPU")) cpuMs = ms;
+                if (mode == BatchMode.SharedPrefix) shared.Add((impl, ms));
                 string ratio = double.IsNaN(cpuMs) || impl.StartsWith("CPU") ? "" : $"{cpuMs / ms:F1}×";
                 Line($"| {mode} | {c.CellSteps:N0} | {impl} | {ms:F1} | {targets / (ms / 1e3):N0} | {ratio} | {(double.IsNaN(predictMs) ? "" : predictMs.ToString("F1", CultureInfo.InvariantCulture))} |");
             }
@@ -53,6 +55,12 @@ public static class GpuTrainStepReport
                 Row("GPU backend, persistent", () => c.GpuStep(CellSchedule.Persistent), null);
             }
         }
+        // Without a device the GPU rows of the projection say so instead of vanishing.
+        foreach (string impl in new[] { "GPU backend, step launch", "GPU backend, persistent" })
+            if (!shared.Exists(r => r.Impl == impl)) shared.Add((impl, double.NaN));
+        Line("");
+        string missing = gpu == null ? "pending: no CUDA" : "failed (see the table)";
+        foreach (string line in GpuEpochProjection.Lines(shared, TrainStepCase.ClickSteps + TrainStepCase.NotClickSteps, missing)) Line(line);
         if (outFile != null) File.WriteAllText(outFile, text.ToString());
         return 0;
     }

@@ -11,7 +11,7 @@ namespace Alpine.Bench;
 /// <list type="bullet">
 /// <item><c>Window</c>: 2048 targets, each over its own 300-position sequence (one target per sequence).</item>
 /// <item><c>SharedPrefix</c>: 20 sequences of 1000 positions, 100 targets each at τ = 10, 20, …, 1000, each over
-/// the ≤ 300 positions before τ (windows overlap: the fan-in the device backward orders by target).</item>
+/// the ≤ 300 positions before τ (windows overlap: the device backward's fan-in visits, per row, only the ≤ 30 targets whose window starts within 300 rows before it).</item>
 /// </list>
 /// The CPU side runs the targets in one thread (the model spreads them over its workers); GPU timings keep every
 /// buffer device-resident, so they measure the kernels, not PCIe.
@@ -31,7 +31,7 @@ public sealed class HeadsBenchCase : IDisposable
         N = seqs * seqLength;
         Inputs = 2 * h;
         _rowStart = new int[B]; _alphaOffset = new int[B + 1]; _rowSequence = new int[N];
-        _order = Enumerable.Range(0, B).ToArray(); // targets are numbered sequence by sequence already
+        _order = Enumerable.Range(0, B).ToArray(); // sequence by sequence, and by window start within one already
         _seqTargets = Enumerable.Range(0, seqs + 1).Select(s => s * perSeq).ToArray();
         for (int s = 0, t = 0; s < seqs; s++)
         {
@@ -95,7 +95,7 @@ public sealed class HeadsBenchCase : IDisposable
         var (hs, q, u, du, alpha, dhs, dq) = (_f[0].View, _f[1].View, _f[2].View, _f[3].View, _f[4].View, _f[5].View, _f[6].View);
         _attention!.Forward(B, H, u, Inputs, alpha, _i[1].View, _i[0].View, hs, q);
         if (backward)
-            _attention.Backward(B, H, dhs, dq, du, u, Inputs, alpha, _i[1].View, _i[0].View, _i[2].View, _i[3].View, _i[4].View, hs, q);
+            _attention.Backward(B, H, dhs, dq, du, u, Inputs, alpha, _i[1].View, _i[0].View, _i[2].View, _i[3].View, _i[4].View, Window, hs, q);
         _kernels!.Accelerator.Synchronize();
     }
 

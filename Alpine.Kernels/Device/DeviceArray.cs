@@ -3,7 +3,11 @@ using ILGPU.Runtime;
 
 namespace Alpine.Kernels;
 
-/// <summary>A device buffer that grows only when a larger shape arrives (STYLE.md: allocate once per shape).</summary>
+/// <summary>
+/// A device buffer that grows only when a larger shape arrives (STYLE.md: allocate once per shape), by at least
+/// half its size: SharedPrefix batches end at user boundaries, so their sizes wander, and every regrowth is a free
+/// (which waits for the device) and a fresh allocation; growing geometrically bounds them to a handful per buffer.
+/// </summary>
 public sealed class DeviceArray<T> : IDisposable where T : unmanaged
 {
     private readonly Accelerator _accelerator;
@@ -16,8 +20,9 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
     {
         if (_buffer is null || _buffer.Length < length)
         {
+            long grown = _buffer is null ? 1 : _buffer.Length + _buffer.Length / 2;
             _buffer?.Dispose();
-            _buffer = _accelerator.Allocate1D<T>(Math.Max(length, 1));
+            _buffer = _accelerator.Allocate1D<T>(Math.Max(length, grown));
         }
         return _buffer.View.SubView(0, length);
     }
