@@ -64,16 +64,17 @@ public abstract class CellKernelChecks : KernelChecks
     }
 
     // C = A·B in every stride combination the layer uses, with bias and accumulate, at odd sizes; split-K
-    // with a ragged last slice; the ReLU store (an MLP's hidden layer), also after a split.
-    [TestCase(37, 19, 5, false, false, true, false, 1)]
-    [TestCase(21, 33, 17, true, false, false, true, 1)]
-    [TestCase(9, 40, 29, false, true, false, true, 1)]
-    [TestCase(1, 1, 1, true, true, true, true, 1)]
-    [TestCase(7, 9, 75, true, false, true, true, 3)]
-    [TestCase(18, 5, 50, false, false, false, false, 4)]
+    // with a ragged last slice; the ReLU store (an MLP's hidden layer), also after a split. Every argument is
+    // spelled out: the SDK-less Cuda runner (tests' Program.cs) passes TestCase arguments as they are.
+    [TestCase(37, 19, 5, false, false, true, false, 1, false)]
+    [TestCase(21, 33, 17, true, false, false, true, 1, false)]
+    [TestCase(9, 40, 29, false, true, false, true, 1, false)]
+    [TestCase(1, 1, 1, true, true, true, true, 1, false)]
+    [TestCase(7, 9, 75, true, false, true, true, 3, false)]
+    [TestCase(18, 5, 50, false, false, false, false, 4, false)]
     [TestCase(35, 13, 11, false, false, true, false, 1, true)]
     [TestCase(6, 7, 70, false, true, true, true, 3, true)]
-    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate, int splits, bool relu = false)
+    public void GemmMatchesNaiveProduct(int m, int n, int k, bool transA, bool transB, bool bias, bool accumulate, int splits, bool relu)
     {
         var rng = new Random(m * 31 + n);
         float[] a = Random(rng, m * k), bm = Random(rng, k * n), bv = Random(rng, n), c0 = Random(rng, m * n);
