@@ -89,7 +89,8 @@ public sealed partial class KernelSet
     /// in a fixed order (deterministic; within float tolerance of <c>Alpine.Model.Adam.GlobalNorm</c>).</summary>
     public float GlobalNorm(ArrayView<float> x, DeviceArray<float> partials)
     {
-        const int chunk = 16384;
+        // 4,096 per 64-thread group: ~250 groups for a 1M-parameter model, enough to keep the loads in flight.
+        const int chunk = 4096;
         int groups = (int)Math.Max(1, (x.Length + chunk - 1) / chunk);
         var part = partials.Ensure(groups);
         SumSquaresPartial(new KernelConfig(groups, VectorKernels.GroupSize), chunk, x, part);

@@ -123,7 +123,7 @@ public abstract class CellKernelChecks : KernelChecks
     public void AdamAndNormMatchTheSharedRule()
     {
         var rng = new Random(5);
-        const int size = 17_003; // two norm groups (16384 each) and a ragged tail
+        const int size = 17_003; // five norm groups (4,096 each), the last ragged
         float[] p = Random(rng, size), g = Random(rng, size, 3f), m = Random(rng, size, 0.1f), v = Random(rng, size, 0.1f);
         for (int i = 0; i < size; i++) v[i] = Math.Abs(v[i]);
         var settings = new AdamSettings(ClipNorm: 5f);
