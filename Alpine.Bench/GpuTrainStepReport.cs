@@ -51,8 +51,9 @@ public static class GpuTrainStepReport
             if (withCpu) Row("CPU backend", () => c.CpuStep(), null);
             if (gpu != null)
             {
-                Row("GPU backend, step launch", () => c.GpuStep(CellSchedule.StepLaunch), c.GpuPredict);
-                Row("GPU backend, persistent", () => c.GpuStep(CellSchedule.Persistent), null);
+                // Step leaves Adam running (the trainer packs the next batch meanwhile); a timed step includes it.
+                Row("GPU backend, step launch", () => { c.GpuStep(CellSchedule.StepLaunch); gpu.Accelerator.Synchronize(); }, c.GpuPredict);
+                Row("GPU backend, persistent", () => { c.GpuStep(CellSchedule.Persistent); gpu.Accelerator.Synchronize(); }, null);
             }
         }
         // Without a device the GPU rows of the projection say so instead of vanishing.
