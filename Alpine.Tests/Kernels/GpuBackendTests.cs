@@ -143,6 +143,38 @@ public abstract class GpuBackendChecks : KernelChecks
         }
     }
 
+    /// <summary>
+    /// Long sequences (214 rows of x over 4 categories) so the category fan-in is cut into pieces (groups longer than
+    /// 32) and many SharedPrefix-shaped sliding windows share a sequence (the attention fan-in's binary search skips
+    /// most targets of a row's sequence): the whole backend still matches the CPU's.
+    /// </summary>
+    [TestCase(CellSchedule.StepLaunch)]
+    [TestCase(CellSchedule.Persistent)]
+    public void LongSequencesMatchCpuBackend(CellSchedule schedule)
+    {
+        var config = Config(Variant.Alpine, Profile.Thacil, AttentionKind.Bilinear, CStarReading.Neighbor, 2);
+        var rng = new Random(21);
+        var items = ItemsOf(config, rng);
+        int[] clickLengths = [61, 47, 0], notLengths = [39, 52, 3];
+        // Twelve targets: sliding windows of ≤ 10 (the config's W) over sequences 0 and 1, not in window order.
+        int[] seq = [0, 1, 0, 0, 1, 2, 0, 1, 1, 0, 2, 0], end = [20, 47, 61, 5, 12, 0, 33, 30, 3, 48, 0, 9];
+        int[] notSeq = [1, 0, 1, 1, 0, 2, 1, 0, 0, 1, 2, 1], notEnd = [52, 39, 7, 18, 25, 3, 44, 10, 39, 30, 1, 0];
+        var batch = new Batch
+        {
+            Clicks = Sequences(rng, clickLengths, config.TopL, Items), NotClicks = Sequences(rng, notLengths, config.TopL, Items),
+            TargetUser = [0, 1, 0, 0, 1, 2, 0, 1, 1, 0, 2, 3], TargetItem = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            Label = [1f, 0f, 1f, 1f, 0f, 0f, 1f, 0f, 1f, 0f, 1f, 0f],
+            ClickSeq = seq, ClickEnd = end, ClickStart = end.Select(e => Math.Max(0, e - 10)).ToArray(),
+            NotClickSeq = notSeq, NotClickEnd = notEnd, NotClickStart = notEnd.Select(e => Math.Max(0, e - 10)).ToArray(),
+        };
+        var (cpu, gpu, layout) = Backends(config, items);
+        using (cpu) using (gpu)
+        {
+            gpu.Schedule = schedule;
+            CompareStep(cpu, gpu, batch, layout, "");
+        }
+    }
+
     /// <summary>SPEC D13: no atomics and fixed reduction orders, so reruns (same backend, or a fresh one) give the same bits.</summary>
     [TestCase(CellSchedule.StepLaunch)]
     [TestCase(CellSchedule.Persistent)]
