@@ -15,11 +15,15 @@ public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
     public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] " +
-        "[--batch N] [--lr X] [--seed N] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
+        "[--batch N] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
+        "[--user-matrix mean|sum] [--alphas a1,a2,a3] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
 
-    /// <summary>What one training run needs besides the data: the model and the trainer's settings.</summary>
-    internal sealed record Request(string DataDir, string RunDir, Variant Variant, TrainOptions Options, Compute Compute);
+    /// <summary>
+    /// What one training run needs besides the data: the model's options (profile, visual dims and top-L come
+    /// from the data) and the trainer's settings.
+    /// </summary>
+    internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
 
     public int Run(Options o)
     {
@@ -28,16 +32,15 @@ public sealed class TrainCommand : ICommand
         bool resume = o.Flag("resume"), force = o.Flag("force");
         var defaults = new TrainOptions();
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        string[] fixedOnResume = ["variant", "mode", "batch", "lr", "seed"];
+        string[] fixedOnResume = ["variant", "mode", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
         var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
-        var variant = o.Enum("variant", Variant.Alpine,
-            ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG));
+        var model = ParseModel(o);
         var options = defaults with
         {
             Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
             Epochs = o.Int("epochs", defaults.Epochs, min: 1),
             Patience = o.Int("patience", defaults.Patience, min: 1),
-            BatchSize = o.Int("batch", defaults.BatchSize, min: 1),
+            BatchSize = o.Int("batch", defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize),
             Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
             Seed = o.Int("seed", defaults.Seed, min: 0),
         };
@@ -51,25 +54,62 @@ public sealed class TrainCommand : ICommand
         var data = PreparedData.Load(dataDir);
         int code = resume
             ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute)
-            : Train(data, new Request(dataDir, runDir, variant, options, compute), force);
+            : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
     }
 
-    /// <summary>A fresh run: refuses an existing non-empty run folder unless <paramref name="force"/>.</summary>
+    /// <summary>The model options (SPEC D5, D7, D9, D10 and their alternatives); unset ones keep SPEC's defaults.</summary>
+    private static ModelConfig ParseModel(Options o)
+    {
+        var d = new ModelConfig();
+        return d with
+        {
+            Variant = o.Enum("variant", d.Variant,
+                ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG)),
+            Hidden = o.Int("hidden", d.Hidden, min: 1, max: 4096),
+            Window = o.Int("window", d.Window, min: 1, max: 1 << 20),
+            Attention = o.Enum("attention", d.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot)),
+            CStar = o.Enum("cstar", d.CStar, ("neighbor", CStarReading.Neighbor), ("carried", CStarReading.Carried)),
+            UserInit = o.Enum("user-matrix", d.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum)),
+            Alphas = ParseAlphas(o.String("alphas")),
+        };
+    }
+
+    /// <summary><c>--alphas a1,a2,a3</c>: the fusion weights (SPEC D10), three finite numbers ≥ 0.</summary>
+    internal static float[]? ParseAlphas(string? s)
+    {
+        if (s is null) return null;
+        string[] parts = s.Split(',');
+        var a = new float[3];
+        bool ok = parts.Length == 3;
+        for (int i = 0; ok && i < 3; i++)
+            ok = float.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out a[i]) && float.IsFinite(a[i]) && a[i] >= 0;
+        return ok ? a : throw new UsageException($"option --alphas expects three numbers ≥ 0 separated by commas (α1,α2,α3), got '{s}'");
+    }
+
+    /// <summary>
+    /// A fresh run. An existing non-empty run folder is refused unless <paramref name="force"/>, and even then
+    /// unless it holds only run files; it is replaced only at the new run's first checkpoint (it trains in a
+    /// staging folder until then), so a run that fails early leaves the old one, or no folder, behind.
+    /// </summary>
     internal static int Train(PreparedData data, Request r, bool force)
     {
         r.Options.Validate();
-        var config = new ModelConfig { Profile = data.Profile, Variant = r.Variant, VisualDim = data.Items.VisualDim, TopL = data.TopL };
+        var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
-        if (Directory.Exists(r.RunDir) && Directory.EnumerateFileSystemEntries(r.RunDir).Any())
-        {
-            if (!force) throw new UsageException($"run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
-            Directory.Delete(r.RunDir, recursive: true);
-        }
+        RunFolder.RequireReplaceable(r.RunDir, force);
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
-        var trainer = new Trainer(backend, data, r.RunDir, r.Options.Mode); // checks config against data before any file is written
-        Directory.CreateDirectory(r.RunDir);
-        return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
+        string staging = AtomicFile.CreateStagingFolder(r.RunDir);
+        try
+        {
+            var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
+            return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
+        }
+        finally
+        {
+            // Published at the first checkpoint; still here only when the run failed before it.
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
     }
 
     private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute)
@@ -77,7 +117,7 @@ public sealed class TrainCommand : ICommand
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
         var ck = ModelFile.Read(path);
-        ck.RequireFingerprint(data.Fingerprint, path, dataDir);
+        ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
         var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
@@ -90,12 +130,7 @@ public sealed class TrainCommand : ICommand
     /// <summary>Runs the trainer with Ctrl-C wired to a batch-boundary stop, and reports where it ended.</summary>
     private static int Loop(Trainer trainer, TrainingProgress start, string dataDir, string runDir)
     {
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        TrainResult result;
-        try { result = WithProgress(trainer, start, cts.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
+        var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
 
         var p = result.Progress;
         if (result.Cancelled)

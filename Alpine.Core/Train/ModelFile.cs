@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Train;
 
@@ -41,15 +42,17 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   uint32      format version (<see cref="FormatVersion"/>)
 ///   uint32      kind: 1 model, 2 checkpoint
 ///   int64       payload length in bytes
-///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, training BatchMode, parameters[ParameterCount],
-///               and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
+///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, PrepareOptions (v2), training BatchMode,
+///               parameters[ParameterCount], and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
 ///   32 bytes    SHA-256 of the payload
 /// </code>
-/// Written atomically; a file that is truncated, corrupted or of another version is refused naming it.
+/// Written atomically; a file that is truncated, corrupted or of another version, or whose config does not
+/// give its parameter count, is refused naming it.
 /// </summary>
 public sealed class ModelFile
 {
-    public const uint FormatVersion = 1;
+    /// <summary>2: the prepare options joined the payload (a model is tied to the prepared data, not only its sources).</summary>
+    public const uint FormatVersion = 2;
     private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
     private const int HeaderSize = 8 + 4 + 4 + 8;
     private const int HashSize = 32;
@@ -58,6 +61,8 @@ public sealed class ModelFile
     public required ModelShape Shape { get; init; }
     /// <summary>The prepared data set's fingerprint: a model only scores the data set it was trained on.</summary>
     public required string Fingerprint { get; init; }
+    /// <summary>The options the data was prepared with: with <see cref="Fingerprint"/>, what the model was trained on.</summary>
+    public required PrepareOptions Prepared { get; init; }
     /// <summary>How the model was trained (SPEC D12); scoring uses the same, since the modes differ beyond W items.</summary>
     public BatchMode Mode { get; init; } = BatchMode.SharedPrefix;
     public required float[] Parameters { get; init; }
@@ -77,6 +82,7 @@ public sealed class ModelFile
             w.Write(Shape.UserCount); w.Write(Shape.CategoryCount); w.Write(Shape.ItemDim);
             w.Write(Shape.Hidden); w.Write(Shape.MlpHidden); w.Write(Shape.ParameterCount);
             w.Write(Fingerprint);
+            w.Write(Prepared.TopL); w.Write((int)Prepared.Metric); w.Write(Prepared.Seed); w.Write(Prepared.Dims); w.Write(Prepared.MaxFitItems);
             w.Write((int)Mode);
             WriteFloats(w, Parameters);
             if (Checkpoint is { } cp)
@@ -123,6 +129,7 @@ public sealed class ModelFile
             var config = ReadConfig(r);
             var shape = new ModelShape(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             string fingerprint = r.ReadString();
+            var prepared = new PrepareOptions { TopL = r.ReadInt32(), Metric = ReadEnum<EdgeMetric>(r), Seed = r.ReadInt32(), Dims = r.ReadInt32(), MaxFitItems = r.ReadInt32() };
             var mode = ReadEnum<BatchMode>(r);
             var parameters = ReadFloats(r, shape.ParameterCount);
             CheckpointState? cp = null;
@@ -133,7 +140,8 @@ public sealed class ModelFile
                 cp = new CheckpointState(m, v, ReadProgress(r));
             }
             if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
-            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Mode = mode, Parameters = parameters, Checkpoint = cp };
+            RequireConsistent(path, config, shape, prepared);
+            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Prepared = prepared, Mode = mode, Parameters = parameters, Checkpoint = cp };
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentOutOfRangeException or OverflowException)
         {
@@ -141,11 +149,38 @@ public sealed class ModelFile
         }
     }
 
-    /// <summary>Refuses a model trained on another data set (SPEC D1: a model's scores mean nothing elsewhere).</summary>
-    public void RequireFingerprint(string expected, string path, string dataDir)
+    /// <summary>
+    /// The config must be valid and lay out exactly the stored parameters: a file whose layout changed without a
+    /// <see cref="FormatVersion"/> bump is refused here, not by a backend deep inside.
+    /// </summary>
+    private static void RequireConsistent(string path, ModelConfig config, ModelShape shape, PrepareOptions prepared)
     {
-        if (Fingerprint != expected)
-            throw new DataFormatException(path, $"was trained on another data set (fingerprint {Fingerprint}), not the one prepared in {dataDir} ({expected})");
+        try { config.Validate(); prepared.Validate(); }
+        catch (UsageException e) { throw new DataFormatException(path, $"invalid config ({e.Message})", e); }
+        if (config.TopL != prepared.TopL) throw new DataFormatException(path, $"invalid config: top-L {config.TopL}, prepared with top-L {prepared.TopL}");
+        if (shape.UserCount < 0 || shape.CategoryCount < 0 || (shape.ItemDim, shape.Hidden, shape.MlpHidden) != (config.ItemDim, config.HiddenSize, config.MlpHidden))
+            throw new DataFormatException(path, $"its shape {shape} does not match its config (D={config.ItemDim} H={config.HiddenSize} M={config.MlpHidden})");
+        long size = ModelLayout.Create(config, shape.UserCount, shape.CategoryCount).Size;
+        if (size != shape.ParameterCount)
+            throw new DataFormatException(path, $"its config lays out {size} parameters, the file holds {shape.ParameterCount}: it was written by another build; retrain it");
+    }
+
+    /// <summary>
+    /// Refuses a model trained on other data than <paramref name="data"/> (SPEC D1: a model's scores mean nothing
+    /// elsewhere): other source files, other prepare options (top-L, metric, PCA seed: other edges or features),
+    /// another profile or user/category count. Evaluate, rank and resume all go through here.
+    /// </summary>
+    public void RequireMatches(PreparedData data, string path, string dataDir)
+    {
+        if (Fingerprint != data.Fingerprint)
+            throw new DataFormatException(path, $"was trained on another data set (fingerprint {Fingerprint}), not the one in {dataDir} ({data.Fingerprint})");
+        if (Prepared != data.Options)
+            throw new DataFormatException(path, $"was trained on {dataDir} prepared with {Prepared.Flags()}, but it is now prepared with {data.Options.Flags()}; " +
+                $"run 'alpine prepare --data {dataDir} {Prepared.Flags()}' or train a new model");
+        if (Config.Profile != data.Profile || Shape.UserCount != data.UserCount || Shape.CategoryCount != data.CategoryCount
+            || Config.VisualDim != data.Items.VisualDim)
+            throw new DataFormatException(path, $"its shape ({Config.Profile}, {Shape.UserCount} users, {Shape.CategoryCount} categories, {Config.VisualDim}-d) " +
+                $"differs from {dataDir} ({data.Profile}, {data.UserCount} users, {data.CategoryCount} categories, {data.Items.VisualDim}-d)");
     }
 
     private static void WriteFloats(BinaryWriter w, float[] values) => w.Write(MemoryMarshal.AsBytes(values.AsSpan()));

@@ -19,8 +19,10 @@ public sealed record TrainOptions
     public int Epochs { get; init; } = 10;
     /// <summary>Early stopping: stop after this many validations without a better AUC_user.</summary>
     public int Patience { get; init; } = 2;
-    /// <summary>Targets per batch (SPEC D11: 2048). SharedPrefix batches end at a user boundary, so they may be larger.</summary>
+    /// <summary>Targets per batch (SPEC D11: 2048), at most <see cref="MaxBatchSize"/>.</summary>
     public int BatchSize { get; init; } = 2048;
+    /// <summary>32× SPEC's batch: a batch's activations grow with it (W steps per target in Window mode), so far larger ones only run out of memory.</summary>
+    public const int MaxBatchSize = 1 << 16;
     /// <summary>
     /// A user's training targets (chronological) are cut into pieces of at most this many, and pieces are
     /// shuffled into batches (<see cref="BatchPlan"/>): SharedPrefix encodes a user's prefix once per piece.
@@ -34,7 +36,7 @@ public sealed record TrainOptions
     {
         if (Epochs < 1) throw new Data.UsageException($"--epochs must be at least 1, got {Epochs}");
         if (Patience < 1) throw new Data.UsageException($"--patience must be at least 1, got {Patience}");
-        if (BatchSize < 1) throw new Data.UsageException($"--batch must be at least 1, got {BatchSize}");
+        if (BatchSize is < 1 or > MaxBatchSize) throw new Data.UsageException($"--batch must be from 1 to {MaxBatchSize}, got {BatchSize}");
         if (PieceSize < 1) throw new Data.UsageException($"piece size must be at least 1, got {PieceSize}");
         if (!(Adam.LearningRate > 0) || !float.IsFinite(Adam.LearningRate))
             throw new Data.UsageException($"--lr must be a positive number, got {Adam.LearningRate}");

@@ -21,11 +21,12 @@ public sealed record TrainResult(TrainingProgress Progress, bool Cancelled);
 /// Train and Validation parts only; test labels are never touched (SPEC D1).
 /// Files in the run folder: <c>model.alp</c> (the best model so far), <c>metrics.json</c> (its validation
 /// metrics), <c>checkpoint.alp</c> (after every epoch, and where Ctrl-C stopped), <c>train_log.csv</c>.
+/// A fresh run may train in a staging folder that moves to its run folder at the first checkpoint (<see cref="RunFolder"/>).
 /// </summary>
 public sealed class Trainer
 {
     public const string ModelFileName = "model.alp", CheckpointFileName = "checkpoint.alp",
-        LogFileName = "train_log.csv", MetricsFileName = "metrics.json";
+        LogFileName = "train_log.csv", MetricsFileName = "metrics.json", TestMetricsFileName = "metrics_test.json";
 
     private const string LogHeader =
         "step,epoch,loss,val_auc_user,val_auc_global,val_gauc,val_logloss,val_p50,val_r50,val_f50,targets_per_s,cell_steps,seconds";
@@ -33,12 +34,18 @@ public sealed class Trainer
     private readonly IAlpineBackend _backend;
     private readonly PreparedData _data;
     private readonly Batcher _batcher;
-    private readonly string _runDir;
     private readonly BatchMode _mode;
+    private string _runDir;
+    private string? _publishTo;
 
-    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode)
+    /// <summary>
+    /// Writes the run's files into <paramref name="runDir"/>. With <paramref name="publishTo"/>, <paramref name="runDir"/>
+    /// is a staging folder: the first checkpoint moves it to <paramref name="publishTo"/> (replacing the folder there,
+    /// which the caller has checked holds only a run), and the run goes on there.
+    /// </summary>
+    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode, string? publishTo = null)
     {
-        _backend = backend; _data = data; _runDir = runDir; _mode = mode;
+        _backend = backend; _data = data; _runDir = runDir; _mode = mode; _publishTo = publishTo;
         _batcher = new Batcher(data, backend.Config, mode);
     }
 
@@ -57,10 +64,10 @@ public sealed class Trainer
         if (o.Mode != _mode) throw new ArgumentException($"the options say {o.Mode}, the trainer was built for {_mode}", nameof(start));
         int[] train = _batcher.PositionsOf(SplitPart.Train);
         if (train.Length == 0) throw new UsageException("the data set has no train impressions");
-        TrimLog(start.Epoch);
+        TrimLog(start.Step);
 
         var p = start;
-        var logits = new float[o.BatchSize];
+        var logits = new float[Math.Min(o.BatchSize, train.Length)];
         while (!p.EarlyStopped && p.Epoch < o.Epochs)
         {
             int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, p.Epoch);
@@ -133,13 +140,21 @@ public sealed class Trainer
             Config = c,
             Shape = new ModelShape(data.UserCount, data.Items.CategoryCount, c.ItemDim, c.HiddenSize, c.MlpHidden, size),
             Fingerprint = data.Fingerprint,
+            Prepared = data.Options,
             Mode = mode,
             Parameters = parameters,
             Checkpoint = state,
         };
     }
 
-    private void WriteCheckpoint(TrainingProgress p) => Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
+    private void WriteCheckpoint(TrainingProgress p)
+    {
+        Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
+        if (_publishTo is null) return;
+        AtomicFile.ReplaceFolder(_runDir, _publishTo);
+        _runDir = _publishTo;
+        _publishTo = null;
+    }
 
     private void WriteBest(MetricReport validation, int epoch, long step)
     {
@@ -153,13 +168,30 @@ public sealed class Trainer
 
     private string LogPath => Path.Combine(_runDir, LogFileName);
 
-    /// <summary>Drops log rows of epochs after the one a resumed run starts from (a crash may have left them).</summary>
-    private void TrimLog(int epochsDone)
+    /// <summary>
+    /// Keeps the log rows up to <paramref name="step"/>, where a resumed run starts (a crash may have left later
+    /// ones), and refuses a malformed row naming its line. A last line without its newline is an append that a
+    /// crash cut short (<see cref="AppendLog"/> writes each row whole, newline last): it is dropped.
+    /// </summary>
+    private void TrimLog(long step)
     {
         if (!File.Exists(LogPath)) { AtomicFile.WriteAllText(LogPath, LogHeader + "\n"); return; }
-        var keep = File.ReadAllLines(LogPath).Skip(1)
-            .Where(l => int.TryParse(l.Split(',')[1], CultureInfo.InvariantCulture, out int e) && e <= epochsDone);
-        AtomicFile.WriteAllText(LogPath, string.Join("\n", keep.Prepend(LogHeader)) + "\n");
+        string[] lines = File.ReadAllText(LogPath).Split('\n'); // the last piece is "" or a torn row
+        if (lines.Length < 2 || lines[0].TrimEnd('\r') != LogHeader)
+            throw new DataFormatException(LogPath, 1, $"expected the header '{LogHeader}'");
+        int columns = LogHeader.Count(c => c == ',') + 1;
+        var keep = new List<string> { LogHeader };
+        for (int i = 1; i < lines.Length - 1; i++)
+        {
+            string row = lines[i].TrimEnd('\r');
+            if (row.Length == 0) continue;
+            string[] f = row.Split(',');
+            if (f.Length != columns || !long.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out long s)
+                || !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw new DataFormatException(LogPath, i + 1, $"malformed row '{row}'; expected {columns} columns ({LogHeader}) with whole numbers for step and epoch");
+            if (s <= step) keep.Add(row);
+        }
+        AtomicFile.WriteAllText(LogPath, string.Join("\n", keep) + "\n");
     }
 
     private void AppendLog(TrainingProgress p, int epoch, MetricReport v, double targetsPerSecond, double seconds)
@@ -172,6 +204,9 @@ public sealed class Trainer
             F(v.AucUser), F(v.AucGlobal), F(v.GAuc), F(v.LogLoss),
             F(k50 >= 0 ? v.Precision[k50] : double.NaN), F(k50 >= 0 ? v.Recall[k50] : double.NaN), F(k50 >= 0 ? v.F1[k50] : double.NaN),
             F(Math.Round(targetsPerSecond, 1)), p.EpochCellSteps.ToString(CultureInfo.InvariantCulture), F(Math.Round(seconds, 3)));
-        File.AppendAllText(LogPath, row + "\n", new UTF8Encoding(false));
+        // One write of the whole row, newline last, flushed: a crash leaves the row whole or a tail without a newline.
+        using var log = new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        log.Write(Encoding.UTF8.GetBytes(row + "\n"));
+        log.Flush(flushToDisk: true);
     }
 }
