@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Alpine.Kernels;
+using static Alpine.Bench.HandTimed;
 
 namespace Alpine.Bench;
 
@@ -71,26 +71,5 @@ public static class GpuCellReport
         Line("DRAM traffic if each activation is written once and read once per use; floor = max(FLOPs / peak, bytes / bandwidth).");
         if (outFile != null) File.WriteAllText(outFile, text.ToString());
         return 0;
-    }
-
-    /// <summary>Median wall time in ms of <paramref name="reps"/> runs after one warm-up (JIT, first-touch allocation).</summary>
-    private static double Median(Action run, int reps)
-    {
-        run();
-        var times = new double[reps];
-        for (int r = 0; r < reps; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            times[r] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[reps / 2];
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

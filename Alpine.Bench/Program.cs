@@ -16,6 +16,8 @@ public static class Program
     {
         // The hand-timed cell table for the lent GPU machine (bounded time, napkin math): see GpuCellReport.
         if (args is ["gpu-cell-report", ..]) return GpuCellReport.Run(args[1..]);
+        // The hand-timed whole-model train step, CPU vs GPU backend (skips the GPU rows without CUDA): see GpuTrainStepReport.
+        if (args is ["gpu-step-report", ..]) return GpuTrainStepReport.Run(args[1..]);
         IConfig? config = null;
         if (args.Contains("--inprocess"))
         {

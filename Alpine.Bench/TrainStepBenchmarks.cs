@@ -1,5 +1,6 @@
 using Alpine.Cpu;
 using Alpine.Model;
+using Alpine.Train;
 using BenchmarkDotNet.Attributes;
 
 namespace Alpine.Bench;
@@ -26,23 +27,7 @@ public class TrainStepBenchmarks
         var rng = new Random(1);
         var config = new ModelConfig { VisualDim = D };
         var items = new ItemTable(Enumerable.Range(0, ItemCount * D).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), D, null, 0);
-        SequenceSet Sequences()
-        {
-            int[] offsets = Enumerable.Range(0, Users + 1).Select(u => u * Steps).ToArray();
-            int[] pred = Enumerable.Range(0, Users * Steps).Select(i => i % Steps is var t && t == 0 ? -1 : t == 1 ? 0 : rng.Next(t - 1)).ToArray();
-            return new SequenceSet(offsets, Enumerable.Range(0, Users * Steps).Select(_ => rng.Next(ItemCount)).ToArray(), pred, 1);
-        }
-        int[] user = Enumerable.Range(0, Targets).Select(t => t / PerUser).ToArray();
-        int[] end = Enumerable.Range(0, Targets).Select(t => (t % PerUser + 1) * Steps / PerUser).ToArray();
-        int[] start = end.Select(e => Math.Max(0, e - config.Window)).ToArray();
-        _batch = new Batch
-        {
-            Clicks = Sequences(), NotClicks = Sequences(),
-            TargetUser = user, TargetItem = user.Select(_ => rng.Next(ItemCount)).ToArray(),
-            Label = user.Select(_ => (float)rng.Next(2)).ToArray(),
-            ClickSeq = user, ClickStart = start, ClickEnd = end,
-            NotClickSeq = user, NotClickStart = start, NotClickEnd = end,
-        };
+        _batch = StepBatches.Build(BatchMode.SharedPrefix, Users, Steps, Steps, PerUser, config.Window, ItemCount, seed: 1);
         ParameterLayout layout = ModelLayout.Create(config, Users, 0);
         var lists = new LikeFollowLists(new int[Users + 1], [], new int[Users + 1], []);
         _backend = new CpuBackend(config, items, Users, ParameterInit.Create(config, layout, items, lists, 1));

@@ -1,4 +1,3 @@
-using Alpine.Cpu;
 using Alpine.Model;
 using ILGPU;
 using ILGPU.Runtime;
@@ -6,23 +5,17 @@ using ILGPU.Runtime;
 namespace Alpine.Kernels;
 
 /// <summary>
-/// <see cref="IAlpineBackend"/> with the graph-LSTM layers (the O(B·T·H²) bulk of the work: input projection,
-/// fused recurrence, BPTT, weight gradients) and the Adam step on an ILGPU accelerator, over the same
-/// <see cref="ModelLayout"/> as <see cref="CpuBackend"/>.
-/// <para>
-/// Partial by design, and said so in docs/ARCHITECTURE.md: the heads (attention, MLPs, fusion, loss and their
-/// backward, O(B·W·H) per branch) run through the CPU model's code, with each LSTM layer's inputs, hidden states
-/// and gradients copied between host and device once per batch. Parameters and gradients live on the host (the
-/// heads read and write them); Adam's moments live on the device.
-/// </para>
+/// <see cref="IAlpineBackend"/> with the whole model on an ILGPU accelerator (<see cref="GpuModel"/>: gathers, both
+/// graph-LSTM branches, queries, attention, MLP heads, the user matrix, fusion, loss, L2, every backward) and the
+/// Adam step, over the same <see cref="ModelLayout"/> as <see cref="CpuBackend"/>. Parameters, gradients and Adam's
+/// moments live on the device; per batch only the index arrays and labels go up and the logits (and the loss's
+/// partial sums) come down. The flat buffers cross to the host only when asked (Copy…To, Load…).
 /// </summary>
 public sealed class GpuBackend : IAlpineBackend
 {
     private readonly DeviceHandle? _owned;
     private readonly KernelSet _kernels;
-    private readonly CpuModel<float> _model;
-    private readonly List<GpuSequenceEncoder> _encoders = [];
-    private readonly float[] _p, _g;
+    private readonly GpuModel _model;
     private readonly DeviceArray<float> _dp, _dg, _dm, _dv, _partials;
 
     /// <param name="accelerator">The device to run on (not disposed here); null opens the first CUDA device and
@@ -46,16 +39,9 @@ public sealed class GpuBackend : IAlpineBackend
         }
         Accelerator = accelerator;
         _kernels = new KernelSet(accelerator);
-        _model = new CpuModel<float>(config, Layout, items, threads: 0, encoders: c =>
-        {
-            var e = new GpuSequenceEncoder(_kernels, c.ItemDim, c.HiddenSize, c.UsesGraph, c.CStar, c.TopL, Schedule);
-            _encoders.Add(e);
-            return e;
-        });
-        _p = (float[])initialParameters.Clone();
-        _g = new float[Layout.Size];
+        _model = new GpuModel(_kernels, config, Layout, items, userCount);
         (_dp, _dg, _dm, _dv, _partials) = (new(accelerator), new(accelerator), new(accelerator), new(accelerator), new(accelerator));
-        _dp.Ensure(Layout.Size).CopyFromCPU(_p);
+        _dp.Ensure(Layout.Size).CopyFromCPU(initialParameters);
         _dg.Ensure(Layout.Size).MemSetToZero();
         _dm.Ensure(Layout.Size).MemSetToZero();
         _dv.Ensure(Layout.Size).MemSetToZero();
@@ -77,36 +63,30 @@ public sealed class GpuBackend : IAlpineBackend
     /// <summary>How the recurrence is launched: one launch per step (default) or one persistent launch.</summary>
     public CellSchedule Schedule
     {
-        get => _schedule;
-        set { _schedule = value; foreach (var e in _encoders) e.Schedule = value; }
+        get => _model.Schedule;
+        set => _model.Schedule = value;
     }
-    private CellSchedule _schedule = CellSchedule.StepLaunch;
 
-    public void Predict(Batch batch, Span<float> logits) => _model.Forward(batch, _p, logits);
+    private ArrayView<float> P => _dp.View.SubView(0, Layout.Size);
+    private ArrayView<float> G => _dg.View.SubView(0, Layout.Size);
 
-    public float ForwardBackward(Batch batch, Span<float> logits) => (float)_model.ForwardBackward(batch, _p, _g, logits);
+    public void Predict(Batch batch, Span<float> logits) => _model.Forward(batch, P, logits);
 
-    public void ZeroGradients() => Array.Clear(_g);
-
-    public float Step(in AdamSettings settings, int step)
+    public float ForwardBackward(Batch batch, Span<float> logits)
     {
-        var p = _dp.Ensure(Layout.Size);
-        var g = _dg.Ensure(Layout.Size);
-        g.CopyFromCPU(_g);
-        float norm = GpuAdam.Step(_kernels, p, g, _dm.Ensure(Layout.Size), _dv.Ensure(Layout.Size), _partials, settings, step);
-        p.CopyToCPU(_p);
-        return norm;
+        if (batch.Label.Length != batch.TargetCount)
+            throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
+        return (float)_model.ForwardBackward(batch, P, G, logits);
     }
 
-    public void CopyParametersTo(Span<float> destination) => _p.CopyTo(destination);
+    public void ZeroGradients() => G.MemSetToZero();
 
-    public void LoadParameters(ReadOnlySpan<float> source)
-    {
-        Checked(source, nameof(source)).CopyTo(_p);
-        _dp.Ensure(Layout.Size).CopyFromCPU(_p);
-    }
+    public float Step(in AdamSettings settings, int step) =>
+        GpuAdam.Step(_kernels, P, G, _dm.View.SubView(0, Layout.Size), _dv.View.SubView(0, Layout.Size), _partials, settings, step);
 
-    public void CopyGradientsTo(Span<float> destination) => _g.CopyTo(destination);
+    public void CopyParametersTo(Span<float> destination) => P.CopyToCPU(Checked(destination, nameof(destination)));
+    public void LoadParameters(ReadOnlySpan<float> source) => P.CopyFromCPU(Checked(source, nameof(source)));
+    public void CopyGradientsTo(Span<float> destination) => G.CopyToCPU(Checked(destination, nameof(destination)));
 
     public void CopyOptimizerStateTo(Span<float> m, Span<float> v)
     {
@@ -122,7 +102,7 @@ public sealed class GpuBackend : IAlpineBackend
 
     public void Dispose()
     {
-        foreach (var e in _encoders) e.Dispose();
+        _model.Dispose();
         foreach (var a in new[] { _dp, _dg, _dm, _dv, _partials }) a.Dispose();
         _owned?.Dispose();
     }

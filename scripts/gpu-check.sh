@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU check: the Cuda tests and the GPU benchmarks on a machine with an NVIDIA GPU; a summary under $OUT.
+# GPU check: the Cuda tests and the GPU benchmarks (cell table, whole-model train step) on a machine with an NVIDIA GPU;
+# a summary under $OUT.
 #
 # Two ways to run it:
 #  - on a machine with the .NET 10 SDK and a GPU:   scripts/gpu-check.sh
@@ -61,6 +62,10 @@ echo "== GPU cell table ($CELL_SIZES)"
 ( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll gpu-cell-report --sizes "$CELL_SIZES" --out /tmp/cell-report.md ) 2>&1 | tee "$OUT/cell-report.log"
 cp /tmp/cell-report.md "$OUT/" 2>/dev/null
 
+echo "== Whole-model train step (CPU vs GPU backend, both batch modes)"
+( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll gpu-step-report --out /tmp/step-report.md ) 2>&1 | tee "$OUT/step-report.log"
+cp /tmp/step-report.md "$OUT/" 2>/dev/null
+
 if [ "${BENCH_BDN:-0}" = 1 ]; then
   echo "== GPU benchmarks ($BENCH_FILTER)"
   ( cd "$BENCH" && timeout 300 "$DOTNET" Alpine.Bench.dll --inprocess --filter "$BENCH_FILTER" --artifacts /tmp/bdn ) 2>&1 | tee "$OUT/bench.log"
@@ -73,6 +78,7 @@ fi
   echo; echo "Cuda tests: $(tail -n 1 "$OUT/cuda-tests.log")"
   grep -E '^(FAIL|SKIP)' "$OUT/cuda-tests.log" | head -20 | sed 's/^/    /'
   echo; [ -f "$OUT/cell-report.md" ] && cat "$OUT/cell-report.md" || echo "cell table: failed, see cell-report.log"
+  echo; [ -f "$OUT/step-report.md" ] && cat "$OUT/step-report.md" || echo "train-step table: failed, see step-report.log"
   echo; for f in "$OUT"/*-report-github.md; do [ -f "$f" ] && cat "$f"; done
 } > "$OUT/summary.md"
 cat "$OUT/summary.md"

@@ -35,8 +35,10 @@ public sealed class GpuGraphLstm : IDisposable
     private CellDims _dims;
     private int _count;       // B of the prepared set
     private int _total;       // N
-    private int[] _active = [];
+    private int[] _active = [], _orderHost = [];
+    private long[] _sortKey = [];
     private readonly DeviceArray<int> _offsets, _order, _activeDev, _pred;
+    private readonly DeviceArray<float>[] _stepBuffers; // the (N, H) ones
     private readonly DeviceArray<float> _wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs, _dpre;
 
     public GpuGraphLstm(KernelSet kernels, int d, int h, bool useGraph, CStarReading cstar, int topL)
@@ -53,6 +55,7 @@ public sealed class GpuGraphLstm : IDisposable
         (_offsets, _order, _activeDev, _pred) = (I(), I(), I(), I());
         (_wrT, _gates, _c, _cs, _h, _hPrev, _hStar, _csPrev) = (F(), F(), F(), F(), F(), F(), F(), F());
         (_dh, _dc, _dcs, _dpre) = (F(), F(), F(), F());
+        _stepBuffers = [_c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs];
         SharedRowsLimit = int.MaxValue;
     }
 
@@ -76,28 +79,32 @@ public sealed class GpuGraphLstm : IDisposable
         if (seqs.TopL != _dims.TopL) throw new ArgumentException($"sequence set has top-L {seqs.TopL}, the layer {_dims.TopL}");
         _count = seqs.Count;
         _total = seqs.TotalSteps;
-        int[] order = Enumerable.Range(0, _count).ToArray();
-        int[] length = order.Select(seqs.Length).ToArray();
-        Array.Sort(order, (p, q) => length[p] != length[q] ? length[q].CompareTo(length[p]) : p.CompareTo(q));
-        int maxT = _count == 0 ? 0 : length[order[0]];
-        _active = new int[maxT];
+        // Host scratch only grows, so a train step allocates nothing once shapes are seen.
+        if (_orderHost.Length < _count) { _orderHost = new int[_count]; _sortKey = new long[_count]; }
+        Span<int> order = _orderHost.AsSpan(0, _count);
+        Span<long> key = _sortKey.AsSpan(0, _count);
+        // Longest first, ties by id: one distinct key (−length, id) per sequence, so the unstable sort is exact.
+        int maxT = 0;
+        for (int s = 0; s < _count; s++) { order[s] = s; key[s] = ((long)-seqs.Length(s) << 32) | (uint)s; maxT = Math.Max(maxT, seqs.Length(s)); }
+        key.Sort(order);
+        if (_active.Length < maxT) _active = new int[maxT];
         for (int t = 0, a = _count; t < maxT; t++)
         {
-            while (a > 0 && length[order[a - 1]] <= t) a--;
+            while (a > 0 && seqs.Length(order[a - 1]) <= t) a--;
             _active[t] = a;
         }
         _dims.MaxT = maxT;
         Upload(_offsets, seqs.Offsets);
         Upload(_order, order);
-        Upload(_activeDev, _active);
+        Upload(_activeDev, _active.AsSpan(0, maxT));
         Upload(_pred, seqs.GraphPred);
         long nh = (long)_total * _dims.H;
-        foreach (var a in new[] { _c, _cs, _h, _hPrev, _hStar, _csPrev, _dh, _dc, _dcs }) a.Ensure(nh);
+        foreach (var a in _stepBuffers) a.Ensure(nh);
         _gates.Ensure((long)_total * _dims.GH);
         _dpre.Ensure((long)_total * _dims.GH);
     }
 
-    private static void Upload(DeviceArray<int> target, int[] source)
+    private static void Upload(DeviceArray<int> target, ReadOnlySpan<int> source)
     {
         var view = target.Ensure(source.Length);
         if (source.Length > 0) view.CopyFromCPU(source);
@@ -164,7 +171,7 @@ public sealed class GpuGraphLstm : IDisposable
     }
 
     /// <summary>
-    /// Backward through the prepared forward: dx (N, D) is assigned; gradients are accumulated into
+    /// Backward through the prepared forward: dx (N, D) is assigned (not computed when it is an invalid view); gradients are accumulated into
     /// <paramref name="grad"/> (STYLE.md: parameter gradients +=, activation gradients =).
     /// </summary>
     public void Backward(in LstmWeightViews w, ArrayView<float> x, ArrayView<float> dh, ArrayView<float> dx,
@@ -187,8 +194,8 @@ public sealed class GpuGraphLstm : IDisposable
             _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
 
         var dpre = _dpre.View;
-        // dX = DPre·Wx: (N, GH)·(GH, D).
-        _k.RunGemm(new GemmDims { M = n, N = d, K = gh, Sam = gh, Sak = 1, Sbk = d, Sbn = 1, Ldc = d }, dpre, w.Wx, default, dx);
+        // dX = DPre·Wx: (N, GH)·(GH, D); skipped (an invalid dx) when x has no trained parts.
+        if (dx.IsValid) _k.RunGemm(new GemmDims { M = n, N = d, K = gh, Sam = gh, Sak = 1, Sbk = d, Sbn = 1, Ldc = d }, dpre, w.Wx, default, dx);
         // dWx += DPreᵀ·X: (GH, N)·(N, D).
         _k.RunGemm(new GemmDims { M = gh, N = d, K = n, Sam = 1, Sak = gh, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dpre, x, default, grad.Wx);
         // dWh += DPre[:, 0:4H]ᵀ·H_{t−1}; dW*h += DPre[:, 4H:8H]ᵀ·h*.

@@ -8,8 +8,9 @@ namespace Alpine.Kernels;
 
 /// <summary>
 /// <see cref="GpuGraphLstm"/> behind the host-span contract of <see cref="GraphLstm{T}"/>: each call uploads
-/// the layer's weights and inputs, runs the kernels, and copies the results back. This is how the GPU backend
-/// plugs the device LSTM into the CPU model's heads (see docs/ARCHITECTURE.md, "GPU backend").
+/// the layer's weights and inputs, runs the kernels, and copies the results back. The cell tests compare the device
+/// layer with <see cref="GraphLstm{T}"/> through it; the GPU backend drives <see cref="GpuGraphLstm"/> directly on
+/// device views (<see cref="GpuModel"/>).
 /// </summary>
 public sealed class GpuSequenceEncoder : ISequenceEncoder<float>, IDisposable
 {

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace Alpine.Kernels;
 
 /// <summary>Every kernel of the GPU backend, loaded (JIT-compiled) once per accelerator.</summary>
-public sealed class KernelSet
+public sealed partial class KernelSet
 {
     public KernelSet(Accelerator accelerator)
     {
@@ -85,6 +85,8 @@ public sealed class KernelSet
         AddColumnSums(cols, chunks, cols, partial, db);
     }
 
+    private float[] _normHost = []; // the norm's partials on the host (grows only)
+
     /// <summary>The global L2 norm of x: per-group partial sums on the device, summed on the host in float64
     /// in a fixed order (deterministic; within float tolerance of <c>Alpine.Model.Adam.GlobalNorm</c>).</summary>
     public float GlobalNorm(ArrayView<float> x, DeviceArray<float> partials)
@@ -93,9 +95,10 @@ public sealed class KernelSet
         int groups = (int)Math.Max(1, (x.Length + chunk - 1) / chunk);
         var part = partials.Ensure(groups);
         SumSquaresPartial(new KernelConfig(groups, VectorKernels.GroupSize), chunk, x, part);
-        float[] host = ((ArrayView1D<float, Stride1D.Dense>)part).GetAsArray1D();
+        if (_normHost.Length < groups) _normHost = new float[groups];
+        part.CopyToCPU(_normHost.AsSpan(0, groups));
         double sum = 0;
-        foreach (float s in host) sum += s;
+        for (int g = 0; g < groups; g++) sum += _normHost[g];
         return (float)Math.Sqrt(sum);
     }
 
@@ -119,5 +122,6 @@ public sealed class KernelSet
         yield return ("AttentionBackwardRows", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardRows))!, false);
         yield return (nameof(MlpKernels.Relu), typeof(MlpKernels).GetMethod(nameof(MlpKernels.Relu))!, false);
         yield return (nameof(MlpKernels.ReluGrad), typeof(MlpKernels).GetMethod(nameof(MlpKernels.ReluGrad))!, false);
+        foreach (var k in ModelKernels()) yield return k;
     }
 }

@@ -1,0 +1,212 @@
+using Alpine.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Alpine.Kernels;
+
+public sealed partial class GpuModel
+{
+    /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K, B) head logits.</summary>
+    private sealed class Head : IDisposable
+    {
+        private readonly GpuModel _model;
+        private readonly GpuMlp _mlp;
+        private readonly TensorSlot _w1, _b1, _w2, _b2;
+        private readonly DeviceArray<float> _u, _z, _du, _dz; // (B,I), (B,M), (B,I), (B,M)
+
+        public Head(GpuModel model, string prefix, int inputs)
+        {
+            _model = model;
+            Inputs = inputs;
+            _mlp = new GpuMlp(model._k);
+            ParameterLayout l = model.Layout;
+            (_w1, _b1, _w2, _b2) = (l[$"{prefix}.mlp.W1"], l[$"{prefix}.mlp.b1"], l[$"{prefix}.mlp.W2"], l[$"{prefix}.mlp.b2"]);
+            Accelerator a = model._k.Accelerator;
+            (_u, _z, _du, _dz) = (new(a), new(a), new(a), new(a));
+        }
+
+        public int Inputs { get; }
+
+        /// <summary>The (B, I) input, for the caller to fill before <see cref="Forward"/>.</summary>
+        public ArrayView<float> Input(int b) => _u.Ensure((long)b * Inputs);
+
+        /// <summary>The (B, I) input as <see cref="Forward"/> read it.</summary>
+        public ArrayView<float> U => _u.View.SubView(0, (long)_model._b * Inputs);
+
+        public void Forward(ArrayView<float> p, ArrayView<float> y /*(B)*/)
+        {
+            int b = _model._b, m = _model._m;
+            var z = _z.Ensure((long)b * m);
+            if (b == 0) return;
+            _mlp.Forward(y, z, U, b, Inputs, m, Of(_w1, p), Of(_b1, p), Of(_w2, p), Of(_b2, p));
+        }
+
+        /// <summary>Adds the head's weight gradients and returns du (B, I).</summary>
+        public ArrayView<float> Backward(ArrayView<float> p, ArrayView<float> g, ArrayView<float> dy /*(B)*/)
+        {
+            int b = _model._b, m = _model._m;
+            var du = _du.Ensure((long)b * Inputs);
+            var dz = _dz.Ensure((long)b * m);
+            if (b == 0) return du;
+            _mlp.Backward(du, Of(_w1, g), Of(_b1, g), Of(_w2, g), Of(_b2, g), dz, dy, _z.View.SubView(0, (long)b * m), U,
+                b, Inputs, m, Of(_w1, p), Of(_w2, p));
+            return du;
+        }
+
+        public void Dispose()
+        {
+            _mlp.Dispose();
+            foreach (var a in new[] { _u, _z, _du, _dz }) a.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The interest (click) or uninterest (not-click) branch: x of every position → graph-LSTM → attention of each
+    /// target over its window → head on [f ; x_new] (SPEC D7, D8).
+    /// </summary>
+    private sealed class Branch : IDisposable
+    {
+        private readonly GpuModel _model;
+        private readonly bool _clicks;
+        private readonly int _k;
+        private readonly GpuGraphLstm _lstm;
+        private readonly GpuAttention _attention;
+        private readonly Head _head;
+        private readonly TensorSlot _wx, _wh, _b;
+        private readonly TensorSlot? _wg, _wa;
+        // (N,D) x; (B,H) query and its gradient; (N,H) dh; α of every window, concatenated.
+        private readonly DeviceArray<float> _x, _q, _dq, _dhs, _alpha;
+        // Per batch, in the index upload: the items of every position (N); each target's first row in hs (B) and
+        // its α offset (B+1); each row's sequence (N); the targets grouped by sequence in target order (B, S+1).
+        private IndexRange _items, _rowStart, _alphaOffset, _rowSequence, _order, _seqTargets;
+        private SequenceSet _seqs = SequenceSet.Empty(1);
+        private int _n, _alphaTotal, _firstDxRow;
+
+        public Branch(GpuModel model, string prefix, int k, bool clicks)
+        {
+            _model = model; _k = k; _clicks = clicks;
+            ParameterLayout l = model.Layout;
+            ModelConfig c = model._c;
+            _lstm = new GpuGraphLstm(model._k, model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
+            _attention = new GpuAttention(model._k);
+            (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
+            if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
+            if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];
+            _head = new Head(model, prefix, model._h + model._d);
+            Accelerator a = model._k.Accelerator;
+            (_x, _q, _dq, _dhs, _alpha) = (new(a), new(a), new(a), new(a), new(a));
+        }
+
+        private (SequenceSet Seqs, int[] Seq, int[] Start, int[] End) Select(Batch b) => _clicks
+            ? (b.Clicks, b.ClickSeq, b.ClickStart, b.ClickEnd)
+            : (b.NotClicks, b.NotClickSeq, b.NotClickStart, b.NotClickEnd);
+
+        /// <summary>The item of every position, in row order.</summary>
+        public int[] Items(Batch batch) => Select(batch).Seqs.Items;
+
+        /// <summary>
+        /// Puts the branch's index arrays into the batch's upload: window rows and α offsets per target, each row's
+        /// sequence, and the targets of each sequence in target order (the stable counting sort of
+        /// CpuModel.SequenceBranch.GroupTargets). Returns the number of rows N; <paramref name="firstDxRow"/> is
+        /// where they start in the model's dx buffer.
+        /// </summary>
+        public int Pack(Batch batch, IndexUpload up, int firstDxRow)
+        {
+            var (seqs, seq, start, end) = Select(batch);
+            int n = seqs.TotalSteps, b = batch.TargetCount, count = seqs.Count;
+            (_seqs, _n, _firstDxRow) = (seqs, n, firstDxRow);
+            (_items, _rowStart, _alphaOffset) = (up.Add(n), up.Add(b), up.Add(b + 1));
+            (_rowSequence, _order, _seqTargets) = (up.Add(n), up.Add(b), up.Add(count + 1));
+            seqs.Items.AsSpan().CopyTo(up.Host(_items));
+            Span<int> rowStart = up.Host(_rowStart), aoff = up.Host(_alphaOffset), rowSeq = up.Host(_rowSequence);
+            Span<int> order = up.Host(_order), counts = up.Host(_seqTargets);
+            int total = 0;
+            for (int t = 0; t < b; t++)
+            {
+                System.Diagnostics.Debug.Assert(0 <= start[t] && start[t] <= end[t] && end[t] <= seqs.Length(seq[t]));
+                rowStart[t] = seqs.Offsets[seq[t]] + start[t];
+                aoff[t] = total;
+                total += end[t] - start[t];
+            }
+            aoff[b] = total;
+            _alphaTotal = total;
+            for (int s = 0; s < count; s++) rowSeq[seqs.Offsets[s]..seqs.Offsets[s + 1]].Fill(s);
+            counts.Clear();
+            for (int t = 0; t < b; t++) counts[seq[t] + 1]++;
+            for (int s = 0; s < count; s++) counts[s + 1] += counts[s];
+            for (int t = 0; t < b; t++) order[counts[seq[t]]++] = t;
+            // The fill advanced each start to the next sequence's; shift back.
+            for (int s = count; s > 0; s--) counts[s] = counts[s - 1];
+            counts[0] = 0;
+            return n;
+        }
+
+        private ArrayView<int> V(IndexRange r) => _model._up.View(r);
+
+        private LstmWeightViews Weights(ArrayView<float> flat) => new()
+        {
+            Wx = Of(_wx, flat), Wh = Of(_wh, flat), Wg = _wg is { } wg ? Of(wg, flat) : default, B = Of(_b, flat),
+        };
+
+        private ArrayView<float> XNew => _model._xNew.View.SubView(0, (long)_model._b * _model._d);
+
+        public void Forward(ArrayView<float> p)
+        {
+            GpuModel m = _model;
+            KernelSet k = m._k;
+            int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
+            var x = _x.Ensure((long)_n * d);
+            m.GatherX(x, V(_items), p);
+            _lstm.Prepare(_seqs);
+            _lstm.Forward(Weights(p), x, m.Schedule);
+            var q = _q.Ensure((long)b * h);
+            var alpha = _alpha.Ensure(_alphaTotal);
+            var u = _head.Input(b);
+            if (b > 0)
+            {
+                // The query: W_a x_new (bilinear) or x_new/√H (scaled dot, H = D), SPEC D7.
+                if (_wa is { } wa) k.RunGemm(new GemmDims { M = b, N = h, K = d, Sam = d, Sak = 1, Sbk = 1, Sbn = d, Ldc = h }, XNew, Of(wa, p), default, q);
+                else k.CopyBlock(b * h, RowBlock.Copy(h, d, 0, h, 0, 1f / MathF.Sqrt(h)), XNew, q);
+                // f goes straight into the head's input row [f ; x_new].
+                _attention.Forward(b, h, u, inputs, alpha, V(_alphaOffset), V(_rowStart), _lstm.Hidden, q);
+                k.CopyBlock(b * d, RowBlock.Copy(d, d, 0, inputs, h), XNew, u);
+            }
+            _head.Forward(p, m.HeadLogits(_k));
+        }
+
+        public void Backward(ArrayView<float> p, ArrayView<float> g)
+        {
+            GpuModel m = _model;
+            KernelSet k = m._k;
+            int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
+            var du = _head.Backward(p, g, m.DHeadLogits(_k));
+            m.AddToDxNew(du, inputs, h);
+            var dhs = _dhs.Ensure((long)_n * h);
+            var dq = _dq.Ensure((long)b * h);
+            if (_n > 0) dhs.MemSetToZero();
+            if (b > 0)
+            {
+                var q = _q.View.SubView(0, (long)b * h);
+                _attention.Backward(b, h, dhs, dq, du, _head.U, inputs, _alpha.View.SubView(0, _alphaTotal), V(_alphaOffset), V(_rowStart),
+                    V(_rowSequence), V(_order), V(_seqTargets), _lstm.Hidden, q);
+                if (_wa is { } wa)
+                {
+                    // dx_new += dq·W_a (thacil only); dW_a += dqᵀ·x_new.
+                    if (m.TrainsX) k.RunGemm(new GemmDims { M = b, N = d, K = h, Sam = h, Sak = 1, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dq, Of(wa, p), default, m.DxNew());
+                    k.RunGemm(new GemmDims { M = h, N = d, K = b, Sam = 1, Sak = h, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dq, XNew, default, Of(wa, g));
+                }
+                else if (m.TrainsX) k.CopyBlock(b * d, RowBlock.Copy(d, h, 0, d, 0, 1f / MathF.Sqrt(h), accumulate: true), dq, m.DxNew());
+            }
+            // The LSTM's dx only where x has trained parts (thacil's category embedding), as in CpuModel.
+            _lstm.Backward(Weights(p), _x.View.SubView(0, (long)_n * d), dhs, m.TrainsX ? m.DxRows(_firstDxRow, _n) : default, Weights(g), m.Schedule);
+        }
+
+        public void Dispose()
+        {
+            _lstm.Dispose();
+            _attention.Dispose();
+            _head.Dispose();
+            foreach (var a in new[] { _x, _q, _dq, _dhs, _alpha }) a.Dispose();
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using Alpine.Cpu;
+using Alpine.Data;
+using Alpine.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Alpine.Kernels;
+
+/// <summary>
+/// The whole ALPINE model on the device for one <see cref="Batch"/>: the twin of <see cref="CpuModel{T}"/> (same
+/// structure, same order of every sum that a fan-in makes). Per sequence branch: gather x → graph-LSTM
+/// (<see cref="GpuGraphLstm"/>) → query → attention (<see cref="GpuAttention"/>) → MLP head (<see cref="GpuMlp"/>);
+/// the multi-level head on the user matrix; fusion; loss. Parameters and gradients are device views of the flat
+/// layout; per batch only the index arrays and labels go up (one packed copy, <see cref="IndexUpload"/>) and the
+/// logits come down. The fan-ins (user rows, category rows, dx_new) run without atomics in the CPU's order (SPEC D13).
+/// </summary>
+public sealed partial class GpuModel : IDisposable
+{
+    private readonly KernelSet _k;
+    private readonly ModelConfig _c;
+    private readonly int _d, _h, _m;
+    private readonly ItemDims _itemDims;
+    private readonly int[]? _itemCategory;
+    private readonly int _categoryCount, _userCount;
+    private readonly Branch[] _branches;
+    private readonly Head? _user;
+    private readonly TensorSlot? _category, _userMatrix;
+    private readonly float[] _alphas; // (K) fusion weights of the computed heads, in head order
+    // Fixed item inputs, uploaded once: visual (items, Dv); each item's category id (thacil).
+    private readonly DeviceArray<float> _visual;
+    private readonly DeviceArray<int> _itemCategoryDev;
+    private readonly GpuL2 _l2;
+    // Per batch: index arrays; (B) labels; (B,D) x_new; (K,B) head logits and theirs; (B) fused logits and theirs;
+    // dx of every row whose x has trained parts: [click rows; notclick rows; targets] × D (thacil only).
+    private readonly IndexUpload _up;
+    private readonly FanIn _userFanIn = new(), _categoryFanIn = new();
+    private int[] _keys = [];
+    private readonly DeviceArray<float> _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll;
+    private IndexRange _targetUser, _targetItem;
+    private Batch? _batch;
+    private int _b, _branchRows; // targets; rows of all branches' sequences
+
+    public GpuModel(KernelSet kernels, ModelConfig config, ParameterLayout layout, ItemTable items, int userCount)
+    {
+        config.Validate();
+        if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
+        if (config.Profile == Profile.Thacil && items.Category == null)
+            throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
+        _k = kernels; _c = config; Layout = layout; _userCount = userCount;
+        Accelerator a = kernels.Accelerator;
+        (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
+        _itemDims = new ItemDims { Dc = config.ItemDim - config.VisualDim, Dv = config.VisualDim };
+        _visual = new DeviceArray<float>(a);
+        _visual.Ensure(items.Visual.Length).CopyFromCPU(items.Visual);
+        _itemCategoryDev = new DeviceArray<int>(a);
+        if (_itemDims.Dc > 0)
+        {
+            _itemCategory = items.Category!;
+            _categoryCount = items.CategoryCount;
+            _itemCategoryDev.Ensure(_itemCategory.Length).CopyFromCPU(_itemCategory);
+        }
+        _up = new IndexUpload(a);
+        DeviceArray<float> F() => new(a);
+        (_labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll) = (F(), F(), F(), F(), F(), F(), F());
+
+        float[] alphas = config.EffectiveAlphas;
+        var kept = new List<float>();
+        _branches = ModelLayout.SequenceBranches(config).Select((p, k) =>
+        {
+            kept.Add(alphas[k]);
+            return new Branch(this, p, k, p == ModelLayout.Click);
+        }).ToArray();
+        if (config.UsesUserMatrix)
+        {
+            kept.Add(alphas[2]);
+            _user = new Head(this, ModelLayout.User, 2 * _d);
+            _userMatrix = layout[$"{ModelLayout.User}.U"];
+        }
+        if (layout.Contains("item.category")) _category = layout["item.category"];
+        _alphas = [.. kept];
+
+        _l2 = new GpuL2(kernels, layout, config.L2);
+    }
+
+    public ParameterLayout Layout { get; }
+    /// <summary>How the graph-LSTM recurrences are launched.</summary>
+    public CellSchedule Schedule { get; set; } = CellSchedule.StepLaunch;
+    private int Heads => _alphas.Length;
+    /// <summary>Whether x carries trained parameters (thacil's category embedding), so its gradient is needed.</summary>
+    private bool TrainsX => _category != null;
+
+    /// <summary>
+    /// Forward for the batch with parameters <paramref name="p"/> (the flat layout on the device): writes one
+    /// logit per target to the host and keeps what <see cref="Backward"/> needs.
+    /// </summary>
+    public void Forward(Batch batch, ArrayView<float> p, Span<float> logits)
+    {
+        int b = _b = batch.TargetCount, d = _d;
+        if (logits.Length < b) throw new ArgumentException($"need room for {b} logits, got {logits.Length}", nameof(logits));
+        _batch = batch;
+        Upload(batch);
+        var xNew = _xNew.Ensure((long)b * d);
+        GatherX(xNew, _up.View(_targetItem), p);
+        foreach (Branch s in _branches) s.Forward(p);
+        if (_user is { } user)
+        {
+            // u = [U[user] ; x_new] (SPEC D8, D9)
+            var u = user.Input(b);
+            if (b > 0)
+            {
+                _k.GatherRows(b * d, RowBlock.Copy(d, d, 0, 2 * d, 0), _up.View(_targetUser), Of(_userMatrix!.Value, p), u);
+                _k.CopyBlock(b * d, RowBlock.Copy(d, d, 0, 2 * d, d), xNew, u);
+            }
+            user.Forward(p, HeadLogits(Heads - 1));
+        }
+        var fused = _logits.Ensure(b);
+        if (b > 0)
+        {
+            _k.FusionForward(b, FusionArgs.Of(_alphas, b), _headLogits.View, fused);
+            fused.CopyToCPU(logits[..b]);
+        }
+    }
+
+    /// <summary>Mean BCE of the last forward's logits (as <see cref="Forward"/> returned them to the host, summed there
+    /// in float64 exactly as the CPU model does) plus the L2 term from per-chunk device partials (SPEC "Loss").</summary>
+    public double LossOf(Batch batch, ArrayView<float> p, ReadOnlySpan<float> logits) =>
+        Loss.BceForward(logits[.._b], batch.Label) + _l2.Forward(p);
+
+    /// <summary>Backward of the last <see cref="Forward"/> (same batch and parameters): adds d(loss)/dθ to <paramref name="g"/>.</summary>
+    public void Backward(Batch batch, ArrayView<float> p, ArrayView<float> g)
+    {
+        if (!ReferenceEquals(batch, _batch)) throw new InvalidOperationException("Backward needs the batch of the latest Forward");
+        if (batch.Label.Length != batch.TargetCount)
+            throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
+        int b = _b, d = _d;
+        var dlogits = _dlogits.Ensure(b);
+        var dhead = _dheadLogits.Ensure((long)Heads * b);
+        if (b > 0)
+        {
+            _k.BceBackward(b, 1f / b, _logits.View, _labels.View, dlogits);
+            _k.FusionBackward(Heads * b, FusionArgs.Of(_alphas, b), dlogits, dhead);
+        }
+        if (TrainsX) DxNew().MemSetToZero();
+        if (_user is { } user)
+        {
+            var du = user.Backward(p, g, DHeadLogits(Heads - 1));
+            // Fan-in: targets of one user add into one row, in target order (SPEC D13).
+            if (_userFanIn.Groups > 0)
+                _k.AddGroupedRows(_userFanIn.Groups * d, RowBlock.Copy(d, 2 * d, 0, d, 0), _up.View(_userFanIn.Rows),
+                    _up.View(_userFanIn.Offsets), _up.View(_userFanIn.Sources), du, Of(_userMatrix!.Value, g));
+            AddToDxNew(du, 2 * d, d);
+        }
+        foreach (Branch s in _branches) s.Backward(p, g);
+        if (TrainsX && _categoryFanIn.Groups > 0)
+        {
+            // Fan-in: every row whose item has category c adds into row c, in the CPU's order (click rows, not-click
+            // rows, targets); only the category part of dx has a parameter behind it.
+            int dc = _itemDims.Dc;
+            _k.AddGroupedRows(_categoryFanIn.Groups * dc, RowBlock.Copy(dc, d, 0, dc, 0), _up.View(_categoryFanIn.Rows),
+                _up.View(_categoryFanIn.Offsets), _up.View(_categoryFanIn.Sources), _dxAll.View, Of(_category!.Value, g));
+        }
+        _l2.Backward(g, p);
+    }
+
+    /// <summary>Forward, loss and backward; returns the loss.</summary>
+    public double ForwardBackward(Batch batch, ArrayView<float> p, ArrayView<float> g, Span<float> logits)
+    {
+        Forward(batch, p, logits);
+        double loss = LossOf(batch, p, logits);
+        Backward(batch, p, g);
+        return loss;
+    }
+
+    /// <summary>Every index array of the batch in one upload; the labels in another.</summary>
+    private void Upload(Batch batch)
+    {
+        int b = batch.TargetCount;
+        Pack(batch);
+        if (TrainsX) _dxAll.Ensure((long)(_branchRows + b) * _d);
+        _up.Upload();
+        if (batch.Label.Length == b && b > 0) _labels.Ensure(b).CopyFromCPU(batch.Label);
+    }
+
+    /// <summary>
+    /// The host half of <see cref="Upload"/>: fills the index upload with the batch's index arrays and fan-in CSRs.
+    /// Every buffer only grows, so once shapes are seen this allocates nothing (tests check).
+    /// </summary>
+    internal void Pack(Batch batch)
+    {
+        int b = batch.TargetCount;
+        _up.Clear();
+        _targetUser = _up.Add(b);
+        batch.TargetUser.AsSpan().CopyTo(_up.Host(_targetUser));
+        _targetItem = _up.Add(b);
+        batch.TargetItem.AsSpan().CopyTo(_up.Host(_targetItem));
+        int rows = 0;
+        foreach (Branch s in _branches) rows += s.Pack(batch, _up, firstDxRow: rows);
+        _branchRows = rows;
+        if (_user != null) _userFanIn.Build(_up, batch.TargetUser, _userCount);
+        if (TrainsX)
+        {
+            // The category of every row of dx in [click rows; notclick rows; targets] order.
+            int n = rows + b, at = 0;
+            if (_keys.Length < n) _keys = new int[n];
+            foreach (Branch s in _branches)
+                foreach (int item in s.Items(batch)) _keys[at++] = _itemCategory![item];
+            foreach (int item in batch.TargetItem) _keys[at++] = _itemCategory![item];
+            _categoryFanIn.Build(_up, _keys.AsSpan(0, n), _categoryCount);
+        }
+    }
+
+    /// <summary>x (R, D) of the items <paramref name="ids"/> (R).</summary>
+    private void GatherX(ArrayView<float> x, ArrayView<int> ids, ArrayView<float> p)
+    {
+        if (ids.Length == 0) return;
+        // Kuaishou has no category part: pass stand-in views that the kernel never reads.
+        bool cat = _itemDims.Dc > 0;
+        _k.GatherItems((int)ids.Length * _d, _itemDims, ids, cat ? _itemCategoryDev.View : ids, cat ? Of(_category!.Value, p) : _visual.View, _visual.View, x);
+    }
+
+    /// <summary>dx_new[t] += du[t, from : from + D] for every target (the x_new part of a head's input).</summary>
+    private void AddToDxNew(ArrayView<float> du, int width, int from)
+    {
+        if (!TrainsX || _b == 0) return;
+        _k.CopyBlock(_b * _d, RowBlock.Copy(_d, width, from, _d, 0, accumulate: true), du, DxNew());
+    }
+
+    /// <summary>(B, D) dx_new: the rows after the branches' rows in the dx buffer.</summary>
+    private ArrayView<float> DxNew() => DxRows(_branchRows, _b);
+
+    /// <summary>Rows [first, first + rows) of the dx buffer (N_click + N_notclick + B, D).</summary>
+    private ArrayView<float> DxRows(int first, int rows) => _dxAll.View.SubView((long)first * _d, (long)rows * _d);
+
+    private ArrayView<float> HeadLogits(int k) => _headLogits.Ensure((long)Heads * _b).SubView((long)k * _b, _b);
+    private ArrayView<float> DHeadLogits(int k) => _dheadLogits.View.SubView((long)k * _b, _b);
+
+    private static ArrayView<float> Of(TensorSlot s, ArrayView<float> flat) => flat.SubView(s.Offset, s.Size);
+
+    public void Dispose()
+    {
+        foreach (Branch s in _branches) s.Dispose();
+        _user?.Dispose();
+        _up.Dispose();
+        _l2.Dispose();
+        foreach (var a in new[] { _visual, _labels, _xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll }) a.Dispose();
+        _itemCategoryDev.Dispose();
+    }
+}
