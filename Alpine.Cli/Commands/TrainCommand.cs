@@ -45,6 +45,7 @@ public sealed class TrainCommand : ICommand
             Seed = o.Int("seed", defaults.Seed, min: 0),
         };
         var compute = Compute.Parse(o);
+        bool deviceGiven = o.String("device") is not null;
         bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
         o.EnsureAllUsed();
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
@@ -53,7 +54,7 @@ public sealed class TrainCommand : ICommand
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute)
+            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute, deviceGiven)
             : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
     }
@@ -103,7 +104,7 @@ public sealed class TrainCommand : ICommand
         try
         {
             var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
-            return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
+            return Loop(trainer, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
         }
         finally
         {
@@ -112,7 +113,11 @@ public sealed class TrainCommand : ICommand
         }
     }
 
-    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute)
+    /// <summary>
+    /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
+    /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
+    /// </summary>
+    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute, bool deviceGiven)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
@@ -121,7 +126,13 @@ public sealed class TrainCommand : ICommand
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
         var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
+        if (!deviceGiven && progress.Device is "cpu" or "gpu") compute = compute with { Device = progress.Device == "gpu" ? Device.Gpu : Device.Cpu };
         using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, compute);
+        string device = BackendFactory.DeviceOf(backend);
+        if (device != progress.Device)
+            Console.Error.WriteLine($"alpine train: warning: the run trained on {progress.Device} and continues on {device}; " +
+                $"the result is not bit-identical to an uninterrupted run (--device {progress.Device} keeps it so)");
+        progress = progress with { Device = device };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
         return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);

@@ -30,6 +30,11 @@ public sealed record TrainingProgress
     public int SinceBest { get; init; }
     /// <summary>True once early stopping ended the run (a resumed run with more epochs still stops).</summary>
     public bool EarlyStopped { get; init; }
+    /// <summary>
+    /// The backend the run trained on ("cpu", "gpu"): the CPU and GPU backends round differently, so a run is
+    /// bit-identical to an uninterrupted one (SPEC D13) only when it resumes on the same one.
+    /// </summary>
+    public string Device { get; init; } = "";
 }
 
 /// <summary>Adam's moments and the run's position: what a checkpoint adds to a model file.</summary>
@@ -44,6 +49,7 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   int64       payload length in bytes
 ///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, PrepareOptions (v2), training BatchMode,
 ///               parameters[ParameterCount], and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
+///               (with, since v2, the device it trained on)
 ///   32 bytes    SHA-256 of the payload
 /// </code>
 /// Written atomically; a file that is truncated, corrupted or of another version, or whose config does not
@@ -229,7 +235,7 @@ public sealed class ModelFile
         w.Write(o.Adam.LearningRate); w.Write(o.Adam.Beta1); w.Write(o.Adam.Beta2); w.Write(o.Adam.Epsilon); w.Write(o.Adam.ClipNorm);
         w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
         w.Write(p.EpochLossSum); w.Write(p.EpochTargets); w.Write(p.EpochCellSteps);
-        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped);
+        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped); w.Write(p.Device);
     }
 
     private static TrainingProgress ReadProgress(BinaryReader r)
@@ -245,6 +251,7 @@ public sealed class ModelFile
             Epoch = r.ReadInt32(), BatchInEpoch = r.ReadInt32(), Step = r.ReadInt64(),
             EpochLossSum = r.ReadDouble(), EpochTargets = r.ReadInt64(), EpochCellSteps = r.ReadInt64(),
             BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), EarlyStopped = r.ReadBoolean(),
+            Device = r.ReadString(),
         };
     }
 

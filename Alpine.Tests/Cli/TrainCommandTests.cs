@@ -311,6 +311,29 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void ResumeOnAnotherDeviceThanTheCheckpointsWarnsInOneLine()
+    {
+        Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32", "--device", "cpu").Code, Is.Zero);
+        string path = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        var ck = ModelFile.Read(path);
+        Assert.That(ck.Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
+
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(err, Does.Not.Contain("warning"), "no --device: the checkpoint's device");
+
+        // A checkpoint from the GPU, continued on the CPU: said once, and the run goes on.
+        var s = ck.Checkpoint;
+        new ModelFile { Config = ck.Config, Shape = ck.Shape, Fingerprint = ck.Fingerprint, Prepared = ck.Prepared, Mode = ck.Mode, Parameters = ck.Parameters,
+            Checkpoint = s with { Progress = s.Progress with { Device = "gpu" } } }.Write(path);
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2", "--device", "cpu");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(err.Split('\n').Where(l => l.Contains("warning")).ToArray(),
+            Has.Length.EqualTo(1).And.All.Contains("trained on gpu and continues on cpu").And.All.Contains("not bit-identical"));
+        Assert.That(ModelFile.Read(path).Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
+    }
+
+    [Test]
     public void ResumeRefusesChangedTrainingOptions()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);

@@ -28,7 +28,7 @@ public class ModelFileTests
         {
             Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
             Epoch = 2, BatchInEpoch = 3, Step = 41, EpochLossSum = 12.5, EpochTargets = 51, EpochCellSteps = 999,
-            BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false,
+            BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false, Device = "gpu",
         };
         int n = ModelLayout.Create(config, 4, 3).Size + extra;
         return new ModelFile
