@@ -14,7 +14,7 @@ namespace Alpine.Cli;
 public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
-    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] " +
+    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] [--eval-every N] " +
         "[--batch N] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
         "[--user-matrix mean|sum] [--alphas a1,a2,a3] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
@@ -32,7 +32,7 @@ public sealed class TrainCommand : ICommand
         bool resume = o.Flag("resume"), force = o.Flag("force");
         var defaults = new TrainOptions();
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        string[] fixedOnResume = ["variant", "mode", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
+        string[] fixedOnResume = ["variant", "mode", "eval-every", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
         var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
         var model = ParseModel(o);
         var options = defaults with
@@ -40,6 +40,7 @@ public sealed class TrainCommand : ICommand
             Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
             Epochs = o.Int("epochs", defaults.Epochs, min: 1),
             Patience = o.Int("patience", defaults.Patience, min: 1),
+            EvalEvery = o.Int("eval-every", defaults.EvalEvery, min: 0),
             BatchSize = o.Int("batch", defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize),
             Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
             Seed = o.Int("seed", defaults.Seed, min: 0),
@@ -150,7 +151,7 @@ public sealed class TrainCommand : ICommand
             Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
             return 130;
         }
-        string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} epochs" : $"{p.Epoch} epochs";
+        string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} validation rounds" : $"{p.Epoch} epochs";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"done ({why}); best validation AUC_user [bold]{p.BestAucUser:F4}[/] at epoch {p.BestEpoch} → {Markup.Escape(trainer.ModelPath)}"));
         return 0;
@@ -171,31 +172,33 @@ public sealed class TrainCommand : ICommand
                     task.Value = start.Epoch;
                     result = trainer.Run(start, new Reporter(r =>
                     {
-                        if (r.Validation is { } v) { AnsiConsole.MarkupLine(EpochLine(r)); return; }
+                        if (r.Validation is not null) { AnsiConsole.MarkupLine(RoundLine(r)); return; }
                         task.Value = r.Epoch + (double)r.Batch / r.Batches;
                         task.Description = string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s");
+                            $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s");
                     }), ct);
                     task.Value = task.MaxValue;
                 });
             return result;
         }
-        // Redirected output: a line per tenth of an epoch and one per validation.
+        // Redirected output: a line per tenth of an epoch and one per validation round.
         return trainer.Run(start, new Reporter(r =>
         {
-            if (r.Validation is not null) Console.WriteLine(EpochLine(r));
+            if (r.Validation is not null) Console.WriteLine(RoundLine(r));
             else if (r.Batch % Math.Max(1, r.Batches / 10) == 0)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s"));
+                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s"));
         }), ct);
     }
 
-    private static string EpochLine(TrainProgressReport r)
+    /// <summary>A validation round: "epoch 2/5" at an epoch's end, "epoch 2/5 batch 7/40" within one (--eval-every).</summary>
+    private static string RoundLine(TrainProgressReport r)
     {
         var v = r.Validation!;
         int k = Array.IndexOf(v.Ks, 50);
+        string within = r.Batch < r.Batches ? $" batch {r.Batch}/{r.Batches}" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch}/{r.Epochs} step {r.Step}: validation AUC_user {v.AucUser:F4} AUC_global {v.AucGlobal:F4} gAUC {v.GAuc:F4} " +
+            $"epoch {r.Epoch + 1}/{r.Epochs}{within} step {r.Step}: validation AUC_user {v.AucUser:F4} AUC_global {v.AucGlobal:F4} gAUC {v.GAuc:F4} " +
             $"LogLoss {v.LogLoss:F4} P@50 {v.Precision[k]:F4} R@50 {v.Recall[k]:F4} F@50 {v.F1[k]:F4}");
     }
 

@@ -20,11 +20,14 @@ public sealed record TrainingProgress
     public int BatchInEpoch { get; init; }
     /// <summary>Adam steps taken (the next step is Step + 1).</summary>
     public long Step { get; init; }
-    /// <summary>Σ batch loss × targets, targets and cell-steps so far in <see cref="Epoch"/> (for its log row).</summary>
-    public double EpochLossSum { get; init; }
-    public long EpochTargets { get; init; }
-    public long EpochCellSteps { get; init; }
-    /// <summary>The best validation AUC_user so far, the epoch (1-based) it came from, validations since.</summary>
+    /// <summary>
+    /// Σ batch loss × targets, targets and cell-steps since the last validation round (for the next round's log
+    /// row; with <see cref="TrainOptions.EvalEvery"/> 0 a round ends each epoch, so these are the epoch's so far).
+    /// </summary>
+    public double RoundLossSum { get; init; }
+    public long RoundTargets { get; init; }
+    public long RoundCellSteps { get; init; }
+    /// <summary>The best validation AUC_user so far, the epoch (1-based) its round fell in, validation rounds since.</summary>
     public double BestAucUser { get; init; } = double.NegativeInfinity;
     public int BestEpoch { get; init; }
     public int SinceBest { get; init; }
@@ -49,7 +52,7 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   int64       payload length in bytes
 ///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, PrepareOptions (v2), training BatchMode,
 ///               parameters[ParameterCount], and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
-///               (with, since v2, the device it trained on)
+///               (with, since v2, the device it trained on; since v3, <c>--eval-every</c> last)
 ///   32 bytes    SHA-256 of the payload
 /// </code>
 /// Written atomically; a file that is truncated, corrupted or of another version, or whose config does not
@@ -57,8 +60,13 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 /// </summary>
 public sealed class ModelFile
 {
-    /// <summary>2: the prepare options joined the payload (a model is tied to the prepared data, not only its sources).</summary>
-    public const uint FormatVersion = 2;
+    /// <summary>
+    /// 2: the prepare options joined the payload (a model is tied to the prepared data, not only its sources).
+    /// 3: a checkpoint's options end with <see cref="TrainOptions.EvalEvery"/>. Version 2 files still read (a
+    /// model's payload is unchanged; a checkpoint's run validated once per epoch, EvalEvery 0).
+    /// </summary>
+    public const uint FormatVersion = 3;
+    private const uint OldestReadable = 2;
     private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
     private const int HeaderSize = 8 + 4 + 4 + 8;
     private const int HashSize = 32;
@@ -118,8 +126,8 @@ public sealed class ModelFile
         if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
             throw new DataFormatException(path, "not an Alpine model file (bad magic)");
         uint version = BitConverter.ToUInt32(file, 8);
-        if (version != FormatVersion)
-            throw new DataFormatException(path, $"model format version {version}, this build reads version {FormatVersion}: retrain it with this build");
+        if (version is < OldestReadable or > FormatVersion)
+            throw new DataFormatException(path, $"model format version {version}, this build reads versions {OldestReadable} to {FormatVersion}: retrain it with this build");
         uint kind = BitConverter.ToUInt32(file, 12);
         long bodyLength = BitConverter.ToInt64(file, 16);
         if (kind is not (1 or 2)) throw new DataFormatException(path, $"corrupted: unknown file kind {kind}");
@@ -143,7 +151,7 @@ public sealed class ModelFile
             {
                 var m = ReadFloats(r, shape.ParameterCount);
                 var v = ReadFloats(r, shape.ParameterCount);
-                cp = new CheckpointState(m, v, ReadProgress(r));
+                cp = new CheckpointState(m, v, ReadProgress(r, version));
             }
             if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
             RequireConsistent(path, config, shape, prepared);
@@ -234,25 +242,30 @@ public sealed class ModelFile
         w.Write((int)o.Mode); w.Write(o.Epochs); w.Write(o.Patience); w.Write(o.BatchSize); w.Write(o.PieceSize); w.Write(o.Seed);
         w.Write(o.Adam.LearningRate); w.Write(o.Adam.Beta1); w.Write(o.Adam.Beta2); w.Write(o.Adam.Epsilon); w.Write(o.Adam.ClipNorm);
         w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
-        w.Write(p.EpochLossSum); w.Write(p.EpochTargets); w.Write(p.EpochCellSteps);
+        w.Write(p.RoundLossSum); w.Write(p.RoundTargets); w.Write(p.RoundCellSteps);
         w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped); w.Write(p.Device);
+        w.Write(o.EvalEvery); // v3: last, so a version 2 payload is this one without it
     }
 
-    private static TrainingProgress ReadProgress(BinaryReader r)
+    private static TrainingProgress ReadProgress(BinaryReader r, uint version)
     {
         var options = new TrainOptions
         {
             Mode = ReadEnum<BatchMode>(r), Epochs = r.ReadInt32(), Patience = r.ReadInt32(), BatchSize = r.ReadInt32(), PieceSize = r.ReadInt32(), Seed = r.ReadInt32(),
             Adam = new AdamSettings(r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle()),
         };
-        return new TrainingProgress
+        var p = new TrainingProgress
         {
             Options = options,
             Epoch = r.ReadInt32(), BatchInEpoch = r.ReadInt32(), Step = r.ReadInt64(),
-            EpochLossSum = r.ReadDouble(), EpochTargets = r.ReadInt64(), EpochCellSteps = r.ReadInt64(),
+            RoundLossSum = r.ReadDouble(), RoundTargets = r.ReadInt64(), RoundCellSteps = r.ReadInt64(),
             BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), EarlyStopped = r.ReadBoolean(),
             Device = r.ReadString(),
         };
+        if (version < 3) return p; // validated once per epoch: EvalEvery 0
+        int evalEvery = r.ReadInt32();
+        if (evalEvery < 0) throw new InvalidDataException($"eval-every {evalEvery}");
+        return p with { Options = options with { EvalEvery = evalEvery } };
     }
 
     private static T ReadEnum<T>(BinaryReader r) where T : struct, Enum

@@ -140,6 +140,8 @@ public class TrainCommandTests
     [TestCase("--lr", "-0.001", "--lr")]
     [TestCase("--lr", "fast", "--lr")]
     [TestCase("--patience", "0", "--patience")]
+    [TestCase("--eval-every", "-1", "--eval-every")]
+    [TestCase("--eval-every", "x", "--eval-every")]
     [TestCase("--seed", "-1", "--seed")]
     [TestCase("--threads", "-2", "--threads")]
     [TestCase("--colour", "red", "--colour")]
@@ -203,13 +205,13 @@ public class TrainCommandTests
     public void AForcedRunThatFailsBeforeItsFirstCheckpointKeepsTheOldRun()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        var old = Directory.GetFiles(RunDir).ToDictionary(Path.GetFileName, File.ReadAllBytes);
+        var old = Directory.GetFiles(RunDir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
 
         // A huge learning rate overflows within the first epoch: "training diverged", before any checkpoint.
         var (code, err) = Cli(Train("--force", "--lr", "1e30"));
         Assert.That(code, Is.EqualTo(2), err);
         Assert.That(err.TrimEnd(), Does.StartWith("alpine train:").And.Contain("diverged").And.Not.Contain("\n"));
-        Assert.That(Directory.GetFiles(RunDir).ToDictionary(Path.GetFileName, File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
+        Assert.That(Directory.GetFiles(RunDir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
         Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { RunDir }), "no staging folder left");
     }
 
@@ -333,13 +335,42 @@ public class TrainCommandTests
         Assert.That(ModelFile.Read(path).Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
     }
 
-    [Test]
-    public void ResumeRefusesChangedTrainingOptions()
+    [TestCase("--lr", "0.1")]
+    [TestCase("--eval-every", "3")]
+    [TestCase("--eval-every", "0")]
+    public void ResumeRefusesChangedTrainingOptions(string option, string value)
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--lr", "0.1");
+        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName));
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", option, value);
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(err, Does.Contain("--lr"));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine train: {option} cannot change when resuming").And.Not.Contain("\n"));
+        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
+    }
+
+    [Test]
+    public void EvalEveryValidatesEveryNStepsAndResumeKeepsIt()
+    {
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "16", "--eval-every", "2", "--patience", "1000");
+        Assert.That(code, Is.Zero, err);
+        string log = Path.Combine(RunDir, Trainer.LogFileName), ckPath = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        var ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
+        Assert.That(ck.Options.EvalEvery, Is.EqualTo(2));
+        long afterOne = ck.Step;
+        Assert.That(afterOne, Is.GreaterThan(4), "the premise: several rounds in an epoch");
+        long[] Steps() => File.ReadAllLines(log).Skip(1).Select(l => long.Parse(l.Split(',')[0])).ToArray();
+        // Steps 2, 4, … and the epoch's (the last) last step.
+        Assert.That(Steps(), Is.EqualTo(Enumerable.Range(1, (int)afterOne / 2).Select(k => 2L * k).Append(afterOne).Distinct()));
+
+        // --resume takes --eval-every from the checkpoint: the second epoch's rounds still fall every 2 steps.
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.Zero, err);
+        ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
+        Assert.That((ck.Epoch, ck.Options.EvalEvery), Is.EqualTo((2, 2)));
+        var later = Steps().Where(s => s > afterOne).ToArray();
+        Assert.That(later[^1], Is.EqualTo(ck.Step));
+        Assert.That(later[..^1], Is.All.Matches<long>(s => s % 2 == 0));
+        Assert.That(later, Has.Length.GreaterThan(1));
     }
 
     [Test]

@@ -26,8 +26,8 @@ public class ModelFileTests
         };
         var progress = new TrainingProgress
         {
-            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
-            Epoch = 2, BatchInEpoch = 3, Step = 41, EpochLossSum = 12.5, EpochTargets = 51, EpochCellSteps = 999,
+            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, EvalEvery = 13, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
+            Epoch = 2, BatchInEpoch = 3, Step = 41, RoundLossSum = 12.5, RoundTargets = 51, RoundCellSteps = 999,
             BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false, Device = "gpu",
         };
         int n = ModelLayout.Create(config, 4, 3).Size + extra;
@@ -112,6 +112,51 @@ public class ModelFileTests
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
         Assert.That(e.Message, Does.Contain($"version {ModelFile.FormatVersion + 1}").And.Not.Contain("\n"));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ReadsVersion2FilesWhoseCheckpointsValidatedEveryEpoch(bool checkpoint)
+    {
+        // Version 2 is version 3 less a checkpoint's trailing EvalEvery (int32): build one by hand from a v3 file.
+        var f = Sample(checkpoint);
+        string path = Path.Combine(_dir, "m.alp");
+        f.Write(path);
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(3u));
+        const int header = 24;
+        var payload = bytes[header..^32];
+        if (checkpoint)
+        {
+            Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo(13), "EvalEvery ends the payload");
+            payload = payload[..^4];
+        }
+        var v2 = new byte[header + payload.Length + 32];
+        bytes.AsSpan(0, header).CopyTo(v2);
+        BitConverter.TryWriteBytes(v2.AsSpan(8), 2u);
+        BitConverter.TryWriteBytes(v2.AsSpan(16), (long)payload.Length);
+        payload.CopyTo(v2.AsSpan(header));
+        System.Security.Cryptography.SHA256.HashData(payload, v2.AsSpan(header + payload.Length));
+        File.WriteAllBytes(path, v2);
+
+        var back = ModelFile.Read(path);
+        Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
+        Assert.That(back.Prepared, Is.EqualTo(f.Prepared));
+        if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
+        var p = f.Checkpoint!.Progress;
+        Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = p.Options with { EvalEvery = 0 } }));
+    }
+
+    [Test]
+    public void RefusesVersion1InOneLine()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(false).Write(path);
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), 1u);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("version 1").And.Contain("retrain").And.Not.Contain("\n"));
     }
 
     [Test]
