@@ -157,7 +157,7 @@ public sealed class TrainCommand : ICommand
         return 0;
     }
 
-    /// <summary>A Spectre progress bar (epochs, loss, targets/s, ETA) when interactive; one line per epoch otherwise.</summary>
+    /// <summary>A Spectre progress bar (epochs, loss, targets/s, ETA) when interactive; otherwise a line per tenth of an epoch and per validation round.</summary>
     private static TrainResult WithProgress(Trainer trainer, TrainingProgress start, CancellationToken ct)
     {
         int epochs = start.Options.Epochs;
