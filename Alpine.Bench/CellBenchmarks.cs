@@ -1,5 +1,6 @@
 using Alpine.Cpu;
 using Alpine.Model;
+using Alpine.Prep;
 using BenchmarkDotNet.Attributes;
 
 namespace Alpine.Bench;

@@ -1,5 +1,6 @@
 using Alpine.Model;
 using Alpine.Train;
+using Alpine.Prep;
 
 namespace Alpine.Bench;
 

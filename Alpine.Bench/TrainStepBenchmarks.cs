@@ -1,6 +1,7 @@
 using Alpine.Cpu;
 using Alpine.Model;
 using Alpine.Train;
+using Alpine.Prep;
 using BenchmarkDotNet.Attributes;
 
 namespace Alpine.Bench;

@@ -2,6 +2,7 @@ using Alpine.Cpu;
 using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Train;
+using Alpine.Prep;
 
 namespace Alpine.Bench;
 

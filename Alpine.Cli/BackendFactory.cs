@@ -3,6 +3,7 @@ using Alpine.Data;
 using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
+using Alpine.Train;
 
 namespace Alpine.Cli;
 
@@ -39,6 +40,9 @@ internal static class BackendFactory
         }
         return new CpuBackend(config, data.Items, data.UserCount, parameters, compute.Threads);
     }
+
+    /// <summary>The device word a checkpoint records (<see cref="TrainingProgress.Device"/>), as <c>--device</c> spells it.</summary>
+    public static string DeviceOf(IAlpineBackend backend) => backend is GpuBackend ? "gpu" : "cpu";
 
     /// <summary>Fresh parameters from the seed (SPEC D11), with the user matrix from likes and follows (SPEC D9).</summary>
     public static float[] InitialParameters(ModelConfig config, PreparedData data, int seed) =>

@@ -12,13 +12,19 @@ public sealed class Options
 {
     private readonly Dictionary<string, string?> _named = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
-    public List<string> Positional { get; } = [];
+    // Where each option's value stood in the arguments, and which were written --name=value.
+    private readonly Dictionary<string, int> _valueAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _withEquals = new(StringComparer.Ordinal);
+    // Positional arguments with their index in the arguments: a value a flag swallowed goes back in its place.
+    private readonly List<(int At, string Value)> _positional = [];
+
+    /// <summary>The positional arguments in the order given, wherever flags stood among them.</summary>
+    public IReadOnlyList<string> Positional => _positional.OrderBy(p => p.At).Select(p => p.Value).ToList();
     public string Command { get; }
 
     public Options(string command, IEnumerable<string> args)
     {
         Command = command;
-        using var e = args.GetEnumerator();
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
         {
@@ -28,12 +34,13 @@ public sealed class Options
                 string name = a[2..];
                 string? value = null;
                 int eq = name.IndexOf('=');
-                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
+                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; _withEquals.Add(name); }
                 else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal)) value = list[++i];
                 if (_named.ContainsKey(name)) throw new UsageException($"option --{name} is given twice");
                 _named[name] = value;
+                _valueAt[name] = i;
             }
-            else Positional.Add(a);
+            else _positional.Add((i, a));
         }
     }
 
@@ -41,7 +48,9 @@ public sealed class Options
     {
         _used.Add(name);
         if (!_named.TryGetValue(name, out var v)) return false;
-        if (v is not null) Positional.Add(v); // a flag takes no value: what followed it was positional
+        if (_withEquals.Contains(name)) throw new UsageException($"option --{name} is a flag and takes no value, got '{v}'");
+        // A flag takes no value: what followed it was positional, at the place it was given.
+        if (v is not null) _positional.Add((_valueAt[name], v));
         return true;
     }
 

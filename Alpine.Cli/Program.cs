@@ -39,9 +39,11 @@ public static class Program
             Console.Error.WriteLine($"alpine {name}: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"alpine {name}: {e.Message}");
+            // A path that cannot be read or written (missing, a file where a folder should be, no permission,
+            // disk full): the runtime's message names the path; one line, no stack trace.
+            Console.Error.WriteLine($"alpine {name}: {e.Message.ReplaceLineEndings(" ")}");
             return 2;
         }
         catch (OperationCanceledException)

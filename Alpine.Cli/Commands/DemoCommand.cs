@@ -35,19 +35,22 @@ public sealed class DemoCommand : ICommand
 
         var clock = Stopwatch.StartNew();
         string dataDir = Path.Combine(outDir, "data"), runDir = Path.Combine(outDir, "run");
-        if (!File.Exists(Path.Combine(dataDir, Data.NativeFormat.InteractionsFile)) || !File.Exists(Path.Combine(dataDir, Data.NativeFormat.ItemsFile)))
+        // Ctrl-C stops generate and prepare at their next check; their temporary folder / cache file is removed.
+        var data = CtrlC.Run(ct =>
         {
-            AnsiConsole.MarkupLine($"[bold]1/4 generate[/] small, kuaishou, seed 1 → {Markup.Escape(dataDir)}");
-            SyntheticLog.Generate(dataDir, SyntheticPreset.Small, Data.Profile.Kuaishou, 1, new Stages(), force: true);
-        }
-        else AnsiConsole.MarkupLine($"[bold]1/4 generate[/] reusing {Markup.Escape(dataDir)}");
-
-        AnsiConsole.MarkupLine("[bold]2/4 prepare[/] (cached after the first run)");
-        var data = PreparedData.LoadOrPrepare(dataDir, new PrepareOptions(), new Stages());
+            if (!File.Exists(Path.Combine(dataDir, Data.NativeFormat.InteractionsFile)) || !File.Exists(Path.Combine(dataDir, Data.NativeFormat.ItemsFile)))
+            {
+                AnsiConsole.MarkupLine($"[bold]1/4 generate[/] small, kuaishou, seed 1 → {Markup.Escape(dataDir)}");
+                SyntheticLog.Generate(dataDir, SyntheticPreset.Small, Data.Profile.Kuaishou, 1, new Stages(), ct, force: true);
+            }
+            else AnsiConsole.MarkupLine($"[bold]1/4 generate[/] reusing {Markup.Escape(dataDir)}");
+            AnsiConsole.MarkupLine("[bold]2/4 prepare[/] (cached after the first run)");
+            return PreparedData.LoadOrPrepare(dataDir, new PrepareOptions(), new Stages(), ct);
+        });
 
         AnsiConsole.MarkupLine($"[bold]3/4 train[/] ALPINE, {epochs} epochs at most → {Markup.Escape(runDir)}");
         var options = new TrainOptions { Epochs = epochs };
-        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, Variant.Alpine, options, compute), force: true);
+        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, new ModelConfig(), options, compute), force: true);
         if (code != 0) return code;
 
         AnsiConsole.MarkupLine("[bold]4/4 evaluate[/] on the test part");

@@ -13,7 +13,7 @@ namespace Alpine.Cli;
 /// </summary>
 public sealed class EvaluateCommand : ICommand
 {
-    public const string MetricsFileName = "metrics_test.json";
+    public const string MetricsFileName = Trainer.TestMetricsFileName;
 
     public string Name => "evaluate";
     public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N] [--device cpu|gpu|auto]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
@@ -48,13 +48,13 @@ public sealed class EvaluateCommand : ICommand
         return report;
     }
 
-    /// <summary>Reads the model of a run folder (or a model file) and refuses one trained on other data.</summary>
+    /// <summary>Reads the model of a run folder (or a model file) and refuses one trained on other data (the one check evaluate, rank and demo share).</summary>
     internal static (string Path, ModelFile File) ReadModel(PreparedData data, string dataDir, string model)
     {
         string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
         if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
         var file = ModelFile.Read(path);
-        file.RequireFingerprint(data.Fingerprint, path, dataDir);
+        file.RequireMatches(data, path, dataDir);
         return (path, file);
     }
 

@@ -23,22 +23,15 @@ public sealed class GenerateCommand : ICommand
         bool force = o.Flag("force");
         o.EnsureAllUsed();
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            var s = Console.IsOutputRedirected
-                ? SyntheticLog.Generate(outDir, preset, profile, seed, new PlainProgress(), cts.Token, force)
-                : GenerateWithBar(outDir, preset, profile, seed, force, cts.Token);
-            Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                "wrote {0}: {1:N0} users, {2:N0} items ({3}-d{4}), {5:N0} impressions, {6:N0} clicks ({7:P1}), {8:N0} likes, {9:N0} follows in {10:F1} s",
-                s.Folder, s.Users, s.Items, s.FeatureDim, s.Categories > 0 ? $", {s.Categories} categories" : "",
-                s.Impressions, s.Clicks, (double)s.Clicks / s.Impressions, s.Likes, s.Follows, clock.Elapsed.TotalSeconds));
-            return 0;
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
+        var clock = Stopwatch.StartNew();
+        var s = CtrlC.Run(ct => Console.IsOutputRedirected
+            ? SyntheticLog.Generate(outDir, preset, profile, seed, new PlainProgress(), ct, force)
+            : GenerateWithBar(outDir, preset, profile, seed, force, ct));
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
+            "wrote {0}: {1:N0} users, {2:N0} items ({3}-d{4}), {5:N0} impressions, {6:N0} clicks ({7:P1}), {8:N0} likes, {9:N0} follows in {10:F1} s",
+            s.Folder, s.Users, s.Items, s.FeatureDim, s.Categories > 0 ? $", {s.Categories} categories" : "",
+            s.Impressions, s.Clicks, (double)s.Clicks / s.Impressions, s.Likes, s.Follows, clock.Elapsed.TotalSeconds));
+        return 0;
     }
 
     private static SyntheticSummary GenerateWithBar(string outDir, SyntheticPreset preset, Profile profile, int seed, bool force, CancellationToken ct)

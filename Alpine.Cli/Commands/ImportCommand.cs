@@ -16,7 +16,7 @@ public sealed class ImportCommand : ICommand
         o.EnsureAllUsed(maxPositional: 4);
         var p = o.Positional;
         if (p.Count == 0) throw new UsageException("expected a source, kuaivideo or thacil");
-        Func<string, string, string, string, bool, Action<string>?, ImportSummary> import = p[0] switch
+        Func<string, string, string, string, bool, Action<string>?, CancellationToken, ImportSummary> import = p[0] switch
         {
             "kuaivideo" => KuaiVideoImporter.Import,
             "thacil" => ThacilImporter.Import,
@@ -25,7 +25,8 @@ public sealed class ImportCommand : ICommand
         string features = p[0] == "kuaivideo" ? "<item_visual_emb_dim64.h5>" : "<features.npy>";
         if (p.Count != 4) throw new UsageException($"{p[0]}: expected <train.csv> <test.csv> {features}, got {p.Count - 1} file(s)");
 
-        var s = import(p[1], p[2], p[3], outDir, force, msg => Console.Error.WriteLine($"import: {msg}"));
+        // Ctrl-C stops the import at its next check; the temporary folder is removed on the way out.
+        var s = CtrlC.Run(ct => import(p[1], p[2], p[3], outDir, force, msg => Console.Error.WriteLine($"import: {msg}"), ct));
         Console.WriteLine($"wrote {outDir}: {s.Impressions} impressions, {s.Users} users, {s.Items} items ({s.FeatureDim}-d)" +
                           (s.Categories > 0 ? $", {s.Categories} categories" : ""));
         return 0;

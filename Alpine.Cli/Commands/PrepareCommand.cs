@@ -22,21 +22,14 @@ public sealed class PrepareCommand : ICommand
         };
         o.EnsureAllUsed();
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler cancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += cancel;
-        try
-        {
-            var total = Stopwatch.StartNew();
-            var data = WithProgress((p, ct) => PreparedData.Prepare(dir, options, p, ct), cts.Token);
-            var size = new FileInfo(PreparedData.CachePath(dir)).Length;
-            AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{data.ItemCount:N0}[/] items ({data.Items.VisualDim}-d), " +
-                $"[bold]{data.ImpressionCount:N0}[/] impressions ({data.ClickItem.Length:N0} clicks), profile {data.Profile}, " +
-                $"top-L {data.TopL} {data.Metric} in {total.Elapsed.TotalSeconds:F1} s");
-            AnsiConsole.MarkupLine($"cache: {Markup.Escape(PreparedData.CachePath(dir))} ({size / 1048576.0:F1} MiB)");
-            return 0;
-        }
-        finally { Console.CancelKeyPress -= cancel; }
+        var total = Stopwatch.StartNew();
+        var data = CtrlC.Run(ct => WithProgress((p, t) => PreparedData.Prepare(dir, options, p, t), ct));
+        var size = new FileInfo(PreparedData.CachePath(dir)).Length;
+        AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{data.ItemCount:N0}[/] items ({data.Items.VisualDim}-d), " +
+            $"[bold]{data.ImpressionCount:N0}[/] impressions ({data.ClickItem.Length:N0} clicks), profile {data.Profile}, " +
+            $"top-L {data.TopL} {data.Metric} in {total.Elapsed.TotalSeconds:F1} s");
+        AnsiConsole.MarkupLine($"cache: {Markup.Escape(PreparedData.CachePath(dir))} ({size / 1048576.0:F1} MiB)");
+        return 0;
     }
 
     /// <summary>

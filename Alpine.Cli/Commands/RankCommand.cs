@@ -13,7 +13,7 @@ namespace Alpine.Cli;
 public sealed class RankCommand : ICommand
 {
     public string Name => "rank";
-    public string Usage => "--data DIR --model RUN|FILE --user U [--candidates 3,17,...] [--top K] [--device cpu|gpu|auto]   rank videos for a user";
+    public string Usage => "--data DIR --model RUN|FILE --user U [--candidates 3,17,...] [--top K] [--threads N] [--device cpu|gpu|auto]   rank videos for a user";
     public int Order => 55;
 
     public int Run(Options o)

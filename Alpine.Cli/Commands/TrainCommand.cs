@@ -14,12 +14,16 @@ namespace Alpine.Cli;
 public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
-    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] " +
-        "[--batch N] [--lr X] [--seed N] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
+    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] [--eval-every N] " +
+        "[--batch N] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
+        "[--user-matrix mean|sum] [--alphas a1,a2,a3] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
 
-    /// <summary>What one training run needs besides the data: the model and the trainer's settings.</summary>
-    internal sealed record Request(string DataDir, string RunDir, Variant Variant, TrainOptions Options, Compute Compute);
+    /// <summary>
+    /// What one training run needs besides the data: the model's options (profile, visual dims and top-L come
+    /// from the data) and the trainer's settings.
+    /// </summary>
+    internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
 
     public int Run(Options o)
     {
@@ -28,20 +32,21 @@ public sealed class TrainCommand : ICommand
         bool resume = o.Flag("resume"), force = o.Flag("force");
         var defaults = new TrainOptions();
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        string[] fixedOnResume = ["variant", "mode", "batch", "lr", "seed"];
+        string[] fixedOnResume = ["variant", "mode", "eval-every", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
         var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
-        var variant = o.Enum("variant", Variant.Alpine,
-            ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG));
+        var model = ParseModel(o);
         var options = defaults with
         {
             Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
             Epochs = o.Int("epochs", defaults.Epochs, min: 1),
             Patience = o.Int("patience", defaults.Patience, min: 1),
-            BatchSize = o.Int("batch", defaults.BatchSize, min: 1),
+            EvalEvery = o.Int("eval-every", defaults.EvalEvery, min: 0),
+            BatchSize = o.Int("batch", defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize),
             Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
             Seed = o.Int("seed", defaults.Seed, min: 0),
         };
         var compute = Compute.Parse(o);
+        bool deviceGiven = o.String("device") is not null;
         bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
         o.EnsureAllUsed();
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
@@ -50,38 +55,85 @@ public sealed class TrainCommand : ICommand
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute)
-            : Train(data, new Request(dataDir, runDir, variant, options, compute), force);
+            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute, deviceGiven)
+            : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
     }
 
-    /// <summary>A fresh run: refuses an existing non-empty run folder unless <paramref name="force"/>.</summary>
+    /// <summary>The model options (SPEC D5, D7, D9, D10 and their alternatives); unset ones keep SPEC's defaults.</summary>
+    private static ModelConfig ParseModel(Options o)
+    {
+        var d = new ModelConfig();
+        return d with
+        {
+            Variant = o.Enum("variant", d.Variant,
+                ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG)),
+            Hidden = o.Int("hidden", d.Hidden, min: 1, max: 4096),
+            Window = o.Int("window", d.Window, min: 1, max: 1 << 20),
+            Attention = o.Enum("attention", d.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot)),
+            CStar = o.Enum("cstar", d.CStar, ("neighbor", CStarReading.Neighbor), ("carried", CStarReading.Carried)),
+            UserInit = o.Enum("user-matrix", d.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum)),
+            Alphas = ParseAlphas(o.String("alphas")),
+        };
+    }
+
+    /// <summary><c>--alphas a1,a2,a3</c>: the fusion weights (SPEC D10), three finite numbers ≥ 0.</summary>
+    internal static float[]? ParseAlphas(string? s)
+    {
+        if (s is null) return null;
+        string[] parts = s.Split(',');
+        var a = new float[3];
+        bool ok = parts.Length == 3;
+        for (int i = 0; ok && i < 3; i++)
+            ok = float.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out a[i]) && float.IsFinite(a[i]) && a[i] >= 0;
+        return ok ? a : throw new UsageException($"option --alphas expects three numbers ≥ 0 separated by commas (α1,α2,α3), got '{s}'");
+    }
+
+    /// <summary>
+    /// A fresh run. An existing non-empty run folder is refused unless <paramref name="force"/>, and even then
+    /// unless it holds only run files; it is replaced only at the new run's first checkpoint (it trains in a
+    /// staging folder until then), so a run that fails early leaves the old one, or no folder, behind.
+    /// </summary>
     internal static int Train(PreparedData data, Request r, bool force)
     {
         r.Options.Validate();
-        var config = new ModelConfig { Profile = data.Profile, Variant = r.Variant, VisualDim = data.Items.VisualDim, TopL = data.TopL };
+        var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
-        if (Directory.Exists(r.RunDir) && Directory.EnumerateFileSystemEntries(r.RunDir).Any())
-        {
-            if (!force) throw new UsageException($"run folder '{r.RunDir}' exists; continue it with --resume or replace it with --force");
-            Directory.Delete(r.RunDir, recursive: true);
-        }
+        RunFolder.RequireReplaceable(r.RunDir, force);
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
-        var trainer = new Trainer(backend, data, r.RunDir, r.Options.Mode); // checks config against data before any file is written
-        Directory.CreateDirectory(r.RunDir);
-        return Loop(trainer, new TrainingProgress { Options = r.Options }, r.DataDir, r.RunDir);
+        string staging = AtomicFile.CreateStagingFolder(r.RunDir);
+        try
+        {
+            var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
+            return Loop(trainer, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
+        }
+        finally
+        {
+            // Published at the first checkpoint; still here only when the run failed before it.
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
     }
 
-    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute)
+    /// <summary>
+    /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
+    /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
+    /// </summary>
+    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute, bool deviceGiven)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
         var ck = ModelFile.Read(path);
-        ck.RequireFingerprint(data.Fingerprint, path, dataDir);
+        ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
         var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
+        if (!deviceGiven && progress.Device is "cpu" or "gpu") compute = compute with { Device = progress.Device == "gpu" ? Device.Gpu : Device.Cpu };
         using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, compute);
+        string device = BackendFactory.DeviceOf(backend);
+        if (device != progress.Device)
+            Console.Error.WriteLine($"alpine train: warning: the run trained on {progress.Device} and continues on {device}; " +
+                $"the result is not bit-identical to an uninterrupted run (--device {progress.Device} keeps it so)");
+        progress = progress with { Device = device };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
         return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);
@@ -90,12 +142,7 @@ public sealed class TrainCommand : ICommand
     /// <summary>Runs the trainer with Ctrl-C wired to a batch-boundary stop, and reports where it ended.</summary>
     private static int Loop(Trainer trainer, TrainingProgress start, string dataDir, string runDir)
     {
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        TrainResult result;
-        try { result = WithProgress(trainer, start, cts.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
+        var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
 
         var p = result.Progress;
         if (result.Cancelled)
@@ -104,13 +151,13 @@ public sealed class TrainCommand : ICommand
             Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
             return 130;
         }
-        string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} epochs" : $"{p.Epoch} epochs";
+        string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} validation rounds" : $"{p.Epoch} epochs";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"done ({why}); best validation AUC_user [bold]{p.BestAucUser:F4}[/] at epoch {p.BestEpoch} → {Markup.Escape(trainer.ModelPath)}"));
         return 0;
     }
 
-    /// <summary>A Spectre progress bar (epochs, loss, targets/s, ETA) when interactive; one line per epoch otherwise.</summary>
+    /// <summary>A Spectre progress bar (epochs, loss, targets/s, ETA) when interactive; otherwise a line per tenth of an epoch and per validation round.</summary>
     private static TrainResult WithProgress(Trainer trainer, TrainingProgress start, CancellationToken ct)
     {
         int epochs = start.Options.Epochs;
@@ -125,31 +172,33 @@ public sealed class TrainCommand : ICommand
                     task.Value = start.Epoch;
                     result = trainer.Run(start, new Reporter(r =>
                     {
-                        if (r.Validation is { } v) { AnsiConsole.MarkupLine(EpochLine(r)); return; }
+                        if (r.Validation is not null) { AnsiConsole.MarkupLine(RoundLine(r)); return; }
                         task.Value = r.Epoch + (double)r.Batch / r.Batches;
                         task.Description = string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s");
+                            $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s");
                     }), ct);
                     task.Value = task.MaxValue;
                 });
             return result;
         }
-        // Redirected output: a line per tenth of an epoch and one per validation.
+        // Redirected output: a line per tenth of an epoch and one per validation round.
         return trainer.Run(start, new Reporter(r =>
         {
-            if (r.Validation is not null) Console.WriteLine(EpochLine(r));
+            if (r.Validation is not null) Console.WriteLine(RoundLine(r));
             else if (r.Batch % Math.Max(1, r.Batches / 10) == 0)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.EpochLoss:F4} {r.TargetsPerSecond:F0} targets/s"));
+                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s"));
         }), ct);
     }
 
-    private static string EpochLine(TrainProgressReport r)
+    /// <summary>A validation round: "epoch 2/5" at an epoch's end, "epoch 2/5 batch 7/40" within one (--eval-every).</summary>
+    private static string RoundLine(TrainProgressReport r)
     {
         var v = r.Validation!;
         int k = Array.IndexOf(v.Ks, 50);
+        string within = r.Batch < r.Batches ? $" batch {r.Batch}/{r.Batches}" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch}/{r.Epochs} step {r.Step}: validation AUC_user {v.AucUser:F4} AUC_global {v.AucGlobal:F4} gAUC {v.GAuc:F4} " +
+            $"epoch {r.Epoch + 1}/{r.Epochs}{within} step {r.Step}: validation AUC_user {v.AucUser:F4} AUC_global {v.AucGlobal:F4} gAUC {v.GAuc:F4} " +
             $"LogLoss {v.LogLoss:F4} P@50 {v.Precision[k]:F4} R@50 {v.Recall[k]:F4} F@50 {v.F1[k]:F4}");
     }
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Cpu;
 

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Cpu;
 

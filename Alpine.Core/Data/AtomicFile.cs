@@ -11,7 +11,7 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -26,6 +26,42 @@ public static class AtomicFile
             if (File.Exists(tmp)) File.Delete(tmp);
         }
     }
+
+    private const string TempSuffix = ".tmp";
+
+    /// <summary>Whether <paramref name="name"/> is the temporary file of a write to <paramref name="target"/> (a crash can leave one).</summary>
+    public static bool IsTempOf(string name, string target) =>
+        name.StartsWith($".{target}.", StringComparison.Ordinal) && name.EndsWith(TempSuffix, StringComparison.Ordinal);
+
+    /// <summary>A new empty folder beside <paramref name="dir"/>, <c>&lt;dir&gt;.tmp-&lt;guid&gt;</c>: on the same file system, so <see cref="ReplaceFolder"/> is a rename.</summary>
+    public static string CreateStagingFolder(string dir)
+    {
+        string full = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string staging = $"{full}.tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(staging);
+        return staging;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="staging"/> to <paramref name="dir"/>, replacing any folder there: the old one is renamed
+    /// aside first and deleted last, so the new one appears by a single rename and a crash in between leaves both.
+    /// </summary>
+    public static void ReplaceFolder(string staging, string dir)
+    {
+        dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        if (Directory.Exists(dir))
+        {
+            string old = $"{dir}.old-{Guid.NewGuid():N}";
+            Directory.Move(dir, old);
+            Directory.Move(staging, dir);
+            Directory.Delete(old, recursive: true);
+        }
+        else Directory.Move(staging, dir);
+    }
+
+    /// <summary>The name of the first entry of <paramref name="dir"/> that <paramref name="belongs"/> refuses, or null: what <c>--force</c> checks before it replaces a folder.</summary>
+    public static string? FirstForeignEntry(string dir, Func<string, bool> belongs) =>
+        Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)).FirstOrDefault(n => !belongs(n));
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 

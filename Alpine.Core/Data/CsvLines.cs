@@ -15,6 +15,7 @@ internal sealed class CsvLines : IDisposable
     private byte[] _buf = new byte[1 << 20];
     private int _start, _end;
     private bool _eof;
+    private readonly CancellationToken _ct;
 
     public string Path { get; }
     /// <summary>1-based number of the line last returned (the header is line 1).</summary>
@@ -23,9 +24,11 @@ internal sealed class CsvLines : IDisposable
     public string Header { get; private set; } = "";
     public int Columns { get; private set; }
 
-    public CsvLines(string path)
+    /// <summary>Opens <paramref name="path"/>; <paramref name="ct"/> is checked once per MiB read.</summary>
+    public CsvLines(string path, CancellationToken ct = default)
     {
         Path = path;
+        _ct = ct;
         try { _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -90,6 +93,7 @@ internal sealed class CsvLines : IDisposable
     /// <summary>Moves the unread tail to the front and reads more; grows the buffer for a line longer than it.</summary>
     private void Fill()
     {
+        _ct.ThrowIfCancellationRequested();
         int rest = _end - _start;
         if (rest == _buf.Length) Array.Resize(ref _buf, checked(_buf.Length * 2));
         Buffer.BlockCopy(_buf, _start, _buf, 0, rest);

@@ -70,30 +70,28 @@ public sealed class DataFolder
     /// <summary>
     /// Writes a folder atomically: <paramref name="write"/> fills <c>&lt;dir&gt;.tmp-&lt;guid&gt;</c>, which is then
     /// renamed to <paramref name="dir"/>; on any failure the temporary folder is removed, so nothing half-written remains.
-    /// An existing non-empty <paramref name="dir"/> is refused unless <paramref name="overwrite"/>.
+    /// An existing non-empty <paramref name="dir"/> is refused unless <paramref name="overwrite"/>, and even then
+    /// unless it is a data folder (<see cref="IsDataFolderEntry"/>): <c>--force</c> never wipes anything else.
     /// </summary>
     public static void WriteAtomically(string dir, bool overwrite, Action<string> write)
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; expected a folder path");
-        if (!overwrite && Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
-            throw new UsageException($"--out {dir} already exists and is not empty (use --force to replace it)");
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            if (!overwrite) throw new UsageException($"--out {dir} already exists and is not empty (use --force to replace it)");
+            string? foreign = AtomicFile.FirstForeignEntry(dir, IsDataFolderEntry);
+            if (foreign is not null)
+                throw new UsageException($"--out {dir} is not a data folder (it holds '{foreign}'); --force only replaces a folder of " +
+                    $"{NativeFormat.InteractionsFile}, {NativeFormat.ItemsFile}, {NativeFormat.CategoriesFile} and {NativeFormat.PreparedCacheFile}");
+        }
         string? parent = Path.GetDirectoryName(dir);
         if (parent is not null) Directory.CreateDirectory(parent);
-        string tmp = $"{dir}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(tmp);
+        string tmp = AtomicFile.CreateStagingFolder(dir);
         try
         {
             write(tmp);
-            if (Directory.Exists(dir))
-            {
-                // Move the old folder aside first so the new one appears by a single rename.
-                string old = $"{dir}.old-{Guid.NewGuid():N}";
-                Directory.Move(dir, old);
-                Directory.Move(tmp, dir);
-                Directory.Delete(old, recursive: true);
-            }
-            else Directory.Move(tmp, dir);
+            AtomicFile.ReplaceFolder(tmp, dir);
         }
         catch
         {
@@ -101,4 +99,9 @@ public sealed class DataFolder
             throw;
         }
     }
+
+    /// <summary>Whether a file name belongs in a data folder: its files, the prepared cache, or a cache write's temp file.</summary>
+    public static bool IsDataFolderEntry(string name) =>
+        name is NativeFormat.InteractionsFile or NativeFormat.ItemsFile or NativeFormat.CategoriesFile or NativeFormat.PreparedCacheFile
+        || AtomicFile.IsTempOf(name, NativeFormat.PreparedCacheFile);
 }

@@ -53,7 +53,7 @@ internal static class Importing
 
     public static ImportSummary WriteFolder(
         string tmpDir, RawImpressions raw, long sourceRows, int cols, FeatureRowReader readRows, string featurePath,
-        int[]? categoryOfRow, Action<string>? progress)
+        int[]? categoryOfRow, Action<string>? progress, CancellationToken ct = default)
     {
         var log = raw.Log;
 
@@ -89,7 +89,7 @@ internal static class Importing
         }
 
         progress?.Invoke($"writing {NativeFormat.ItemsFile} ({usedRows.Length} of {sourceRows} items, {cols}-d)");
-        CopyRows(Path.Combine(tmpDir, NativeFormat.ItemsFile), usedRows, sourceRows, cols, readRows, featurePath);
+        CopyRows(Path.Combine(tmpDir, NativeFormat.ItemsFile), usedRows, sourceRows, cols, readRows, featurePath, ct);
         return new ImportSummary(order.Length, usedRows.Length, categories, dense.Count, cols);
     }
 
@@ -109,13 +109,14 @@ internal static class Importing
     /// Copies the source rows <paramref name="usedRows"/> (ascending) into a new <c>.npy</c>, reading the source
     /// chunk by chunk and skipping chunks nobody uses; refuses NaN or infinite values, naming the source row.
     /// </summary>
-    private static void CopyRows(string outPath, int[] usedRows, long sourceRows, int cols, FeatureRowReader readRows, string sourcePath)
+    private static void CopyRows(string outPath, int[] usedRows, long sourceRows, int cols, FeatureRowReader readRows, string sourcePath, CancellationToken ct)
     {
         var buf = new float[ChunkRows * cols];
         using var w = NpyFile.Create(outPath, usedRows.Length, cols);
         int u = 0;
         while (u < usedRows.Length)
         {
+            ct.ThrowIfCancellationRequested();
             long first = usedRows[u] / ChunkRows * (long)ChunkRows;
             int n = (int)Math.Min(ChunkRows, sourceRows - first);
             readRows(first, n, buf);

@@ -13,9 +13,9 @@ public static class KuaiVideoImporter
 {
     public const string Header = "timestamp,user_id,item_id,is_click,is_like,is_follow,pos_items,neg_items";
 
-    /// <summary>Writes the native folder <paramref name="outDir"/> atomically (nothing is left behind on error).</summary>
+    /// <summary>Writes the native folder <paramref name="outDir"/> atomically (nothing is left behind on error or when <paramref name="ct"/> is cancelled).</summary>
     public static ImportSummary Import(string trainCsv, string testCsv, string h5Path, string outDir,
-        bool overwrite = false, Action<string>? progress = null)
+        bool overwrite = false, Action<string>? progress = null, CancellationToken ct = default)
     {
         ImportSummary? summary = null;
         DataFolder.WriteAtomically(outDir, overwrite, tmp =>
@@ -23,18 +23,18 @@ public static class KuaiVideoImporter
             progress?.Invoke($"reading {h5Path}");
             using var h5 = H5Features.Open(h5Path);
             var raw = RawImpressions.ForFiles(trainCsv, testCsv);
-            ReadImpressions(trainCsv, SplitPart.Train, h5, raw, progress);
-            ReadImpressions(testCsv, SplitPart.Test, h5, raw, progress);
+            ReadImpressions(trainCsv, SplitPart.Train, h5, raw, progress, ct);
+            ReadImpressions(testCsv, SplitPart.Test, h5, raw, progress, ct);
             raw.EnsureNotEmpty(trainCsv, testCsv);
-            summary = Importing.WriteFolder(tmp, raw, h5.Rows, h5.Cols, h5.ReadRows, h5Path, null, progress);
+            summary = Importing.WriteFolder(tmp, raw, h5.Rows, h5.Cols, h5.ReadRows, h5Path, null, progress, ct);
         });
         return summary!;
     }
 
-    private static void ReadImpressions(string path, SplitPart split, H5Features h5, RawImpressions raw, Action<string>? progress)
+    private static void ReadImpressions(string path, SplitPart split, H5Features h5, RawImpressions raw, Action<string>? progress, CancellationToken ct)
     {
         progress?.Invoke($"reading {path}");
-        using var csv = new CsvLines(path);
+        using var csv = new CsvLines(path, ct);
         csv.ReadHeader(Header);
         while (csv.TryReadLine(out var line))
         {

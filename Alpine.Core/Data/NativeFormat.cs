@@ -13,6 +13,8 @@ public static partial class NativeFormat
     public const string InteractionsFile = "interactions.csv";
     public const string ItemsFile = "items.npy";
     public const string CategoriesFile = "item_categories.csv";
+    /// <summary>The prepared cache <c>alpine prepare</c> writes beside the data (Prep's <c>PreparedData.CacheFile</c>).</summary>
+    public const string PreparedCacheFile = "prepared.alpc";
 
     /// <summary>Writes <c>interactions.csv</c>; the split column is written when the log carries a split.</summary>
     public static void WriteInteractions(string path, InteractionLog log)

@@ -9,9 +9,9 @@ public static class ThacilImporter
 {
     public const string Header = "user_id,item_id,cate_id,is_click,timestamp";
 
-    /// <summary>Writes the native folder <paramref name="outDir"/> atomically (nothing is left behind on error).</summary>
+    /// <summary>Writes the native folder <paramref name="outDir"/> atomically (nothing is left behind on error or when <paramref name="ct"/> is cancelled).</summary>
     public static ImportSummary Import(string trainCsv, string testCsv, string featuresNpy, string outDir,
-        bool overwrite = false, Action<string>? progress = null)
+        bool overwrite = false, Action<string>? progress = null, CancellationToken ct = default)
     {
         ImportSummary? summary = null;
         DataFolder.WriteAtomically(outDir, overwrite, tmp =>
@@ -23,21 +23,21 @@ public static class ThacilImporter
             var categoryOfRow = new int[npy.Rows];
             Array.Fill(categoryOfRow, -1);
             var raw = RawImpressions.ForFiles(trainCsv, testCsv);
-            ReadImpressions(trainCsv, SplitPart.Train, (int)npy.Rows, categoryOfRow, raw, progress);
-            ReadImpressions(testCsv, SplitPart.Test, (int)npy.Rows, categoryOfRow, raw, progress);
+            ReadImpressions(trainCsv, SplitPart.Train, (int)npy.Rows, categoryOfRow, raw, progress, ct);
+            ReadImpressions(testCsv, SplitPart.Test, (int)npy.Rows, categoryOfRow, raw, progress, ct);
             raw.EnsureNotEmpty(trainCsv, testCsv);
             summary = Importing.WriteFolder(tmp, raw, npy.Rows, npy.Cols,
                 (first, count, dest) => npy.ReadRows(first, dest.AsSpan(0, count * npy.Cols)),
-                featuresNpy, categoryOfRow, progress);
+                featuresNpy, categoryOfRow, progress, ct);
         });
         return summary!;
     }
 
     private static void ReadImpressions(string path, SplitPart split, int featureRows, int[] categoryOfRow,
-        RawImpressions raw, Action<string>? progress)
+        RawImpressions raw, Action<string>? progress, CancellationToken ct)
     {
         progress?.Invoke($"reading {path}");
-        using var csv = new CsvLines(path);
+        using var csv = new CsvLines(path, ct);
         csv.ReadHeader(Header);
         while (csv.TryReadLine(out var line))
         {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Alpine.Prep;
 
 namespace Alpine.Model;
 

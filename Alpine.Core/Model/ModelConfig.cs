@@ -82,7 +82,7 @@ public sealed record ModelConfig
         if (VisualDim <= 0) throw new Data.UsageException($"visual dims must be positive, got {VisualDim}");
         if (HiddenSize <= 0) throw new Data.UsageException($"--hidden must be positive, got {Hidden}");
         if (MlpHidden <= 0) throw new Data.UsageException($"MLP hidden units must be positive, got {MlpHidden}");
-        if (TopL < 1) throw new Data.UsageException($"--top-l must be at least 1, got {TopL}");
+        if (TopL < 1) throw new Data.UsageException($"top-L must be at least 1 (alpine prepare --top-l), got {TopL}");
         if (Window < 1) throw new Data.UsageException($"--window must be at least 1, got {Window}");
         if (Attention == AttentionKind.ScaledDot && HiddenSize != ItemDim)
             throw new Data.UsageException($"--attention scaled-dot needs H = D, got H = {HiddenSize}, D = {ItemDim}");

@@ -1,3 +1,5 @@
+using Alpine.Prep;
+
 namespace Alpine.Model;
 
 /// <summary>

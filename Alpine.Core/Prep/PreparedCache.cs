@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Alpine.Data;
-using Alpine.Model;
 
 namespace Alpine.Prep;
 

@@ -1,5 +1,4 @@
 using Alpine.Data;
-using Alpine.Model;
 
 namespace Alpine.Prep;
 
@@ -15,6 +14,14 @@ public sealed record PrepareOptions
     public int Dims { get; init; } = 64;
     /// <summary>At most this many train items are sampled for the PCA fit (SPEC D3).</summary>
     public int MaxFitItems { get; init; } = 200_000;
+
+    /// <summary>The options as <c>alpine prepare</c> flags (PCA sizes, which have none, only when not the defaults).</summary>
+    public string Flags()
+    {
+        var d = new PrepareOptions();
+        string s = FormattableString.Invariant($"--top-l {TopL} --metric {Metric.ToString().ToLowerInvariant()} --seed {Seed}");
+        return Dims == d.Dims && MaxFitItems == d.MaxFitItems ? s : FormattableString.Invariant($"{s} (PCA to {Dims}-d fitted on ≤ {MaxFitItems} items)");
+    }
 
     /// <summary>Throws <see cref="UsageException"/> naming the option when a value cannot work.</summary>
     public void Validate()
@@ -32,7 +39,7 @@ public sealed record PrepareOptions
 /// </summary>
 public sealed class PreparedData
 {
-    public const string CacheFile = "prepared.alpc";
+    public const string CacheFile = NativeFormat.PreparedCacheFile;
 
     public required Profile Profile { get; init; }
     public required int UserCount { get; init; }
@@ -169,6 +176,7 @@ public sealed class PreparedData
         IProgress<(string Stage, double Fraction)>? progress = null, CancellationToken ct = default)
     {
         options.Validate();
+        if (log.Count == 0) throw new DataFormatException(sourceName, "no impressions; expected data rows after the header");
         if (features.Rows > int.MaxValue) throw new ArgumentException($"{features.Rows} feature rows; at most {int.MaxValue} items", nameof(features));
         int itemCount = (int)features.Rows;
         if (log.MaxItemIdPlusOne > itemCount)

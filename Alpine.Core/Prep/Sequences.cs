@@ -1,5 +1,4 @@
 using Alpine.Data;
-using Alpine.Model;
 
 namespace Alpine.Prep;
 

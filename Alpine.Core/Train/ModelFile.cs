@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Train;
 
@@ -19,16 +20,24 @@ public sealed record TrainingProgress
     public int BatchInEpoch { get; init; }
     /// <summary>Adam steps taken (the next step is Step + 1).</summary>
     public long Step { get; init; }
-    /// <summary>Σ batch loss × targets, targets and cell-steps so far in <see cref="Epoch"/> (for its log row).</summary>
-    public double EpochLossSum { get; init; }
-    public long EpochTargets { get; init; }
-    public long EpochCellSteps { get; init; }
-    /// <summary>The best validation AUC_user so far, the epoch (1-based) it came from, validations since.</summary>
+    /// <summary>
+    /// Σ batch loss × targets, targets and cell-steps since the last validation round (for the next round's log
+    /// row; with <see cref="TrainOptions.EvalEvery"/> 0 a round ends each epoch, so these are the epoch's so far).
+    /// </summary>
+    public double RoundLossSum { get; init; }
+    public long RoundTargets { get; init; }
+    public long RoundCellSteps { get; init; }
+    /// <summary>The best validation AUC_user so far, the epoch (1-based) its round fell in, validation rounds since.</summary>
     public double BestAucUser { get; init; } = double.NegativeInfinity;
     public int BestEpoch { get; init; }
     public int SinceBest { get; init; }
     /// <summary>True once early stopping ended the run (a resumed run with more epochs still stops).</summary>
     public bool EarlyStopped { get; init; }
+    /// <summary>
+    /// The backend the run trained on ("cpu", "gpu"): the CPU and GPU backends round differently, so a run is
+    /// bit-identical to an uninterrupted one (SPEC D13) only when it resumes on the same one.
+    /// </summary>
+    public string Device { get; init; } = "";
 }
 
 /// <summary>Adam's moments and the run's position: what a checkpoint adds to a model file.</summary>
@@ -41,15 +50,23 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   uint32      format version (<see cref="FormatVersion"/>)
 ///   uint32      kind: 1 model, 2 checkpoint
 ///   int64       payload length in bytes
-///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, training BatchMode, parameters[ParameterCount],
-///               and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
+///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, PrepareOptions (v2), training BatchMode,
+///               parameters[ParameterCount], and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
+///               (with, since v2, the device it trained on; since v3, <c>--eval-every</c> last)
 ///   32 bytes    SHA-256 of the payload
 /// </code>
-/// Written atomically; a file that is truncated, corrupted or of another version is refused naming it.
+/// Written atomically; a file that is truncated, corrupted or of another version, or whose config does not
+/// give its parameter count, is refused naming it.
 /// </summary>
 public sealed class ModelFile
 {
-    public const uint FormatVersion = 1;
+    /// <summary>
+    /// 2: the prepare options joined the payload (a model is tied to the prepared data, not only its sources).
+    /// 3: a checkpoint's options end with <see cref="TrainOptions.EvalEvery"/>. Version 2 files still read (a
+    /// model's payload is unchanged; a checkpoint's run validated once per epoch, EvalEvery 0).
+    /// </summary>
+    public const uint FormatVersion = 3;
+    private const uint OldestReadable = 2;
     private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
     private const int HeaderSize = 8 + 4 + 4 + 8;
     private const int HashSize = 32;
@@ -58,6 +75,8 @@ public sealed class ModelFile
     public required ModelShape Shape { get; init; }
     /// <summary>The prepared data set's fingerprint: a model only scores the data set it was trained on.</summary>
     public required string Fingerprint { get; init; }
+    /// <summary>The options the data was prepared with: with <see cref="Fingerprint"/>, what the model was trained on.</summary>
+    public required PrepareOptions Prepared { get; init; }
     /// <summary>How the model was trained (SPEC D12); scoring uses the same, since the modes differ beyond W items.</summary>
     public BatchMode Mode { get; init; } = BatchMode.SharedPrefix;
     public required float[] Parameters { get; init; }
@@ -77,6 +96,7 @@ public sealed class ModelFile
             w.Write(Shape.UserCount); w.Write(Shape.CategoryCount); w.Write(Shape.ItemDim);
             w.Write(Shape.Hidden); w.Write(Shape.MlpHidden); w.Write(Shape.ParameterCount);
             w.Write(Fingerprint);
+            w.Write(Prepared.TopL); w.Write((int)Prepared.Metric); w.Write(Prepared.Seed); w.Write(Prepared.Dims); w.Write(Prepared.MaxFitItems);
             w.Write((int)Mode);
             WriteFloats(w, Parameters);
             if (Checkpoint is { } cp)
@@ -106,8 +126,8 @@ public sealed class ModelFile
         if (file.Length < HeaderSize || !file.AsSpan(0, 8).SequenceEqual(Magic))
             throw new DataFormatException(path, "not an Alpine model file (bad magic)");
         uint version = BitConverter.ToUInt32(file, 8);
-        if (version != FormatVersion)
-            throw new DataFormatException(path, $"model format version {version}, this build reads version {FormatVersion}: retrain it with this build");
+        if (version is < OldestReadable or > FormatVersion)
+            throw new DataFormatException(path, $"model format version {version}, this build reads versions {OldestReadable} to {FormatVersion}: retrain it with this build");
         uint kind = BitConverter.ToUInt32(file, 12);
         long bodyLength = BitConverter.ToInt64(file, 16);
         if (kind is not (1 or 2)) throw new DataFormatException(path, $"corrupted: unknown file kind {kind}");
@@ -123,6 +143,7 @@ public sealed class ModelFile
             var config = ReadConfig(r);
             var shape = new ModelShape(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
             string fingerprint = r.ReadString();
+            var prepared = new PrepareOptions { TopL = r.ReadInt32(), Metric = ReadEnum<EdgeMetric>(r), Seed = r.ReadInt32(), Dims = r.ReadInt32(), MaxFitItems = r.ReadInt32() };
             var mode = ReadEnum<BatchMode>(r);
             var parameters = ReadFloats(r, shape.ParameterCount);
             CheckpointState? cp = null;
@@ -130,10 +151,11 @@ public sealed class ModelFile
             {
                 var m = ReadFloats(r, shape.ParameterCount);
                 var v = ReadFloats(r, shape.ParameterCount);
-                cp = new CheckpointState(m, v, ReadProgress(r));
+                cp = new CheckpointState(m, v, ReadProgress(r, version));
             }
             if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
-            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Mode = mode, Parameters = parameters, Checkpoint = cp };
+            RequireConsistent(path, config, shape, prepared);
+            return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Prepared = prepared, Mode = mode, Parameters = parameters, Checkpoint = cp };
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentOutOfRangeException or OverflowException)
         {
@@ -141,11 +163,38 @@ public sealed class ModelFile
         }
     }
 
-    /// <summary>Refuses a model trained on another data set (SPEC D1: a model's scores mean nothing elsewhere).</summary>
-    public void RequireFingerprint(string expected, string path, string dataDir)
+    /// <summary>
+    /// The config must be valid and lay out exactly the stored parameters: a file whose layout changed without a
+    /// <see cref="FormatVersion"/> bump is refused here, not by a backend deep inside.
+    /// </summary>
+    private static void RequireConsistent(string path, ModelConfig config, ModelShape shape, PrepareOptions prepared)
     {
-        if (Fingerprint != expected)
-            throw new DataFormatException(path, $"was trained on another data set (fingerprint {Fingerprint}), not the one prepared in {dataDir} ({expected})");
+        try { config.Validate(); prepared.Validate(); }
+        catch (UsageException e) { throw new DataFormatException(path, $"invalid config ({e.Message})", e); }
+        if (config.TopL != prepared.TopL) throw new DataFormatException(path, $"invalid config: top-L {config.TopL}, prepared with top-L {prepared.TopL}");
+        if (shape.UserCount < 0 || shape.CategoryCount < 0 || (shape.ItemDim, shape.Hidden, shape.MlpHidden) != (config.ItemDim, config.HiddenSize, config.MlpHidden))
+            throw new DataFormatException(path, $"its shape {shape} does not match its config (D={config.ItemDim} H={config.HiddenSize} M={config.MlpHidden})");
+        long size = ModelLayout.Create(config, shape.UserCount, shape.CategoryCount).Size;
+        if (size != shape.ParameterCount)
+            throw new DataFormatException(path, $"its config lays out {size} parameters, the file holds {shape.ParameterCount}: it was written by another build; retrain it");
+    }
+
+    /// <summary>
+    /// Refuses a model trained on other data than <paramref name="data"/> (SPEC D1: a model's scores mean nothing
+    /// elsewhere): other source files, other prepare options (top-L, metric, PCA seed: other edges or features),
+    /// another profile or user/category count. Evaluate, rank and resume all go through here.
+    /// </summary>
+    public void RequireMatches(PreparedData data, string path, string dataDir)
+    {
+        if (Fingerprint != data.Fingerprint)
+            throw new DataFormatException(path, $"was trained on another data set (fingerprint {Fingerprint}), not the one in {dataDir} ({data.Fingerprint})");
+        if (Prepared != data.Options)
+            throw new DataFormatException(path, $"was trained on {dataDir} prepared with {Prepared.Flags()}, but it is now prepared with {data.Options.Flags()}; " +
+                $"run 'alpine prepare --data {dataDir} {Prepared.Flags()}' or train a new model");
+        if (Config.Profile != data.Profile || Shape.UserCount != data.UserCount || Shape.CategoryCount != data.CategoryCount
+            || Config.VisualDim != data.Items.VisualDim)
+            throw new DataFormatException(path, $"its shape ({Config.Profile}, {Shape.UserCount} users, {Shape.CategoryCount} categories, {Config.VisualDim}-d) " +
+                $"differs from {dataDir} ({data.Profile}, {data.UserCount} users, {data.CategoryCount} categories, {data.Items.VisualDim}-d)");
     }
 
     private static void WriteFloats(BinaryWriter w, float[] values) => w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
@@ -193,24 +242,30 @@ public sealed class ModelFile
         w.Write((int)o.Mode); w.Write(o.Epochs); w.Write(o.Patience); w.Write(o.BatchSize); w.Write(o.PieceSize); w.Write(o.Seed);
         w.Write(o.Adam.LearningRate); w.Write(o.Adam.Beta1); w.Write(o.Adam.Beta2); w.Write(o.Adam.Epsilon); w.Write(o.Adam.ClipNorm);
         w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
-        w.Write(p.EpochLossSum); w.Write(p.EpochTargets); w.Write(p.EpochCellSteps);
-        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped);
+        w.Write(p.RoundLossSum); w.Write(p.RoundTargets); w.Write(p.RoundCellSteps);
+        w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped); w.Write(p.Device);
+        w.Write(o.EvalEvery); // v3: last, so a version 2 payload is this one without it
     }
 
-    private static TrainingProgress ReadProgress(BinaryReader r)
+    private static TrainingProgress ReadProgress(BinaryReader r, uint version)
     {
         var options = new TrainOptions
         {
             Mode = ReadEnum<BatchMode>(r), Epochs = r.ReadInt32(), Patience = r.ReadInt32(), BatchSize = r.ReadInt32(), PieceSize = r.ReadInt32(), Seed = r.ReadInt32(),
             Adam = new AdamSettings(r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle()),
         };
-        return new TrainingProgress
+        var p = new TrainingProgress
         {
             Options = options,
             Epoch = r.ReadInt32(), BatchInEpoch = r.ReadInt32(), Step = r.ReadInt64(),
-            EpochLossSum = r.ReadDouble(), EpochTargets = r.ReadInt64(), EpochCellSteps = r.ReadInt64(),
+            RoundLossSum = r.ReadDouble(), RoundTargets = r.ReadInt64(), RoundCellSteps = r.ReadInt64(),
             BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), EarlyStopped = r.ReadBoolean(),
+            Device = r.ReadString(),
         };
+        if (version < 3) return p; // validated once per epoch: EvalEvery 0
+        int evalEvery = r.ReadInt32();
+        if (evalEvery < 0) throw new InvalidDataException($"eval-every {evalEvery}");
+        return p with { Options = options with { EvalEvery = evalEvery } };
     }
 
     private static T ReadEnum<T>(BinaryReader r) where T : struct, Enum

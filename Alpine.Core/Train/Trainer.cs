@@ -8,24 +8,30 @@ using Alpine.Prep;
 
 namespace Alpine.Train;
 
-/// <summary>What the trainer reports after each batch and each validation.</summary>
+/// <summary>
+/// What the trainer reports after each batch and each validation round: the epoch in progress (0-based) and the
+/// batches of it done, the step, the mean loss and targets/s since the last round, and the round's metrics.
+/// </summary>
 public readonly record struct TrainProgressReport(
-    int Epoch, int Epochs, int Batch, int Batches, long Step, double EpochLoss, double TargetsPerSecond, MetricReport? Validation);
+    int Epoch, int Epochs, int Batch, int Batches, long Step, double Loss, double TargetsPerSecond, MetricReport? Validation);
 
 /// <summary>How a run ended: the position reached, the best validation metrics, whether Ctrl-C stopped it.</summary>
 public sealed record TrainResult(TrainingProgress Progress, bool Cancelled);
 
 /// <summary>
-/// The training loop (SPEC D11–D13): epochs of shuffled batches, Adam, validation on the Validation part after
-/// every epoch, early stopping on validation AUC_user with patience, the best model kept. It reads the
-/// Train and Validation parts only; test labels are never touched (SPEC D1).
+/// The training loop (SPEC D11–D13): epochs of shuffled batches, Adam, validation rounds on the Validation part
+/// (after every epoch, or every N steps: <see cref="IsRound"/>), early stopping on validation AUC_user after
+/// <c>Patience</c> rounds without gain, the best model kept. It reads the Train and Validation parts only; test
+/// labels are never touched (SPEC D1).
 /// Files in the run folder: <c>model.alp</c> (the best model so far), <c>metrics.json</c> (its validation
-/// metrics), <c>checkpoint.alp</c> (after every epoch, and where Ctrl-C stopped), <c>train_log.csv</c>.
+/// metrics), <c>checkpoint.alp</c> (after every validation round, and where Ctrl-C stopped), <c>train_log.csv</c>
+/// (a row per round). A fresh run may train in a staging folder that moves to its run folder at the first
+/// checkpoint (<see cref="RunFolder"/>).
 /// </summary>
 public sealed class Trainer
 {
     public const string ModelFileName = "model.alp", CheckpointFileName = "checkpoint.alp",
-        LogFileName = "train_log.csv", MetricsFileName = "metrics.json";
+        LogFileName = "train_log.csv", MetricsFileName = "metrics.json", TestMetricsFileName = "metrics_test.json";
 
     private const string LogHeader =
         "step,epoch,loss,val_auc_user,val_auc_global,val_gauc,val_logloss,val_p50,val_r50,val_f50,targets_per_s,cell_steps,seconds";
@@ -33,17 +39,34 @@ public sealed class Trainer
     private readonly IAlpineBackend _backend;
     private readonly PreparedData _data;
     private readonly Batcher _batcher;
-    private readonly string _runDir;
     private readonly BatchMode _mode;
+    private string _runDir;
+    private string? _publishTo;
 
-    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode)
+    /// <summary>
+    /// Writes the run's files into <paramref name="runDir"/>. With <paramref name="publishTo"/>, <paramref name="runDir"/>
+    /// is a staging folder: the first checkpoint moves it to <paramref name="publishTo"/> (replacing the folder there,
+    /// which the caller has checked holds only a run), and the run goes on there.
+    /// </summary>
+    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode, string? publishTo = null)
     {
-        _backend = backend; _data = data; _runDir = runDir; _mode = mode;
+        _backend = backend; _data = data; _runDir = runDir; _mode = mode; _publishTo = publishTo;
         _batcher = new Batcher(data, backend.Config, mode);
     }
 
     public string ModelPath => Path.Combine(_runDir, ModelFileName);
     public string CheckpointPath => Path.Combine(_runDir, CheckpointFileName);
+
+    /// <summary>
+    /// Whether a validation round follows step <paramref name="step"/> (1-based), the last of epoch
+    /// <paramref name="epoch"/> (1-based) when <paramref name="epochEnd"/>. EvalEvery 0: at every epoch's end.
+    /// N &gt; 0: at steps N, 2N, … counted across epochs, so rounds stay evenly spaced and patience counts equal
+    /// stretches of training; plus at the end of the last epoch, so the final parameters are validated too. The
+    /// rule depends only on the step, the epoch and the epoch count, all in a checkpoint: a resumed run meets the
+    /// rounds an uninterrupted one would (unless <c>--epochs</c> changed: then "the last epoch" moved).
+    /// </summary>
+    public static bool IsRound(TrainOptions o, long step, int epoch, bool epochEnd) =>
+        o.EvalEvery == 0 ? epochEnd : step % o.EvalEvery == 0 || (epochEnd && epoch == o.Epochs);
 
     /// <summary>
     /// Trains from <paramref name="start"/> (a fresh <see cref="TrainingProgress"/>, or a checkpoint's, whose
@@ -57,16 +80,17 @@ public sealed class Trainer
         if (o.Mode != _mode) throw new ArgumentException($"the options say {o.Mode}, the trainer was built for {_mode}", nameof(start));
         int[] train = _batcher.PositionsOf(SplitPart.Train);
         if (train.Length == 0) throw new UsageException("the data set has no train impressions");
-        TrimLog(start.Epoch);
+        TrimLog(start.Step);
 
         var p = start;
-        var logits = new float[o.BatchSize];
+        var logits = new float[Math.Min(o.BatchSize, train.Length)];
+        // Throughput and seconds of the round's training in this process (a resumed round counts from the resume).
+        var clock = Stopwatch.StartNew();
+        long targetsAtClock = p.RoundTargets;
         while (!p.EarlyStopped && p.Epoch < o.Epochs)
         {
             int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, p.Epoch);
-            var clock = Stopwatch.StartNew();
-            long targetsAtStart = p.EpochTargets;
-            for (int b = p.BatchInEpoch; b < plan.Length; b++)
+            for (int b = p.BatchInEpoch; b < plan.Length && !p.EarlyStopped; b++)
             {
                 if (ct.IsCancellationRequested)
                 {
@@ -83,34 +107,51 @@ public sealed class Trainer
                 p = p with
                 {
                     BatchInEpoch = b + 1, Step = p.Step + 1,
-                    EpochLossSum = p.EpochLossSum + (double)loss * batch.TargetCount,
-                    EpochTargets = p.EpochTargets + batch.TargetCount,
-                    EpochCellSteps = p.EpochCellSteps + Batcher.CellSteps(batch),
+                    RoundLossSum = p.RoundLossSum + (double)loss * batch.TargetCount,
+                    RoundTargets = p.RoundTargets + batch.TargetCount,
+                    RoundCellSteps = p.RoundCellSteps + Batcher.CellSteps(batch),
                 };
+                double targetsPerSecond = (p.RoundTargets - targetsAtClock) / clock.Elapsed.TotalSeconds;
                 progress?.Report(new TrainProgressReport(p.Epoch, o.Epochs, b + 1, plan.Length, p.Step,
-                    p.EpochLossSum / p.EpochTargets, (p.EpochTargets - targetsAtStart) / clock.Elapsed.TotalSeconds, null));
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
+                    p.RoundLossSum / p.RoundTargets, targetsPerSecond, null));
 
-            var validation = Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize); // short: Ctrl-C waits for the next batch boundary
-            // NaN (no validation user with both classes) never compares: each epoch then counts as the best.
-            bool better = !(validation.AucUser <= p.BestAucUser);
-            int epochDone = p.Epoch + 1;
-            if (better) WriteBest(validation, epochDone, p.Step);
-            AppendLog(p, epochDone, validation, (p.EpochTargets - targetsAtStart) / seconds, seconds);
-            int sinceBest = better ? 0 : p.SinceBest + 1;
-            p = p with
-            {
-                Epoch = epochDone, BatchInEpoch = 0, EpochLossSum = 0, EpochTargets = 0, EpochCellSteps = 0,
-                BestAucUser = better ? validation.AucUser : p.BestAucUser,
-                BestEpoch = better ? epochDone : p.BestEpoch,
-                SinceBest = sinceBest,
-                EarlyStopped = sinceBest >= o.Patience,
-            };
-            WriteCheckpoint(p);
-            progress?.Report(new TrainProgressReport(p.Epoch, o.Epochs, plan.Length, plan.Length, p.Step, 0, 0, validation));
+                int epoch = p.Epoch + 1; // 1-based, the epoch this step belongs to (the log's and metrics.json's)
+                bool epochEnd = b + 1 == plan.Length;
+                // A finished epoch is recorded at once, so a checkpoint at its end resumes at the next one.
+                if (epochEnd) p = p with { Epoch = epoch, BatchInEpoch = 0 };
+                if (!IsRound(o, p.Step, epoch, epochEnd)) continue;
+
+                double seconds = clock.Elapsed.TotalSeconds;
+                var validation = Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize); // short: Ctrl-C waits for the next batch boundary
+                p = EndRound(p, epoch, validation, (p.RoundTargets - targetsAtClock) / seconds, seconds);
+                WriteCheckpoint(p);
+                progress?.Report(new TrainProgressReport(epoch - 1, o.Epochs, b + 1, plan.Length, p.Step, 0, 0, validation));
+                clock.Restart();
+                targetsAtClock = 0;
+            }
         }
         return new TrainResult(p, Cancelled: false);
+    }
+
+    /// <summary>
+    /// A validation round's bookkeeping: the best model and metrics.json when AUC_user improved, the log row, the
+    /// patience count (in rounds) and early stopping; the round's accumulators start again.
+    /// </summary>
+    private TrainingProgress EndRound(TrainingProgress p, int epoch, MetricReport validation, double targetsPerSecond, double seconds)
+    {
+        // NaN (no validation user with both classes) never compares: each round then counts as the best.
+        bool better = !(validation.AucUser <= p.BestAucUser);
+        if (better) WriteBest(validation, epoch, p.Step);
+        AppendLog(p, epoch, validation, targetsPerSecond, seconds);
+        int sinceBest = better ? 0 : p.SinceBest + 1;
+        return p with
+        {
+            RoundLossSum = 0, RoundTargets = 0, RoundCellSteps = 0,
+            BestAucUser = better ? validation.AucUser : p.BestAucUser,
+            BestEpoch = better ? epoch : p.BestEpoch,
+            SinceBest = sinceBest,
+            EarlyStopped = sinceBest >= p.Options.Patience,
+        };
     }
 
     /// <summary>A model file of the backend's current parameters (and, for a checkpoint, its Adam state).</summary>
@@ -133,13 +174,21 @@ public sealed class Trainer
             Config = c,
             Shape = new ModelShape(data.UserCount, data.Items.CategoryCount, c.ItemDim, c.HiddenSize, c.MlpHidden, size),
             Fingerprint = data.Fingerprint,
+            Prepared = data.Options,
             Mode = mode,
             Parameters = parameters,
             Checkpoint = state,
         };
     }
 
-    private void WriteCheckpoint(TrainingProgress p) => Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
+    private void WriteCheckpoint(TrainingProgress p)
+    {
+        Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
+        if (_publishTo is null) return;
+        AtomicFile.ReplaceFolder(_runDir, _publishTo);
+        _runDir = _publishTo;
+        _publishTo = null;
+    }
 
     private void WriteBest(MetricReport validation, int epoch, long step)
     {
@@ -153,13 +202,30 @@ public sealed class Trainer
 
     private string LogPath => Path.Combine(_runDir, LogFileName);
 
-    /// <summary>Drops log rows of epochs after the one a resumed run starts from (a crash may have left them).</summary>
-    private void TrimLog(int epochsDone)
+    /// <summary>
+    /// Keeps the log rows up to <paramref name="step"/>, where a resumed run starts (a crash may have left later
+    /// ones), and refuses a malformed row naming its line. A last line without its newline is an append that a
+    /// crash cut short (<see cref="AppendLog"/> writes each row whole, newline last): it is dropped.
+    /// </summary>
+    private void TrimLog(long step)
     {
         if (!File.Exists(LogPath)) { AtomicFile.WriteAllText(LogPath, LogHeader + "\n"); return; }
-        var keep = File.ReadAllLines(LogPath).Skip(1)
-            .Where(l => int.TryParse(l.Split(',')[1], CultureInfo.InvariantCulture, out int e) && e <= epochsDone);
-        AtomicFile.WriteAllText(LogPath, string.Join("\n", keep.Prepend(LogHeader)) + "\n");
+        string[] lines = File.ReadAllText(LogPath).Split('\n'); // the last piece is "" or a torn row
+        if (lines.Length < 2 || lines[0].TrimEnd('\r') != LogHeader)
+            throw new DataFormatException(LogPath, 1, $"expected the header '{LogHeader}'");
+        int columns = LogHeader.Count(c => c == ',') + 1;
+        var keep = new List<string> { LogHeader };
+        for (int i = 1; i < lines.Length - 1; i++)
+        {
+            string row = lines[i].TrimEnd('\r');
+            if (row.Length == 0) continue;
+            string[] f = row.Split(',');
+            if (f.Length != columns || !long.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out long s)
+                || !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw new DataFormatException(LogPath, i + 1, $"malformed row '{row}'; expected {columns} columns ({LogHeader}) with whole numbers for step and epoch");
+            if (s <= step) keep.Add(row);
+        }
+        AtomicFile.WriteAllText(LogPath, string.Join("\n", keep) + "\n");
     }
 
     private void AppendLog(TrainingProgress p, int epoch, MetricReport v, double targetsPerSecond, double seconds)
@@ -168,10 +234,13 @@ public sealed class Trainer
         string F(double x) => double.IsFinite(x) ? x.ToString("0.######", CultureInfo.InvariantCulture) : "";
         var row = string.Join(",",
             p.Step.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
-            F(p.EpochLossSum / Math.Max(1, p.EpochTargets)),
+            F(p.RoundLossSum / Math.Max(1, p.RoundTargets)),
             F(v.AucUser), F(v.AucGlobal), F(v.GAuc), F(v.LogLoss),
             F(k50 >= 0 ? v.Precision[k50] : double.NaN), F(k50 >= 0 ? v.Recall[k50] : double.NaN), F(k50 >= 0 ? v.F1[k50] : double.NaN),
-            F(Math.Round(targetsPerSecond, 1)), p.EpochCellSteps.ToString(CultureInfo.InvariantCulture), F(Math.Round(seconds, 3)));
-        File.AppendAllText(LogPath, row + "\n", new UTF8Encoding(false));
+            F(Math.Round(targetsPerSecond, 1)), p.RoundCellSteps.ToString(CultureInfo.InvariantCulture), F(Math.Round(seconds, 3)));
+        // One write of the whole row, newline last, flushed: a crash leaves the row whole or a tail without a newline.
+        using var log = new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        log.Write(Encoding.UTF8.GetBytes(row + "\n"));
+        log.Flush(flushToDisk: true);
     }
 }

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using Alpine.Prep;
 
 namespace Alpine.Kernels;
 
@@ -27,7 +28,7 @@ public struct CellDims
 
 /// <summary>
 /// Device views of one LSTM layer's sequences, weights and stored activations. N = total steps of the
-/// <see cref="Alpine.Model.SequenceSet"/>; sequences are concatenated exactly as there.
+/// <see cref="Alpine.Prep.SequenceSet"/>; sequences are concatenated exactly as there.
 /// </summary>
 public struct CellViews
 {

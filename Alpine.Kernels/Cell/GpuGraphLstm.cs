@@ -1,4 +1,5 @@
 using Alpine.Model;
+using Alpine.Prep;
 using ILGPU;
 using ILGPU.Runtime;
 

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Alpine.Cpu;
 using Alpine.Model;
+using Alpine.Prep;
 using ILGPU;
 using ILGPU.Runtime;
 

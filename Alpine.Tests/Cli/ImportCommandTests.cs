@@ -46,8 +46,36 @@ public class ImportCommandTests
         string[] args = ["import", "thacil", src.Train, src.Test, src.Npy, "--out", Out];
         Assert.That(Alpine.Cli.Program.Main(args), Is.EqualTo(2));
         Assert.That(Directory.GetFiles(Out).Select(Path.GetFileName), Is.EqualTo(new[] { "mine.txt" }));
+        Assert.That(Alpine.Cli.Program.Main([.. args, "--force"]), Is.EqualTo(2), "--force replaces a data folder only");
+        Assert.That(Directory.GetFiles(Out).Select(Path.GetFileName), Is.EqualTo(new[] { "mine.txt" }));
+
+        File.Delete(Path.Combine(Out, "mine.txt"));
+        Assert.That(Alpine.Cli.Program.Main(args), Is.Zero);
         Assert.That(Alpine.Cli.Program.Main([.. args, "--force"]), Is.Zero);
         Assert.That(DataFolder.Open(Out).ItemCount, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void AFlagBeforeThePositionalsKeepsTheirOrder()
+    {
+        // --force once swallowed the next argument and appended it at the end: the files' roles shifted.
+        var src = ImportFixtures.WriteThacil(_dir);
+        Assert.That(Alpine.Cli.Program.Main(["import", "thacil", "--force", src.Train, src.Test, src.Npy, "--out", Out]), Is.Zero);
+        Assert.That(Alpine.Cli.Program.Main(["import", "--force", "thacil", src.Train, src.Test, src.Npy, "--out", Out]), Is.Zero);
+        Assert.That(DataFolder.Open(Out).ItemCount, Is.EqualTo(3));
+        Assert.That(Alpine.Cli.Program.Main(["import", "thacil", "--force=yes", src.Train, src.Test, src.Npy, "--out", Out]), Is.EqualTo(2), "a flag takes no value");
+    }
+
+    [Test]
+    public void CancellingAnImportLeavesNoFolder()
+    {
+        var src = ImportFixtures.WriteThacil(_dir);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.Throws<OperationCanceledException>(() => ThacilImporter.Import(src.Train, src.Test, src.Npy, Out, ct: cts.Token));
+        var kuai = ImportFixtures.WriteKuai(Directory.CreateDirectory(Path.Combine(_dir, "kuai-src")).FullName);
+        Assert.Throws<OperationCanceledException>(() => KuaiVideoImporter.Import(kuai.Train, kuai.Test, kuai.H5, Out, ct: cts.Token));
+        Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "kuai-src" }), "no out folder, no temp folder");
     }
 
     [TestCase("import", "movielens", "a", "b", "c", "--out", "x")]

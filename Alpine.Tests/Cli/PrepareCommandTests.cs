@@ -80,6 +80,20 @@ public class PrepareCommandTests
     }
 
     [Test]
+    public void AHeaderOnlyLogIsOneLineExit2()
+    {
+        // ≤ 64-d features skip the PCA, so this once reached the edge builder: ArgumentOutOfRangeException.
+        string dir = Path.Combine(_dir, "empty");
+        Directory.CreateDirectory(dir);
+        NativeFormat.WriteInteractions(Path.Combine(dir, NativeFormat.InteractionsFile), new InteractionLog());
+        using (var w = NpyFile.Create(Path.Combine(dir, NativeFormat.ItemsFile), 3, 8)) { w.WriteRows(new float[24]); w.Complete(); }
+        var (rc, _, err) = Run("prepare", "--data", dir);
+        Assert.That(rc, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine prepare: {Path.Combine(dir, NativeFormat.InteractionsFile)}: no impressions").And.Not.Contain("\n"));
+        Assert.That(File.Exists(PreparedData.CachePath(dir)), Is.False);
+    }
+
+    [Test]
     public void MissingFolderOrBadFeaturesExitWith2AndWriteNoCache()
     {
         var (rc, _, err) = Run("prepare", "--data", Path.Combine(_dir, "nope"));

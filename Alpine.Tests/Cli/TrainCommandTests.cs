@@ -127,10 +127,21 @@ public class TrainCommandTests
     [TestCase("--epochs", "-3", "--epochs")]
     [TestCase("--batch", "0", "--batch")]
     [TestCase("--batch", "-1", "--batch")]
+    [TestCase("--batch", "2147483647", "--batch")] // once "Out of memory", exit 134
+    [TestCase("--hidden", "0", "--hidden")]
+    [TestCase("--window", "0", "--window")]
+    [TestCase("--attention", "dot", "--attention")]
+    [TestCase("--cstar", "previous", "--cstar")]
+    [TestCase("--user-matrix", "max", "--user-matrix")]
+    [TestCase("--alphas", "0.5,0.5", "--alphas")]
+    [TestCase("--alphas", "0.5,x,0.1", "--alphas")]
+    [TestCase("--alphas", "0.5,-1,0.1", "--alphas")]
     [TestCase("--lr", "0", "--lr")]
     [TestCase("--lr", "-0.001", "--lr")]
     [TestCase("--lr", "fast", "--lr")]
     [TestCase("--patience", "0", "--patience")]
+    [TestCase("--eval-every", "-1", "--eval-every")]
+    [TestCase("--eval-every", "x", "--eval-every")]
     [TestCase("--seed", "-1", "--seed")]
     [TestCase("--threads", "-2", "--threads")]
     [TestCase("--colour", "red", "--colour")]
@@ -156,29 +167,210 @@ public class TrainCommandTests
     [Test]
     public void AnExistingRunFolderIsRefusedUnlessResumeOrForce()
     {
-        Directory.CreateDirectory(RunDir);
-        File.WriteAllText(Path.Combine(RunDir, "keep.txt"), "mine");
+        Assert.That(Cli(Train()).Code, Is.Zero);
         var (code, err) = Cli(Train());
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.Contain("--resume").And.Contain("--force"));
-        Assert.That(Directory.GetFiles(RunDir), Has.Length.EqualTo(1), "left as it was");
+
+        (code, err) = Cli(Train("--force", "--seed", "5"));
+        Assert.That(code, Is.Zero, err);
+        Assert.That(ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options.Seed, Is.EqualTo(5), "replaced");
+        Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { RunDir }), "no staging or old folder left");
+    }
+
+    [Test]
+    public void ForceRefusesAFolderThatIsNotARun()
+    {
+        // --out . or a data folder: --force once deleted either whole.
+        Directory.CreateDirectory(RunDir);
+        File.WriteAllText(Path.Combine(RunDir, "keep.txt"), "mine");
+        var (code, err) = Cli(Train("--force"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.Contain("not a run folder").And.Contain("'keep.txt'").And.Not.Contain("\n"));
+        Assert.That(Directory.GetFileSystemEntries(RunDir).Select(Path.GetFileName), Is.EqualTo(new[] { "keep.txt" }), "left as it was");
 
         (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume");
         Assert.That(code, Is.EqualTo(2), "nothing to resume");
         Assert.That(err, Does.Contain(Trainer.CheckpointFileName));
 
-        (code, err) = Cli(Train("--force"));
-        Assert.That(code, Is.Zero, err);
-        Assert.That(File.Exists(Path.Combine(RunDir, "keep.txt")), Is.False, "replaced");
+        string data = WriteData(Path.Combine(_dir, "data"), seed: 21);
+        string[] before = Directory.GetFiles(data);
+        (code, err) = Cli("train", "--data", data, "--out", data, "--force");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("not a run folder"));
+        Assert.That(Directory.GetFiles(data), Is.EqualTo(before), "the data folder is intact");
     }
 
     [Test]
-    public void ResumeRefusesChangedTrainingOptions()
+    public void AForcedRunThatFailsBeforeItsFirstCheckpointKeepsTheOldRun()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--lr", "0.1");
+        var old = Directory.GetFiles(RunDir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+        // A huge learning rate overflows within the first epoch: "training diverged", before any checkpoint.
+        var (code, err) = Cli(Train("--force", "--lr", "1e30"));
+        Assert.That(code, Is.EqualTo(2), err);
+        Assert.That(err.TrimEnd(), Does.StartWith("alpine train:").And.Contain("diverged").And.Not.Contain("\n"));
+        Assert.That(Directory.GetFiles(RunDir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
+        Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { RunDir }), "no staging folder left");
+    }
+
+    [Test]
+    public void AFreshRunThatFailsBeforeItsFirstCheckpointLeavesNoFolder()
+    {
+        var (code, err) = Cli(Train("--lr", "1e30"));
+        Assert.That(code, Is.EqualTo(2), err);
+        Assert.That(Directory.GetFileSystemEntries(_dir), Is.Empty, "no run folder, no staging folder: the next train needs no --force");
+    }
+
+    [Test]
+    public void OutThatIsAFileIsOneLineExit2()
+    {
+        string file = Path.Combine(_dir, "file");
+        File.WriteAllText(file, "x");
+        var (code, err) = Cli(Train().Select(a => a == RunDir ? file : a).ToArray());
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(err, Does.Contain("--lr"));
+        Assert.That(err.TrimEnd(), Does.StartWith("alpine train:").And.Contain(file).And.Not.Contain("\n"));
+        Assert.That(File.ReadAllText(file), Is.EqualTo("x"));
+    }
+
+    [Test]
+    public void IoErrorsAreOneLineExit2NamingThePath()
+    {
+        // A file where a folder must be: the runtime's IOException, once a stack trace.
+        string file = Path.Combine(_dir, "file");
+        File.WriteAllText(file, "x");
+        var (code, err) = Cli("generate", "--preset", "tiny", "--out", Path.Combine(file, "data"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.StartWith("alpine generate:").And.Contain(file).And.Not.Contain("\n").And.Not.Contain(" at "));
+    }
+
+    [Test]
+    public void ModelOptionsReachTheModelFile()
+    {
+        var (code, err) = Cli(Train("--hidden", "5", "--window", "7", "--cstar", "carried", "--user-matrix", "sum",
+            "--alphas", "0.5,0.3,0.2", "--attention", "bilinear"));
+        Assert.That(code, Is.Zero, err);
+        var c = ModelFile.Read(Path.Combine(RunDir, Trainer.ModelFileName)).Config;
+        Assert.That((c.Hidden, c.Window, c.CStar, c.UserInit, c.Attention), Is.EqualTo((5, 7, Alpine.Model.CStarReading.Carried, Alpine.Model.UserInit.Sum, Alpine.Model.AttentionKind.Bilinear)));
+        Assert.That(c.Alphas, Is.EqualTo(new[] { 0.5f, 0.3f, 0.2f }));
+
+        // scaled-dot needs H = D (8 here): ModelConfig's message names the flags train has.
+        (code, err) = Cli(Train("--force", "--attention", "scaled-dot", "--hidden", "5"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.Contain("--attention scaled-dot").And.Not.Contain("\n"));
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--window", "9");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("--window"));
+    }
+
+    [Test]
+    public void RankEvaluateAndResumeRefuseAModelOfOtherPrepareOptions()
+    {
+        string data = WriteData(Path.Combine(_dir, "data"), seed: 21);
+        Assert.That(Cli("train", "--data", data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
+        PreparedData.Prepare(data, new PrepareOptions { TopL = 2 }); // same sources, other graph edges
+
+        foreach (var args in new[]
+        {
+            new[] { "rank", "--data", data, "--model", RunDir, "--user", "1", "--device", "cpu" }, // once an ArgumentException, exit 134
+            new[] { "evaluate", "--data", data, "--model", RunDir, "--device", "cpu" },
+            new[] { "train", "--data", data, "--out", RunDir, "--resume", "--epochs", "2" },
+        })
+        {
+            var (code, err) = Cli(args);
+            Assert.That(code, Is.EqualTo(2), args[0]);
+            Assert.That(err.TrimEnd(), Does.StartWith($"alpine {args[0]}:").And.Contain("--top-l 2").And.Contain("alpine prepare --data").And.Not.Contain("\n"), args[0]);
+        }
+        Assert.That(File.Exists(Path.Combine(RunDir, Alpine.Cli.EvaluateCommand.MetricsFileName)), Is.False);
+
+        // Another metric or PCA seed is refused the same way.
+        PreparedData.Prepare(data, new PrepareOptions { Metric = EdgeMetric.Cosine });
+        Assert.That(Cli("evaluate", "--data", data, "--model", RunDir).Err, Does.Contain("--metric cosine"));
+        PreparedData.Prepare(data, new PrepareOptions { Seed = 7 });
+        Assert.That(Cli("evaluate", "--data", data, "--model", RunDir).Err, Does.Contain("--seed 7"));
+    }
+
+    [Test]
+    public void ResumeNamesAMalformedLogRowAndDropsATornLastRow()
+    {
+        Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
+        string log = Path.Combine(RunDir, Trainer.LogFileName);
+        string good = File.ReadAllText(log);
+
+        File.WriteAllText(log, good + "junk-without-commas\n");
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine train: {log}:3: malformed row").And.Not.Contain("\n"));
+
+        // A crash in the middle of an append leaves a row without its newline (even one whose step parses): dropped.
+        File.WriteAllText(log, good + "999,5");
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.Zero, err);
+        var rows = File.ReadAllLines(log);
+        Assert.That(rows, Has.Length.EqualTo(3));
+        Assert.That(rows.Skip(1).Select(r => r.Split(',')[1]), Is.EqualTo(new[] { "1", "2" }));
+    }
+
+    [Test]
+    public void ResumeOnAnotherDeviceThanTheCheckpointsWarnsInOneLine()
+    {
+        Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32", "--device", "cpu").Code, Is.Zero);
+        string path = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        var ck = ModelFile.Read(path);
+        Assert.That(ck.Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
+
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(err, Does.Not.Contain("warning"), "no --device: the checkpoint's device");
+
+        // A checkpoint from the GPU, continued on the CPU: said once, and the run goes on.
+        var s = ck.Checkpoint;
+        new ModelFile { Config = ck.Config, Shape = ck.Shape, Fingerprint = ck.Fingerprint, Prepared = ck.Prepared, Mode = ck.Mode, Parameters = ck.Parameters,
+            Checkpoint = s with { Progress = s.Progress with { Device = "gpu" } } }.Write(path);
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2", "--device", "cpu");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(err.Split('\n').Where(l => l.Contains("warning")).ToArray(),
+            Has.Length.EqualTo(1).And.All.Contains("trained on gpu and continues on cpu").And.All.Contains("not bit-identical"));
+        Assert.That(ModelFile.Read(path).Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
+    }
+
+    [TestCase("--lr", "0.1")]
+    [TestCase("--eval-every", "3")]
+    [TestCase("--eval-every", "0")]
+    public void ResumeRefusesChangedTrainingOptions(string option, string value)
+    {
+        Assert.That(Cli(Train()).Code, Is.Zero);
+        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName));
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", option, value);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine train: {option} cannot change when resuming").And.Not.Contain("\n"));
+        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
+    }
+
+    [Test]
+    public void EvalEveryValidatesEveryNStepsAndResumeKeepsIt()
+    {
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "16", "--eval-every", "2", "--patience", "1000");
+        Assert.That(code, Is.Zero, err);
+        string log = Path.Combine(RunDir, Trainer.LogFileName), ckPath = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        var ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
+        Assert.That(ck.Options.EvalEvery, Is.EqualTo(2));
+        long afterOne = ck.Step;
+        Assert.That(afterOne, Is.GreaterThan(4), "the premise: several rounds in an epoch");
+        long[] Steps() => File.ReadAllLines(log).Skip(1).Select(l => long.Parse(l.Split(',')[0])).ToArray();
+        // Steps 2, 4, … and the epoch's (the last) last step.
+        Assert.That(Steps(), Is.EqualTo(Enumerable.Range(1, (int)afterOne / 2).Select(k => 2L * k).Append(afterOne).Distinct()));
+
+        // --resume takes --eval-every from the checkpoint: the second epoch's rounds still fall every 2 steps.
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
+        Assert.That(code, Is.Zero, err);
+        ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
+        Assert.That((ck.Epoch, ck.Options.EvalEvery), Is.EqualTo((2, 2)));
+        var later = Steps().Where(s => s > afterOne).ToArray();
+        Assert.That(later[^1], Is.EqualTo(ck.Step));
+        Assert.That(later[..^1], Is.All.Matches<long>(s => s % 2 == 0));
+        Assert.That(later, Has.Length.GreaterThan(1));
     }
 
     [Test]

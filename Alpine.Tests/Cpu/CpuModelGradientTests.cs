@@ -1,6 +1,7 @@
 using Alpine.Data;
 using Alpine.Cpu;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Tests.Cpu;
 

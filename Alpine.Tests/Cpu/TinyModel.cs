@@ -1,5 +1,6 @@
 using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Tests.Cpu;
 

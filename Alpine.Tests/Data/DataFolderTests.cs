@@ -124,7 +124,7 @@ public class DataFolderTests
     public void WriteAtomicallyRefusesAnExistingFolderUnlessOverwriting()
     {
         string outDir = Path.Combine(_dir, "out");
-        DataFolder.WriteAtomically(outDir, false, tmp => File.WriteAllText(Path.Combine(tmp, "a"), "1"));
+        DataFolder.WriteAtomically(outDir, false, tmp => File.WriteAllText(Path.Combine(tmp, NativeFormat.InteractionsFile), "1"));
         var e = Assert.Throws<UsageException>(() => DataFolder.WriteAtomically(outDir, false, _ => { }))!;
         Assert.That(e.Message, Does.Contain("already exists").And.Contain("--force"));
         string empty = Path.Combine(_dir, "empty");
@@ -135,5 +135,30 @@ public class DataFolderTests
         DataFolder.WriteAtomically(outDir, true, tmp => File.WriteAllText(Path.Combine(tmp, "b"), "2"));
         Assert.That(Directory.GetFiles(outDir).Select(Path.GetFileName), Is.EqualTo(new[] { "b" }));
         Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { outDir }));
+    }
+
+    [Test]
+    public void ForceReplacesOnlyADataFolder()
+    {
+        // A data folder (with its prepared cache and a crashed cache write's temp file) is replaced ...
+        string data = Path.Combine(_dir, "data");
+        Directory.CreateDirectory(data);
+        foreach (string f in new[] { NativeFormat.InteractionsFile, NativeFormat.ItemsFile, NativeFormat.PreparedCacheFile, ".prepared.alpc.0123abcd.tmp" })
+            File.WriteAllText(Path.Combine(data, f), "old");
+        DataFolder.WriteAtomically(data, true, tmp => File.WriteAllText(Path.Combine(tmp, NativeFormat.InteractionsFile), "new"));
+        Assert.That(Directory.GetFiles(data).Select(Path.GetFileName), Is.EqualTo(new[] { NativeFormat.InteractionsFile }));
+
+        // ... any other folder is refused with --force too (e.g. --out . or a folder holding a run), and left as it was.
+        foreach (string foreign in new[] { "notes.txt", "run" })
+        {
+            string dir = Path.Combine(_dir, "mixed-" + foreign);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, NativeFormat.InteractionsFile), "old");
+            if (foreign == "run") Directory.CreateDirectory(Path.Combine(dir, foreign)); else File.WriteAllText(Path.Combine(dir, foreign), "mine");
+            var e = Assert.Throws<UsageException>(() => DataFolder.WriteAtomically(dir, true, _ => Assert.Fail("nothing is written")))!;
+            Assert.That(e.Message, Does.Contain("not a data folder").And.Contain($"'{foreign}'").And.Not.Contain("\n"));
+            Assert.That(Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { NativeFormat.InteractionsFile, foreign }.Order()));
+        }
+        Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "data", "mixed-notes.txt", "mixed-run" }), "no temp folder left");
     }
 }

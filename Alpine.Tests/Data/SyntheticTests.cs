@@ -292,9 +292,15 @@ public class SyntheticTests
         Assert.That(e.Message, Does.Contain("busy").And.Contain("not empty"));
         Assert.That(Directory.GetFileSystemEntries(dir).Select(Path.GetFileName), Is.EqualTo(new[] { "keep.txt" }));
 
+        // --force replaces a data folder only: not this one, which holds the user's file.
+        e = Assert.Throws<UsageException>(() => SyntheticLog.Generate(dir, SyntheticPreset.Tiny, Profile.Kuaishou, 1, force: true))!;
+        Assert.That(e.Message, Does.Contain("not a data folder").And.Contain("keep.txt"));
+        Assert.That(Directory.GetFileSystemEntries(dir).Select(Path.GetFileName), Is.EqualTo(new[] { "keep.txt" }));
+
+        File.Delete(Path.Combine(dir, "keep.txt"));
+        SyntheticLog.Generate(dir, SyntheticPreset.Tiny, Profile.Kuaishou, 2);
         var s = SyntheticLog.Generate(dir, SyntheticPreset.Tiny, Profile.Kuaishou, 1, force: true);
         Assert.That(s.Impressions, Is.EqualTo(SyntheticSize.Of(SyntheticPreset.Tiny).Impressions));
-        Assert.That(File.Exists(Path.Combine(dir, "keep.txt")), Is.False, "--force replaces the folder");
         Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "busy" }), "no temp or old folder left");
     }
 

@@ -2,6 +2,7 @@ using Alpine.Data;
 using Alpine.Cpu;
 using Alpine.Kernels;
 using Alpine.Model;
+using Alpine.Prep;
 using static Alpine.Tests.Kernels.KernelFixtures;
 
 namespace Alpine.Tests.Kernels;

@@ -1,5 +1,6 @@
 using Alpine.Kernels;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Tests.Kernels;
 

@@ -1,6 +1,7 @@
 using Alpine.Cpu;
 using Alpine.Kernels;
 using Alpine.Model;
+using Alpine.Prep;
 using ILGPU;
 using ILGPU.Runtime;
 using static Alpine.Tests.Kernels.KernelFixtures;

@@ -1,5 +1,6 @@
 using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 
 namespace Alpine.Tests.Model;
 
@@ -35,11 +36,19 @@ public class ParameterInitTests
     {
         ParameterLayout l = ModelLayout.Create(Kuaishou, 3, 0);
         float[] p = ParameterInit.Create(Kuaishou, l, Items(Kuaishou), Lists, 7);
+        // fan_out + fan_in of each weight matrix, written out for D = 3, H = 4, M = 5. Wx stacks two [4H, D] kernels
+        // (sequential, graph): each is a Glorot matrix of its own, 16 + 3.
+        var fans = new Dictionary<string, int>
+        {
+            ["click.Wx"] = 16 + 3, ["click.attn.W"] = 4 + 3, ["click.mlp.W1"] = 5 + 7, ["click.mlp.W2"] = 1 + 5,
+            ["notclick.Wx"] = 16 + 3, ["notclick.attn.W"] = 4 + 3, ["notclick.mlp.W1"] = 5 + 7, ["notclick.mlp.W2"] = 1 + 5,
+            ["user.mlp.W1"] = 5 + 6, ["user.mlp.W2"] = 1 + 5,
+        };
+        Assert.That(l.Slots.Where(s => s.Kind == TensorKind.Weight).Select(s => s.Name), Is.EquivalentTo(fans.Keys));
         foreach (TensorSlot s in l.Slots.Where(s => s.Kind == TensorKind.Weight))
         {
-            // Wx stacks two [4H, D] kernels (sequential, graph): each is a Glorot matrix of its own.
-            float limit = MathF.Sqrt(6f / ((s.Name.EndsWith(".Wx") ? 4 * 4 : s.Rows) + s.Cols));
-            Assert.That(ParameterInit.GlorotLimit(s, Kuaishou), Is.EqualTo(limit));
+            float limit = MathF.Sqrt(6f / fans[s.Name]);
+            Assert.That(ParameterInit.GlorotLimit(s, Kuaishou), Is.EqualTo(limit), s.Name);
             Assert.That(s.Of(p).ToArray(), Is.All.InRange(-limit, limit), s.Name);
             Assert.That(s.Of(p).ToArray().Max() - s.Of(p).ToArray().Min(), Is.GreaterThan(limit / 2), $"{s.Name} spreads over its range");
         }

@@ -189,6 +189,13 @@ public class PreparedDataTests
         File.WriteAllBytes(cache, foreign);
         Assert.That(Assert.Throws<DataFormatException>(() => PreparedData.Load(_dir))!.Message, Does.Contain("magic"));
 
+        // A cache of another format version (an older or newer build): one line saying to re-run prepare.
+        var other = (byte[])good.Clone();
+        BitConverter.TryWriteBytes(other.AsSpan(8), 99);
+        File.WriteAllBytes(cache, other);
+        e = Assert.Throws<DataFormatException>(() => PreparedData.Load(_dir))!;
+        Assert.That(e.Message, Does.StartWith(cache).And.Contain("version 99").And.Contain("alpine prepare").And.Not.Contain("\n"));
+
         var rebuilt = PreparedData.LoadOrPrepare(_dir, new PrepareOptions());
         Assert.That(rebuilt.ImpressionCount, Is.EqualTo(200));
         Assert.That(File.ReadAllBytes(cache), Is.EqualTo(good), "re-preparing gives the same bytes (deterministic)");

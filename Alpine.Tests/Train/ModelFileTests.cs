@@ -1,5 +1,6 @@
 using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 using Alpine.Train;
 
 namespace Alpine.Tests.Train;
@@ -12,7 +13,8 @@ public class ModelFileTests
     [SetUp] public void SetUp() => _dir = TestDirs.Create();
     [TearDown] public void TearDown() => TestDirs.Delete(_dir);
 
-    private static ModelFile Sample(bool checkpoint)
+    /// <summary>A model file whose config lays out <c>ParameterCount</c> parameters (plus <paramref name="extra"/>).</summary>
+    private static ModelFile Sample(bool checkpoint, int extra = 0)
     {
         var rng = new Random(5);
         float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
@@ -24,18 +26,20 @@ public class ModelFileTests
         };
         var progress = new TrainingProgress
         {
-            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
-            Epoch = 2, BatchInEpoch = 3, Step = 41, EpochLossSum = 12.5, EpochTargets = 51, EpochCellSteps = 999,
-            BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false,
+            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, EvalEvery = 13, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
+            Epoch = 2, BatchInEpoch = 3, Step = 41, RoundLossSum = 12.5, RoundTargets = 51, RoundCellSteps = 999,
+            BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false, Device = "gpu",
         };
+        int n = ModelLayout.Create(config, 4, 3).Size + extra;
         return new ModelFile
         {
             Config = config,
-            Shape = new ModelShape(UserCount: 4, CategoryCount: 3, ItemDim: 9, Hidden: 5, MlpHidden: 7, ParameterCount: 37),
+            Shape = new ModelShape(UserCount: 4, CategoryCount: 3, ItemDim: 9, Hidden: 5, MlpHidden: 7, ParameterCount: n),
             Fingerprint = "abc123",
+            Prepared = new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5 },
             Mode = BatchMode.Window,
-            Parameters = Rand(37),
-            Checkpoint = checkpoint ? new CheckpointState(Rand(37), Rand(37), progress) : null,
+            Parameters = Rand(n),
+            Checkpoint = checkpoint ? new CheckpointState(Rand(n), Rand(n), progress) : null,
         };
     }
 
@@ -51,6 +55,7 @@ public class ModelFileTests
         Assert.That(back.Config.Alphas, Is.EqualTo(f.Config.Alphas));
         Assert.That(back.Shape, Is.EqualTo(f.Shape));
         Assert.That(back.Fingerprint, Is.EqualTo(f.Fingerprint));
+        Assert.That(back.Prepared, Is.EqualTo(new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5 }));
         Assert.That(back.Mode, Is.EqualTo(BatchMode.Window));
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
@@ -64,7 +69,9 @@ public class ModelFileTests
     public void NullAlphasStayNull()
     {
         var f = Sample(false);
-        f = new ModelFile { Config = f.Config with { Alphas = null }, Shape = f.Shape, Fingerprint = f.Fingerprint, Parameters = f.Parameters };
+        var config = f.Config with { Alphas = null }; // variant U of thacil: α3 = 0, so no user matrix and fewer parameters
+        int n = ModelLayout.Create(config, f.Shape.UserCount, f.Shape.CategoryCount).Size;
+        f = new ModelFile { Config = config, Shape = f.Shape with { ParameterCount = n }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = new float[n] };
         string path = Path.Combine(_dir, "m.alp");
         f.Write(path);
         Assert.That(ModelFile.Read(path).Config.Alphas, Is.Null);
@@ -107,6 +114,51 @@ public class ModelFileTests
         Assert.That(e.Message, Does.Contain($"version {ModelFile.FormatVersion + 1}").And.Not.Contain("\n"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ReadsVersion2FilesWhoseCheckpointsValidatedEveryEpoch(bool checkpoint)
+    {
+        // Version 2 is version 3 less a checkpoint's trailing EvalEvery (int32): build one by hand from a v3 file.
+        var f = Sample(checkpoint);
+        string path = Path.Combine(_dir, "m.alp");
+        f.Write(path);
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(3u));
+        const int header = 24;
+        var payload = bytes[header..^32];
+        if (checkpoint)
+        {
+            Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo(13), "EvalEvery ends the payload");
+            payload = payload[..^4];
+        }
+        var v2 = new byte[header + payload.Length + 32];
+        bytes.AsSpan(0, header).CopyTo(v2);
+        BitConverter.TryWriteBytes(v2.AsSpan(8), 2u);
+        BitConverter.TryWriteBytes(v2.AsSpan(16), (long)payload.Length);
+        payload.CopyTo(v2.AsSpan(header));
+        System.Security.Cryptography.SHA256.HashData(payload, v2.AsSpan(header + payload.Length));
+        File.WriteAllBytes(path, v2);
+
+        var back = ModelFile.Read(path);
+        Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
+        Assert.That(back.Prepared, Is.EqualTo(f.Prepared));
+        if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
+        var p = f.Checkpoint!.Progress;
+        Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = p.Options with { EvalEvery = 0 } }));
+    }
+
+    [Test]
+    public void RefusesVersion1InOneLine()
+    {
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(false).Write(path);
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), 1u);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("version 1").And.Contain("retrain").And.Not.Contain("\n"));
+    }
+
     [Test]
     public void RefusesAFileThatIsNotAModel()
     {
@@ -117,12 +169,38 @@ public class ModelFileTests
     }
 
     [Test]
-    public void RefusesAModelOfAnotherDataSet()
+    public void RefusesAParameterCountItsConfigDoesNotLayOut()
     {
-        var f = Sample(false);
-        Assert.DoesNotThrow(() => f.RequireFingerprint("abc123", "m.alp", "data"));
-        var e = Assert.Throws<DataFormatException>(() => f.RequireFingerprint("fff000", "m.alp", "data"))!;
+        // A layout change without a format-version bump: the floats are intact, the config gives another count.
+        string path = Path.Combine(_dir, "m.alp");
+        Sample(false, extra: 3).Write(path);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("parameters").And.Contain("retrain").And.Not.Contain("\n"));
+    }
+
+    [Test]
+    public void RefusesAModelOfOtherSourcesOrOtherPrepareOptionsOrShape()
+    {
+        var log = TinyData.Log(3, users: 5, maxPerUser: 20);
+        var data = TinyData.Prepare(log, TinyData.Features(3));
+        using var backend = TinyData.Backend(data, TinyData.Config());
+        var f = Trainer.Snapshot(backend, data, BatchMode.SharedPrefix, null);
+        Assert.DoesNotThrow(() => f.RequireMatches(data, "m.alp", "data"));
+
+        var other = TinyData.Prepare(log, TinyData.Features(3), fingerprint: "other");
+        var e = Assert.Throws<DataFormatException>(() => f.RequireMatches(other, "m.alp", "data"))!;
         Assert.That(e.Message, Does.StartWith("m.alp").And.Contain("another data set").And.Not.Contain("\n"));
+
+        // Same sources, prepared with another metric (other graph edges): refused, naming the options to prepare with.
+        var cosine = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
+            new PrepareOptions { Metric = EdgeMetric.Cosine }, "tiny");
+        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(cosine, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain("--metric cosine").And.Contain("alpine prepare --data data --top-l 1 --metric euclidean --seed 1").And.Not.Contain("\n"));
+
+        // Same sources and options, but the model's shape was made for more users.
+        var wider = new ModelFile { Config = f.Config, Shape = f.Shape with { UserCount = f.Shape.UserCount + 1 }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = f.Parameters };
+        e = Assert.Throws<DataFormatException>(() => wider.RequireMatches(data, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain($"{data.UserCount + 1} users").And.Not.Contain("\n"));
     }
 
     [Test]

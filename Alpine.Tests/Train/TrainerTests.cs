@@ -110,8 +110,9 @@ public class TrainerTests
         Assert.That(Bytes(cut, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)));
     }
 
-    [Test]
-    public void TrainingNeverReadsTheTestPart()
+    [TestCase(0)]
+    [TestCase(3)]
+    public void TrainingNeverReadsTheTestPart(int evalEvery)
     {
         // Flip every test-part label (and drop its likes/follows): if training read them, the model would change.
         var log = TinyData.Log(seed: 14, users: 6, maxPerUser: 30);
@@ -134,10 +135,11 @@ public class TrainerTests
 
         foreach (var mode in new[] { BatchMode.SharedPrefix, BatchMode.Window })
         {
-            string a = Run(original, $"a{mode}", Options, mode);
-            string b = Run(poisoned, $"b{mode}", Options, mode);
+            string a = Run(original, $"a{mode}", Options with { EvalEvery = evalEvery }, mode);
+            string b = Run(poisoned, $"b{mode}", Options with { EvalEvery = evalEvery }, mode);
             Assert.That(Bytes(b, Trainer.ModelFileName), Is.EqualTo(Bytes(a, Trainer.ModelFileName)), mode.ToString());
             Assert.That(Bytes(b, Trainer.MetricsFileName), Is.EqualTo(Bytes(a, Trainer.MetricsFileName)));
+            Assert.That(LogRows(b).Select(Untimed), Is.EqualTo(LogRows(a).Select(Untimed)), "every round's validation metrics");
         }
     }
 
@@ -183,5 +185,148 @@ public class TrainerTests
         string run = Run(data, "learn", Options with { Epochs = 6 });
         var rows = File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)).Skip(1).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.That(rows[^1], Is.LessThan(rows[0]), string.Join(" ", rows));
+    }
+
+    // ---- --eval-every: validation rounds every N steps ----
+
+    /// <summary>The number of batches of each epoch, from the same plan the trainer follows.</summary>
+    private static int[] BatchesPerEpoch(PreparedData data, TrainOptions o, BatchMode mode = BatchMode.SharedPrefix)
+    {
+        var batcher = new Batcher(data, TinyData.Config(window: 6, profile: data.Profile), mode);
+        int[] train = batcher.PositionsOf(SplitPart.Train);
+        return Enumerable.Range(0, o.Epochs).Select(e => BatchPlan.ForEpoch(train, batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, e).Length).ToArray();
+    }
+
+    /// <summary>
+    /// An N from 2 up whose rounds fall inside both epochs and never on the first epoch's end nor the last step, so
+    /// the run has a mid-epoch round (and a step after it in the same epoch), a round that counts steps across the
+    /// epoch boundary, and a final extra round.
+    /// </summary>
+    private static int MidEpochEvery(int[] batches)
+    {
+        int total = batches.Sum();
+        for (int n = 2; n < batches[0]; n++)
+            if (batches[0] % n != 0 && n + 1 < batches[0] && total % n != 0 && total / n * n > batches[0]) return n;
+        Assert.Fail($"no suitable N for batches per epoch {string.Join(",", batches)}");
+        return 0;
+    }
+
+    private static string[][] LogRows(string run) =>
+        File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)).Skip(1).Select(l => l.Split(',')).ToArray();
+
+    /// <summary>A log row without its wall-clock columns (targets_per_s, seconds): what must be reproducible.</summary>
+    private static string Untimed(string[] row) => string.Join(",", row[..10]) + "," + row[11];
+
+    private static double Number(string s) => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Test]
+    public void EvalEveryValidatesEveryNStepsAcrossEpochsAndAfterTheLastStep()
+    {
+        var data = TinyData.Prepare(seed: 19, users: 8, maxPerUser: 60);
+        int[] batches = BatchesPerEpoch(data, Options);
+        int n = MidEpochEvery(batches), total = batches.Sum();
+        int validations = 0;
+        string run = Run(data, "every", Options with { EvalEvery = n, Patience = 1000 }, progress: new Sync<TrainProgressReport>(r =>
+        {
+            if (r.Validation is not null) validations++;
+        }));
+
+        // Steps n, 2n, … (the count running on across the epoch boundary), then the last step.
+        var expected = Enumerable.Range(1, total / n).Select(k => (long)k * n).Append(total).ToArray();
+        var rows = LogRows(run);
+        Assert.That(rows.Select(r => long.Parse(r[0])), Is.EqualTo(expected));
+        Assert.That(rows.Select(r => int.Parse(r[1])), Is.EqualTo(expected.Select(s => s <= batches[0] ? 1 : 2)), "the epoch each round fell in");
+        Assert.That(validations, Is.EqualTo(expected.Length));
+        foreach (var r in rows)
+        {
+            Assert.That(Number(r[3]), Is.InRange(0.0, 1.0), "val_auc_user");
+            Assert.That(long.Parse(r[11]), Is.GreaterThan(0), "cell steps of the round");
+        }
+        // The rounds' cell-steps add up to the epochs' (each step counted in exactly one round).
+        string perEpoch = Run(data, "epochs", Options);
+        Assert.That(rows.Sum(r => long.Parse(r[11])), Is.EqualTo(LogRows(perEpoch).Sum(r => long.Parse(r[11]))));
+
+        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That((p.Epoch, p.BatchInEpoch, p.Step, p.Options.EvalEvery), Is.EqualTo((2, 0, (long)total, n)));
+        // model.alp is the best round's: metrics.json names that round's step, whose AUC_user no round beat.
+        string json = File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName));
+        var best = rows.First(r => json.Contains($"\"step\": {r[0]},"));
+        Assert.That(rows.Max(r => Number(r[3])), Is.EqualTo(Number(best[3])));
+        Assert.That(rows.TakeWhile(r => r != best).Select(r => Number(r[3])), Is.All.LessThan(Number(best[3])), "the first round to reach the best");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void EvalEveryResumesFromAMidEpochCheckpointBitForBit(bool betweenRounds)
+    {
+        var data = TinyData.Prepare(seed: 20, users: 8, maxPerUser: 60);
+        int[] batches = BatchesPerEpoch(data, Options);
+        var o = Options with { EvalEvery = MidEpochEvery(batches), Patience = 1000 }; // no early stop: every round is run
+        string whole = Run(data, "whole", o);
+
+        // Interrupted at the first round's checkpoint, or one batch later (the round's loss and counts half done).
+        using var cts = new CancellationTokenSource();
+        long cutAt = o.EvalEvery + (betweenRounds ? 1 : 0);
+        string cut = Run(data, "cut", o, progress: new Sync<TrainProgressReport>(r =>
+        {
+            if (r.Step == cutAt && (r.Validation is not null || betweenRounds)) cts.Cancel();
+        }), ct: cts.Token);
+        var ck = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That((ck.Epoch, ck.BatchInEpoch, ck.Step), Is.EqualTo((0, (int)cutAt, cutAt)), "a mid-epoch checkpoint");
+        Assert.That(ck.RoundTargets > 0, Is.EqualTo(betweenRounds));
+
+        Assert.That(Resume(data, cut, epochs: 2).Progress.Step, Is.EqualTo((long)batches.Sum()));
+        var x = ModelFile.Read(Path.Combine(whole, Trainer.CheckpointFileName));
+        var y = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName));
+        Assert.That(y.Parameters, Is.EqualTo(x.Parameters), "parameters");
+        Assert.That(y.Checkpoint!.M, Is.EqualTo(x.Checkpoint!.M), "Adam m");
+        Assert.That(y.Checkpoint.V, Is.EqualTo(x.Checkpoint.V), "Adam v");
+        Assert.That(Bytes(cut, Trainer.CheckpointFileName), Is.EqualTo(Bytes(whole, Trainer.CheckpointFileName)), "the whole checkpoint");
+        Assert.That(Bytes(cut, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)), "the best model");
+        Assert.That(Bytes(cut, Trainer.MetricsFileName), Is.EqualTo(Bytes(whole, Trainer.MetricsFileName)));
+        Assert.That(LogRows(cut).Select(Untimed), Is.EqualTo(LogRows(whole).Select(Untimed)), "the same rounds, losses and metrics");
+    }
+
+    [Test]
+    public void EvalEveryPatienceCountsValidationRounds()
+    {
+        var data = TinyData.Prepare(seed: 15, users: 8, maxPerUser: 60);
+        var frozen = Options with { Epochs = 10, Patience = 2, EvalEvery = 2, Adam = new AdamSettings(LearningRate: 1e-30f) };
+        int[] batches = BatchesPerEpoch(data, frozen);
+        Assert.That(batches[0], Is.GreaterThan(6), "the premise: three rounds of 2 steps end inside the first epoch");
+        string run = Run(data, "frozen", frozen);
+        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That(double.IsFinite(p.BestAucUser), "the premise: some validation user has both classes");
+        // Rounds at steps 2 (the best), 4 and 6 (no gain: patience 2 spent): stopped mid-epoch 1 of 10.
+        Assert.That((p.Step, p.Epoch, p.BatchInEpoch, p.BestEpoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((6L, 0, 6, 1, 2, true)));
+        Assert.That(LogRows(run).Select(r => r[0]), Is.EqualTo(new[] { "2", "4", "6" }));
+        Assert.That(File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName)), Does.Contain("\"step\": 2,"), "the first round's model is kept");
+        Assert.That(Resume(data, run, epochs: 20).Progress.Step, Is.EqualTo(6L), "an early-stopped run stays stopped");
+    }
+
+    [Test]
+    public void EvalEveryOfAnEpochsBatchCountValidatesWhereEpochsDo()
+    {
+        // Pieces of one target pack every epoch into the same number of batches: rounds every B steps are the epoch ends.
+        var data = TinyData.Prepare(seed: 21, users: 8, maxPerUser: 60);
+        var o = Options with { PieceSize = 1, Epochs = 3 };
+        int[] batches = BatchesPerEpoch(data, o);
+        Assert.That(batches.Distinct().Count(), Is.EqualTo(1), "the premise: equal epochs");
+        string perEpoch = Run(data, "epochs", o);
+        string every = Run(data, "every", o with { EvalEvery = batches[0] });
+        Assert.That(LogRows(every).Select(Untimed), Is.EqualTo(LogRows(perEpoch).Select(Untimed)));
+        Assert.That(Bytes(every, Trainer.ModelFileName), Is.EqualTo(Bytes(perEpoch, Trainer.ModelFileName)));
+        Assert.That(Bytes(every, Trainer.MetricsFileName), Is.EqualTo(Bytes(perEpoch, Trainer.MetricsFileName)));
+        var x = ModelFile.Read(Path.Combine(perEpoch, Trainer.CheckpointFileName)).Checkpoint!;
+        var y = ModelFile.Read(Path.Combine(every, Trainer.CheckpointFileName)).Checkpoint!;
+        Assert.That(y.Progress, Is.EqualTo(x.Progress with { Options = x.Progress.Options with { EvalEvery = batches[0] } }));
+    }
+
+    [Test]
+    public void ANegativeEvalEveryIsAUsageErrorNamingTheOption()
+    {
+        var data = TinyData.Prepare(seed: 12);
+        var e = Assert.Throws<UsageException>(() => Run(data, "bad", Options with { EvalEvery = -1 }))!;
+        Assert.That(e.Message, Does.Contain("--eval-every").And.Contain("-1"));
     }
 }

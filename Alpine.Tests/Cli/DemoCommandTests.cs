@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Alpine.Tests.Cli;
+
+/// <summary><c>alpine demo</c> as a user runs it: a separate process, stopped with a real SIGINT (Ctrl-C).</summary>
+[TestFixture]
+public class DemoCommandTests
+{
+    private string _dir = "";
+
+    [SetUp] public void SetUp() => _dir = TestDirs.Create();
+    [TearDown] public void TearDown() => TestDirs.Delete(_dir);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+    private const int SigInt = 2;
+
+    [Test]
+    public void CtrlCWhileGeneratingExits130AndLeavesNoTemporaryFolder()
+    {
+        // Once: no handler, so SIGINT killed the process and left demo/data.tmp-<guid> (24 MB and more) forever.
+        string outDir = Path.Combine(_dir, "demo");
+        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var psi = new ProcessStartInfo(host)
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "alpine.dll"), "demo", "--out", outDir, "--epochs", "1", "--device", "cpu" },
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var p = Process.Start(psi)!;
+        var stderr = new System.Text.StringBuilder();
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+
+        // Signal once the generate stage is writing its temporary folder (the handler is wired before it exists).
+        var clock = Stopwatch.StartNew();
+        while (!(Directory.Exists(outDir) && Directory.EnumerateDirectories(outDir, "data.tmp-*").Any()))
+        {
+            Assert.That(p.HasExited, Is.False, "the demo ended before generating");
+            Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(60), "no temporary data folder appeared");
+            Thread.Sleep(10);
+        }
+        Assert.That(kill(p.Id, SigInt), Is.Zero);
+        Assert.That(p.WaitForExit(60_000), Is.True, "stopped");
+        p.WaitForExit();
+
+        var left = Directory.EnumerateFileSystemEntries(_dir, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray();
+        Assert.That(left.Where(n => n!.Contains(".tmp")), Is.Empty, "no temporary folder or file");
+        Assert.That(Directory.Exists(Path.Combine(outDir, "data")), Is.False, "no half-written data folder");
+        Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
+        Assert.That(stderr.ToString(), Does.Contain("alpine demo: cancelled"));
+    }
+}
