@@ -43,32 +43,37 @@ public static class GpuCellReport
         Line("");
         Line("| B | H=D | impl | fwd ms | fwd+bwd ms | GFLOP fwd+bwd | GFLOP/s | % peak | MB moved | floor ms |");
         Line("|---|---|---|---|---|---|---|---|---|---|");
-        foreach (string size in sizes.Split(','))
+        // Two passes: every size's GPU rows first, then the CPU rows (minutes at B = 2048), so a time box on the lent
+        // machine cuts CPU rows, not the GPU rows the run is for.
+        foreach (bool cpuPass in new[] { false, true })
         {
-            var parts = size.Split('x');
-            int b = int.Parse(parts[0], CultureInfo.InvariantCulture), h = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            using var c = new CellBenchCase(b, T, h, gpu, withCpu);
-            double flops = c.ForwardFlops + c.BackwardFlops, bytes = c.ForwardBytes + c.BackwardBytes;
-            void Row(string impl, Action fwd, Action fwdBwd, double peak, double bandwidth)
+            if (cpuPass && !withCpu) break;
+            foreach (string size in sizes.Split(','))
             {
-                double f, fb;
-                // One failing row (a launch error on a new device) must not cost the rest of the table.
-                try { f = Median(fwd, reps); fb = Median(fwdBwd, reps); }
-                catch (Exception e) { Line($"| {b} | {h} | {impl} | failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} |"); return; }
-                double rate = flops / (fb / 1e3) / 1e9;
-                double floor = Math.Max(flops / (peak * 1e9), double.IsNaN(bandwidth) ? 0 : bytes / (bandwidth * 1e9)) * 1e3;
-                Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F1} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
+                var parts = size.Split('x');
+                int b = int.Parse(parts[0], CultureInfo.InvariantCulture), h = int.Parse(parts[1], CultureInfo.InvariantCulture);
+                using var c = new CellBenchCase(b, T, h, cpuPass ? null : gpu, cpuPass);
+                double flops = c.ForwardFlops + c.BackwardFlops, bytes = c.ForwardBytes + c.BackwardBytes;
+                void Row(string impl, Action fwd, Action fwdBwd, double peak, double bandwidth)
+                {
+                    double f, fb;
+                    // One failing row (a launch error on a new device) must not cost the rest of the table.
+                    try { f = Median(fwd, reps); fb = Median(fwdBwd, reps); }
+                    catch (Exception e) { Line($"| {b} | {h} | {impl} | failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} |"); return; }
+                    double rate = flops / (fb / 1e3) / 1e9;
+                    double floor = Math.Max(flops / (peak * 1e9), double.IsNaN(bandwidth) ? 0 : bytes / (bandwidth * 1e9)) * 1e3;
+                    Line($"| {b} | {h} | {impl} | {f:F1} | {fb:F1} | {flops / 1e9:F1} | {rate:F1} | {100 * rate / peak:F1}% | {bytes / 1e6:F0} | {floor:F1} |");
+                }
+                if (cpuPass) Row("CPU GraphLstm<float>", c.CpuForward, c.CpuForwardBackward, cpuPeak, double.NaN);
+                else if (gpu != null)
+                {
+                    Row("GPU step launch", () => c.GpuForward(CellSchedule.StepLaunch), () => c.GpuForwardBackward(CellSchedule.StepLaunch), gpuPeak, gpuBw);
+                    Row("GPU persistent", () => c.GpuForward(CellSchedule.Persistent), () => c.GpuForwardBackward(CellSchedule.Persistent), gpuPeak, gpuBw);
+                }
+                else
+                    foreach (string impl in new[] { "GPU step launch", "GPU persistent" })
+                        Line($"| {b} | {h} | {impl} | pending: no CUDA | | {flops / 1e9:F1} | | | {bytes / 1e6:F0} | |");
             }
-            // The GPU rows first: on the lent machine they are what the run is for, should its time run out.
-            if (gpu != null)
-            {
-                Row("GPU step launch", () => c.GpuForward(CellSchedule.StepLaunch), () => c.GpuForwardBackward(CellSchedule.StepLaunch), gpuPeak, gpuBw);
-                Row("GPU persistent", () => c.GpuForward(CellSchedule.Persistent), () => c.GpuForwardBackward(CellSchedule.Persistent), gpuPeak, gpuBw);
-            }
-            else
-                foreach (string impl in new[] { "GPU step launch", "GPU persistent" })
-                    Line($"| {b} | {h} | {impl} | pending: no CUDA | | {flops / 1e9:F1} | | | {bytes / 1e6:F0} | |");
-            if (withCpu) Row("CPU GraphLstm<float>", c.CpuForward, c.CpuForwardBackward, cpuPeak, double.NaN);
         }
         Line("");
         Line("FLOPs count the GEMM-shaped work only (forward 2·N·8H·(D+H), backward twice that; N = B·T). MB moved is the");

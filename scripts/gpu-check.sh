@@ -19,7 +19,9 @@ OUT=${OUT:-./gpu-results}
 mkdir -p "$OUT"
 # The cell table (hand-timed medians, napkin math, measured peaks) always runs; BenchmarkDotNet's
 # GpuCellBenchmarks only with BENCH_BDN=1 (24 cases: ~3 more minutes on an H200).
-CELL_SIZES=${CELL_SIZES:-256x64,2048x64,256x128,2048x128,256x67,2048x67}
+# 2048x64 first (the 40%-of-peak target), then 16x64: a SharedPrefix batch's few sequences, where a step is
+# bound by its latency (fwd ms / 300 = the per-step cost that the Dataset-I projection scales).
+CELL_SIZES=${CELL_SIZES:-2048x64,16x64,256x64,256x128,2048x128,256x67,2048x67}
 CELL_REPS=${CELL_REPS:-3}; STEP_REPS=${STEP_REPS:-3}
 CUDA_TESTS_S=${CUDA_TESTS_S:-180}; CELL_S=${CELL_S:-150}; STEP_S=${STEP_S:-120}
 BENCH_FILTER=${BENCH_FILTER:-'*GpuCell*'}
