@@ -103,7 +103,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _rec = [];     // (B, G·Hs) the recurrent part of the pre-activations of the current step
     private T[] _dhRec = [];   // (B, Hs)   dL/dh_{t−1} from step t, until the cell of t−1 adds it
     private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
-    private T[] _dx = [];      // (N, D)
+    private T[] _dx = [];      // (N, D), only when the caller asks for dx
 
     /// <summary>
     /// Forward over every sequence of <paramref name="seqs"/>: h (N, H) in the caller's row order
@@ -143,38 +143,51 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
 
+    /// <summary>
+    /// Sequences per block of a step: the block's recurrent GEMMs write its rows of _rec (RowBlock × G·Hs,
+    /// 128 KiB at H = 64) and its cells read them back while they are still in L2. Rows are independent
+    /// within a step, so the blocking changes no bit.
+    /// </summary>
+    private const int RowBlock = 64;
+
     /// <summary>The recurrence of sorted sequences [j0, j1), all steps in order.</summary>
     private void ForwardChunk(int j0, int j1)
     {
-        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = 0; t < plan.Steps; t++)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) break;
-            int r0 = plan.BlockStart[t] + j0;
-            int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;   // the same sequences one step earlier
-
-            // The recurrent parts of all rows of the step at once, into the chunk's rows of the small _rec
-            // (L2-resident) rather than onto the gates, which come from memory: the cell adds them there.
-            // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs).
-            var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
-            if (t > 0)
-            {
-                _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
-                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
-            }
-            else hPrev.Clear();
-
-            // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
-            if (UseGraph)
-            {
-                for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
-            }
-
-            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j0 + (r - r0));
+            for (int k0 = 0; k0 < rows; k0 += RowBlock) ForwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0));
         }
+    }
+
+    /// <summary>Step t of the sorted sequences [j, j + rows).</summary>
+    private void ForwardBlock(int t, int j, int rows)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
+        var plan = _plan;
+        int r0 = plan.BlockStart[t] + j;
+        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;   // the same sequences one step earlier
+
+        // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs), into the block's rows of the
+        // small _rec rather than onto the gates, which come from memory: the cell adds them there.
+        var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
+        if (t > 0)
+        {
+            _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
+            Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
+        }
+        else hPrev.Clear();
+
+        // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
+        if (UseGraph)
+        {
+            for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
+            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
+        }
+
+        for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0));
     }
 
     /// <summary>h* and c*_prev of row r (SPEC D4, D5): means over its valid predecessors.</summary>
@@ -241,13 +254,25 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
     }
 
+    /// <summary>dgates[z..] = g, and the sequence's db row (at k in _dbSeq) += g while g is in a register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreGrad(Vector512<T> g, int z, int k)
+    {
+        Simd<T>.Store(g, _dgates, z);
+        Simd<T>.Store(Simd<T>.Load(_dbSeq, k) + g, _dbSeq, k);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Vector512<T> Pre(int z, int k, bool withRec) =>
         withRec ? Simd<T>.Load(_gates, z) + Simd<T>.Load(_rec, k) : Simd<T>.Load(_gates, z);
 
+    /// <summary>dx may be empty: the dx GEMM is then skipped (see <see cref="Backward"/>).</summary>
+    public bool SkipsEmptyDx => true;
+
     /// <summary>
     /// Backward through time of the latest <see cref="Forward"/>: dx (N, D) is assigned; dWx, dWh, dWg
-    /// and db are accumulated (+=), llm.c's rule.
+    /// and db are accumulated (+=), llm.c's rule. An empty dx means the caller does not need it (x has no
+    /// trained part): its GEMM, 1/6 of the backward's FLOPs, is skipped and the weight gradients are the same bits.
     /// </summary>
     public void Backward(
         ReadOnlySpan<T> wx,   // (G·H, D)
@@ -265,7 +290,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     {
         if (!ReferenceEquals(seqs, _forwardSeqs)) throw new InvalidOperationException("graph-LSTM Backward needs the sequences of the latest Forward");
         CheckArgs(wx, wh, wg, b, seqs, x, dh, "dh");
-        CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
+        bool wantDx = !dx.IsEmpty;
+        if (wantDx) CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
         CheckSize(dwx.Length, G * H * D, "dWx");
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
@@ -311,6 +337,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         if (UseGraph) AddUnpadded(dwg, _dwg);
 
         // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
+        if (!wantDx) return;
+        if (_dx.Length < n * D) _dx = new T[n * D];
         Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, d1, false, n, D, gates, accumulate: false, parallel: true);
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
@@ -318,36 +346,41 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
     private void BackwardChunk(int j0, int j1)
     {
-        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = plan.Steps - 1; t >= 0; t--)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) continue;
-            int r0 = plan.BlockStart[t] + j0;
-            int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;
             int withNext = t + 1 < plan.Steps ? Math.Max(0, Math.Min(j1, plan.Active[t + 1]) - j0) : 0;
+            // Blocks of RowBlock sequences: each block's rows of _dhRec and _dhStar are read back while hot.
+            // A row's fan-in goes to earlier rows of its own sequence only, so no sum sees the blocking.
+            for (int k0 = 0; k0 < rows; k0 += RowBlock)
+                BackwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0), Math.Clamp(withNext - k0, 0, RowBlock));
+        }
+    }
 
-            // Every later step has already added into row r's dh (the first withNext rows also have step
-            // t+1's share waiting in _dhRec) and dc, so they are complete here.
-            for (int r = r0; r < r0 + rows; r++)
-            {
-                CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j0 + (r - r0) : -1);
-                // db, per sequence while the row is in L1: sums whose order no thread split can change.
-                var db = _dbSeq.AsSpan((j0 + r - r0) * gates, gates);
-                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);
-            }
+    /// <summary>Step t of the sorted sequences [j, j + rows) backward; the first withNext of them have a step t+1.</summary>
+    private void BackwardBlock(int t, int j, int rows, int withNext)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
+        var plan = _plan;
+        int r0 = plan.BlockStart[t] + j;
+        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;
 
-            // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
-            // the small L2-resident _dhRec until the cell of step t−1 adds it.
-            if (t > 0)
-                Gemm.Multiply<T>(_dhRec.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
-            if (UseGraph)
-            {
-                // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
-                Gemm.Multiply<T>(_dhStar.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
-                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j0 + r - r0) * hs, r);
-            }
+        // Every later step has already added into row r's dh (the first withNext rows also have step
+        // t+1's share waiting in _dhRec) and dc, so they are complete here.
+        for (int r = r0; r < r0 + rows; r++)
+            CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j + (r - r0) : -1, j + (r - r0));
+
+        // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
+        // the small L2-resident _dhRec until the cell of step t−1 adds it.
+        if (t > 0)
+            Gemm.Multiply<T>(_dhRec.AsSpan(j * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
+        if (UseGraph)
+        {
+            // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
+            Gemm.Multiply<T>(_dhStar.AsSpan(j * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
+            for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j + r - r0) * hs, r);
         }
     }
 
@@ -371,39 +404,39 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// The element-wise backward of row r: from dL/dh_t (complete) and the dL/dc_t gathered so far, the
     /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and the graph cell's
     /// dL/dc*_prev into its source (SPEC D5). <paramref name="next"/> is the row of _dhRec holding step t+1's
-    /// share of dL/dh_t (-1 at the last step).
+    /// share of dL/dh_t (-1 at the last step). Each dgates value is also added into the db row of its sorted
+    /// sequence <paramref name="seq"/>: a per-sequence sum in time order, whatever the thread split (SPEC D13).
     /// </summary>
-    private void CellBackward(int r, int prev, int next)
+    private void CellBackward(int r, int prev, int next, int seq)
     {
-        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs;
+        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = seq * G * hs;
         var a = _gates;   // activations
-        var dz = _dgates; // out
         var one = Vector512<T>.One;
         for (int e = 0; e < hs; e += w)
         {
-            int z = z0 + e, s = s0 + e;
+            int z = z0 + e, s = s0 + e, k = k0 + e;
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
             var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
             var tc = Simd<T>.Load(_tc, s);
             var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
             var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
-            Simd<T>.Store(dc * u * i * (one - i), dz, z);
-            Simd<T>.Store(dc * cPrev * f * (one - f), dz, z + hs);
-            Simd<T>.Store(dh * tc * o * (one - o), dz, z + 2 * hs);
-            Simd<T>.Store(dc * i * (one - u * u), dz, z + 3 * hs);
+            StoreGrad(dc * u * i * (one - i), z, k);
+            StoreGrad(dc * cPrev * f * (one - f), z + hs, k + hs);
+            StoreGrad(dh * tc * o * (one - o), z + 2 * hs, k + 2 * hs);
+            StoreGrad(dc * i * (one - u * u), z + 3 * hs, k + 3 * hs);
             if (prev >= 0) Simd<T>.Store(Simd<T>.Fma(dc, f, Simd<T>.Load(_dc, p0 + e)), _dc, p0 + e);
             if (!UseGraph) continue;
 
-            z += 4 * hs;
+            z += 4 * hs; k += 4 * hs;
             i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
             o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
             var tcs = Simd<T>.Load(_tcs, s);
             var dcs = Simd<T>.Load(_dcs, s) + dh * o * (one - tcs * tcs);
-            Simd<T>.Store(dcs * u * i * (one - i), dz, z);
-            Simd<T>.Store(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), dz, z + hs);
-            Simd<T>.Store(dh * tcs * o * (one - o), dz, z + 2 * hs);
-            Simd<T>.Store(dcs * i * (one - u * u), dz, z + 3 * hs);
+            StoreGrad(dcs * u * i * (one - i), z, k);
+            StoreGrad(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), z + hs, k + hs);
+            StoreGrad(dh * tcs * o * (one - o), z + 2 * hs, k + 2 * hs);
+            StoreGrad(dcs * i * (one - u * u), z + 3 * hs, k + 3 * hs);
             Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
@@ -477,7 +510,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
         if (_c.Length >= n * _hs) return;
         int ns = n * _hs, gs = UseGraph ? ns : 0;
-        _x = new T[n * (D + 1)]; _dx = new T[n * D];
+        _x = new T[n * (D + 1)];
         _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
         _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
         _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];

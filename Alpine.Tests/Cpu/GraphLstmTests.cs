@@ -178,6 +178,26 @@ public class GraphLstmTests
         Assert.That(db2, Is.EqualTo(db1.Select(v => 2 * v)).Within(1e-12));
     }
 
+    /// <summary>An empty dx skips the dx GEMM (x has no trained part) and leaves every weight gradient the same bits.</summary>
+    [TestCase(true, CStarReading.Neighbor), TestCase(true, CStarReading.Carried), TestCase(false, CStarReading.Neighbor)]
+    public void SkippingDxLeavesTheWeightGradientsBitIdentical(bool useGraph, CStarReading cstar)
+    {
+        var k = MakeCase(9, [30, 17, 0, 1, 25, 9, 30, 4], 16, 20, useGraph, cstar, 2);
+        var (wx, wh, wg, b, x, r) = (F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var layer = new GraphLstm<float>(k.D, k.H, useGraph, cstar, 2);
+        Assert.That(((ISequenceEncoder<float>)layer).SkipsEmptyDx, Is.True);
+        var full = Run(layer, k, wx, wh, wg, b, x, r);
+        var h = new float[k.Seqs.TotalSteps * k.H];
+        var (dwx, dwh, dwg, db) = (new float[wx.Length], new float[wh.Length], new float[wg.Length], new float[b.Length]);
+        layer.Forward(wx, wh, wg, b, k.Seqs, x, h);
+        layer.Backward(wx, wh, wg, b, k.Seqs, x, r, [], dwx, dwh, dwg, db);
+        Assert.That(full[1], Has.Some.Not.EqualTo(0f), "the full run computed a dx");
+        Assert.That(dwx, Is.EqualTo(full[2]).AsCollection, "dWx");
+        Assert.That(dwh, Is.EqualTo(full[3]).AsCollection, "dWh");
+        Assert.That(dwg, Is.EqualTo(full[4]).AsCollection, "dWg");
+        Assert.That(db, Is.EqualTo(full[5]).AsCollection, "db");
+    }
+
     [Test]
     public void FloatPathEqualsDoublePathAndRepeatsBitForBit()
     {
