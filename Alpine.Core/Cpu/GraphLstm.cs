@@ -35,13 +35,21 @@ namespace Alpine.Cpu;
 /// Inside, every H-long state row is stored with stride Hs = H rounded up to a whole number of Vector512
 /// lanes, and each gate block of a gates row likewise, so the element-wise cell runs whole vectors with no
 /// scalar tail. The padded weight copies are zero in the pad lanes, so a pad lane sees z = 0 and keeps
-/// c = h = 0 and zero gradients. A ones column appended to x carries the bias: x̃ = [x, 1] and
-/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per sequence while each dgates row is hot, and the
-/// sequences' sums are added in sorted order: no result depends on the thread count (SPEC D13).
+/// c = h = 0 and zero gradients. The cell adds b to the input GEMM's output as it reads it (the same sum,
+/// in the same order, as a ones column appended to x would give). db is summed per sequence by the backward
+/// cell as it writes each gradient, and the sequences' sums are added in sorted order: no result depends on
+/// the thread count (SPEC D13).
+/// </para>
+/// <para>
+/// Memory traffic, not FLOPs, is what the big buffers cost (Window mode: N ≈ 470k rows, the gates alone
+/// ~1 GB): the recurrence runs blocks of <see cref="RowBlock"/> sequences per step so the recurrent
+/// pre-activations stay in L2; the backward cell writes dgates over the activations it has just read; the
+/// weight gradients are one GEMM per gate half, whose B operand [h_{t−1} | x] or [x | h*] is two
+/// neighbouring column ranges of one (N, Hs + D + Hs) buffer, so each half of dgates is read once.
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
-/// the same weights, sequences and inputs.
+/// the same weights, sequences and inputs, and overwrites them with their gradients: one Backward per Forward.
 /// </summary>
 public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -55,11 +63,14 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
-        _wxRows = new T[gates * (d + 1)];
-        _wxT = new T[(d + 1) * gates];
-        _dwx = new T[gates * d];
-        _whRows = new T[rec * h]; _whT = new T[h * rec]; _dwh = new T[rec * h];
-        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : []; _dwg = useGraph ? new T[rec * h] : [];
+        _sx = _hs + d + (useGraph ? _hs : 0);
+        _wxRows = new T[gates * d];
+        _wxT = new T[d * gates];
+        _bPad = new T[gates];
+        _dwSeq = new T[rec * (_hs + d)];
+        _dwGraph = useGraph ? new T[rec * (d + _hs)] : [];
+        _whRows = new T[rec * h]; _whT = new T[h * rec];
+        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : [];
     }
 
     public int D { get; }
@@ -73,29 +84,38 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private readonly int _chunks;
     private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
-    private SequenceSet? _forwardSeqs;
+    private SequenceSet? _forwardSeqs;   // null once a Backward has consumed the activations
 
     // Padded weight copies, rebuilt from the caller's weights by each Forward / Backward.
-    private readonly T[] _wxRows;       // (G·Hs, D+1) [Wx, b], zero pad rows: B operand of dx
-    private readonly T[] _wxT;          // (D+1, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _wxRows;       // (G·Hs, D) Wx, zero pad rows: B operand of dx
+    private readonly T[] _wxT;          // (D, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _bPad;         // (G·Hs) b, zero pads: the cell adds it to the input part
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
-    private readonly T[] _dwx, _dwh, _dwg; // padded weight-gradient GEMM outputs, added into the caller's
+    // The weight gradients as two GEMM outputs, one per gate half, added into the caller's afterwards:
+    // sequential half (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ · [h_{t−1} | x]  → [dWh | dWx rows 0:4H];
+    // graph half      (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ · [x | h*]     → [dWx rows 4H:8H | dWg].
+    private readonly T[] _dwSeq, _dwGraph;
+    private readonly int _sx;           // Sx = Hs + D (+ Hs): the row stride of _xh
     private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
 
     // Activations in packed row order (N rows, see GraphLstmSchedule).
-    private T[] _x = [];       // (N, D+1) [x_t, 1]
+    // (N, Sx) [h_{t−1} | x_t | h*] side by side (h* only with the graph path): the A operands of the input
+    // and recurrent GEMMs, and, as adjacent column pairs, the B operands of the two weight-gradient GEMMs,
+    // each of which then reads its half of dgates once.
+    private T[] _xh = [];
     private T[] _gates = [];   // (N, G·Hs) pre-activations, then i f o u [i* f* o* u*]
-    private T[] _hPrev = [];   // (N, Hs)  h_{t−1} (0 at t = 0): the B operand of dWh
     private T[] _c = [];       // (N, Hs)  c_t
     private T[] _tc = [];      // (N, Hs)  tanh(c_t)
     private T[] _h = [];       // (N, Hs)  h_t
-    private T[] _hStar = [];   // (N, Hs)  h*       (graph path only)
     private T[] _csPrev = [];  // (N, Hs)  c*_prev  (graph path only)
     private T[] _cs = [];      // (N, Hs)  c*_t     (graph path only)
     private T[] _tcs = [];     // (N, Hs)  tanh(c*_t)
     // Gradients in packed row order.
-    private T[] _dgates = [];  // (N, G·Hs) dL/d pre-activations
+    // (N, G·Hs) dL/d pre-activations: the same array as _gates. The backward cell reads a row's activations
+    // and writes their gradients over them, so the largest buffer (N × 8H floats) goes through memory once
+    // fewer (no separate write-allocate) and exists once; Backward thereby consumes its Forward.
+    private T[] _dgates = [];
     private T[] _dh = [];      // (N, Hs)  dL/dh_t: from above, from step t+1, and from later steps reading t as t*
     private T[] _dc = [];      // (N, Hs)  dL/dc_t: from step t+1, and (Neighbor) from later steps reading t as t*
     private T[] _dcs = [];     // (N, Hs)  dL/dc*_t: (Carried) from step t+1; then dL/dc*_prev
@@ -119,24 +139,21 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Span<T> h)            // (N, H) out
     {
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
-        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, d1 = D + 1;
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, sx = _sx;
         Allocate(n, seqs.Count);
         _plan.Build(seqs, _chunks);
         _forwardSeqs = seqs;
+        if (n == 0) return;   // no steps: h is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
-        Gemm.Transpose<T>(_wxT, _wxRows, gates, d1, d1);
+        Gemm.Transpose<T>(_wxT, _wxRows, gates, D, D);
         Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
         if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
 
-        // x̃ in packed order, then the input projection (and bias) of every step as one GEMM:
-        // gates (N, G·Hs) = x̃ (N, D+1) · W̃xᵀ (D+1, G·Hs).
-        for (int r = 0; r < n; r++)
-        {
-            x.Slice(plan.Source[r] * D, D).CopyTo(_x.AsSpan(r * d1, D));
-            _x[r * d1 + D] = T.One;
-        }
-        Gemm.Multiply<T>(_gates, gates, _x, d1, false, _wxT, gates, false, n, gates, d1, accumulate: false, parallel: true);
+        // x in packed order, then the input projection of every step as one GEMM (the cell adds b):
+        // gates (N, G·Hs) = x (N, D) · Wxᵀ (D, G·Hs).
+        for (int r = 0; r < n; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + hs, D));
+        Gemm.Multiply<T>(_gates, gates, _xh.AsSpan(hs), sx, false, _wxT, gates, false, n, gates, D, accumulate: false, parallel: true);
 
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
@@ -172,19 +189,19 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
 
         // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs), into the block's rows of the
         // small _rec rather than onto the gates, which come from memory: the cell adds them there.
-        var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
-        if (t > 0)
+        int sx = _sx;
+        for (int r = r0; r < r0 + rows; r++)
         {
-            _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
-            Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
+            var hPrev = _xh.AsSpan(r * sx, hs);
+            if (t > 0) _h.AsSpan((q0 + r - r0) * hs, hs).CopyTo(hPrev); else hPrev.Clear();
         }
-        else hPrev.Clear();
+        if (t > 0) Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, _xh.AsSpan(r0 * sx), sx, false, _whT, rec, false, rows, rec, H, accumulate: false);
 
         // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
         if (UseGraph)
         {
             for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
+            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _xh.AsSpan(r0 * sx + hs + D), sx, false, _wgT, rec, false, rows, rec, H, accumulate: false);
         }
 
         for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0));
@@ -193,7 +210,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <summary>h* and c*_prev of row r (SPEC D4, D5): means over its valid predecessors.</summary>
     private void GatherGraphState(int r, int prev)
     {
-        int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
+        int hs = _hs, w = Simd<T>.Width, s0 = r * hs, hStar = r * _sx + hs + D;
         var scale = Vector512.Create(_plan.PredScale[r]);
         bool neighbor = CStar == CStarReading.Neighbor;
         for (int e = 0; e < hs; e += w)
@@ -206,14 +223,14 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 hSum += Simd<T>.Load(_h, p * hs + e);
                 if (neighbor) cSum += Simd<T>.Load(_c, p * hs + e);
             }
-            Simd<T>.Store(hSum * scale, _hStar, s0 + e);
+            Simd<T>.Store(hSum * scale, _xh, hStar + e);
             var csPrev = neighbor ? cSum * scale : prev >= 0 ? Simd<T>.Load(_cs, prev * hs + e) : Vector512<T>.Zero;
             Simd<T>.Store(csPrev, _csPrev, s0 + e);
         }
     }
 
     /// <summary>
-    /// The element-wise cell of row r: pre-activations = input part (gates) + recurrent part (row
+    /// The element-wise cell of row r: pre-activations = (input part (gates) + b) + recurrent part (row
     /// <paramref name="j"/> of _rec, whose sequential half exists from t = 1); <paramref name="prev"/> is the
     /// row of step t−1 (-1 at t = 0).
     /// </summary>
@@ -224,11 +241,11 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         bool seqRec = prev >= 0;
         for (int e = 0; e < hs; e += w)
         {
-            int z = z0 + e, s = s0 + e, k = k0 + e;
-            var i = Simd<T>.Sigmoid(Pre(z, k, seqRec));
-            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, seqRec));
-            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, seqRec));
-            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, seqRec));
+            int z = z0 + e, s = s0 + e, k = k0 + e, q = e;   // q: the lane group's place in a gates row (for b)
+            var i = Simd<T>.Sigmoid(Pre(z, k, q, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
             if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
@@ -238,11 +255,11 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             Simd<T>.Store(tc, _tc, s);
             if (UseGraph)
             {
-                z += 4 * hs; k += 4 * hs;
-                var si = Simd<T>.Sigmoid(Pre(z, k, true));
-                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, true));
-                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, true));
-                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, true));
+                z += 4 * hs; k += 4 * hs; q += 4 * hs;
+                var si = Simd<T>.Sigmoid(Pre(z, k, q, true));
+                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, true));
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
                 var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
                 var tcs = Simd<T>.Tanh(cs);
@@ -263,8 +280,11 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<T> Pre(int z, int k, bool withRec) =>
-        withRec ? Simd<T>.Load(_gates, z) + Simd<T>.Load(_rec, k) : Simd<T>.Load(_gates, z);
+    private Vector512<T> Pre(int z, int k, int q, bool withRec)
+    {
+        var p = Simd<T>.Load(_gates, z) + Simd<T>.Load(_bPad, q);
+        return withRec ? p + Simd<T>.Load(_rec, k) : p;
+    }
 
     /// <summary>dx may be empty: the dx GEMM is then skipped (see <see cref="Backward"/>).</summary>
     public bool SkipsEmptyDx => true;
@@ -288,7 +308,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Span<T> dwg,          // (4H, H) +=, empty without the graph path
         Span<T> db)           // (G·H) +=
     {
-        if (!ReferenceEquals(seqs, _forwardSeqs)) throw new InvalidOperationException("graph-LSTM Backward needs the sequences of the latest Forward");
+        if (!ReferenceEquals(seqs, _forwardSeqs))
+            throw new InvalidOperationException("graph-LSTM Backward needs the sequences of the latest Forward, and one Backward per Forward (it overwrites the activations)");
         CheckArgs(wx, wh, wg, b, seqs, x, dh, "dh");
         bool wantDx = !dx.IsEmpty;
         if (wantDx) CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
@@ -296,7 +317,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
         CheckSize(db.Length, G * H, "db");
-        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, d1 = D + 1;
+        _forwardSeqs = null;   // from here on the activations are being overwritten by their gradients
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, sx = _sx;
         if (n == 0) return;   // no steps: nothing to add, and dx is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
@@ -317,29 +339,41 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         _dbSeq.AsSpan(0, b0 * gates).Clear();
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
-        // Weight gradients over all steps at once: deterministic GEMMs, parallel over their output rows.
-        // dWx (G·Hs, D) = dgatesᵀ (G·Hs, N) · x (N, D).
-        Gemm.Multiply<T>(_dwx, D, _dgates, gates, true, _x, d1, false, gates, D, n, accumulate: false, parallel: true);
-        // dWh (4Hs, H) = dgates[:, 0:4Hs]ᵀ · h_{t−1};  dWg = dgates[:, 4Hs:8Hs]ᵀ · h*.
-        Gemm.Multiply<T>(_dwh, H, _dgates, gates, true, _hPrev, hs, false, rec, H, n, accumulate: false, parallel: true);
-        if (UseGraph) Gemm.Multiply<T>(_dwg, H, _dgates.AsSpan(rec), gates, true, _hStar, hs, false, rec, H, n, accumulate: false, parallel: true);
+        // Weight gradients over all steps at once, one GEMM per gate half, each reading its half of dgates
+        // once; with both halves, one thread each, else the one GEMM split over the threads. Each element is
+        // one GEMM's fixed-order sum whatever runs where (SPEC D13).
+        // [dWh | dWx rows 0:4H]  (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ (4Hs, N) · [h_{t−1} | x] (N, Hs + D)
+        // [dWx rows 4H:8H | dWg] (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ (4Hs, N) · [x | h*] (N, D + Hs)
+        int wide = hs + D;
+        if (UseGraph)
+            Parallel.Invoke(
+                () => Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false),
+                () => Gemm.Multiply<T>(_dwGraph, wide, _dgates.AsSpan(rec), gates, true, _xh.AsSpan(hs), sx, false, rec, wide, n, accumulate: false));
+        else
+            Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false, parallel: true);
         // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
         var dbSum = _dbSeq.AsSpan(0, gates);
         for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         for (int q = 0; q < G; q++)
         {
-            var grad = dwx.Slice(q * H * D, H * D);
-            TensorPrimitives.Add(grad, _dwx.AsSpan(q * hs * D, H * D), grad);
+            for (int k = 0; k < H; k++)
+            {
+                // Gate row q·H + k: its dWx row and its dWh / dWg row, out of the padded GEMM outputs.
+                int row = (q % 4 * hs + k) * wide;
+                var (half, xAt, hAt) = q < 4 ? (_dwSeq, row + hs, row) : (_dwGraph, row, row + D);
+                var grad = dwx.Slice((q * H + k) * D, D);
+                TensorPrimitives.Add(grad, half.AsSpan(xAt, D), grad);
+                var rgrad = (q < 4 ? dwh : dwg).Slice((q % 4 * H + k) * H, H);
+                TensorPrimitives.Add(rgrad, half.AsSpan(hAt, H), rgrad);
+            }
             var bias = db.Slice(q * H, H);
             TensorPrimitives.Add(bias, _dbSeq.AsSpan(q * hs, H), bias);
         }
-        AddUnpadded(dwh, _dwh);
-        if (UseGraph) AddUnpadded(dwg, _dwg);
 
         // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
         if (!wantDx) return;
         if (_dx.Length < n * D) _dx = new T[n * D];
-        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, d1, false, n, D, gates, accumulate: false, parallel: true);
+        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, D, false, n, D, gates, accumulate: false, parallel: true);
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
 
@@ -447,17 +481,21 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <summary>The padded copies of the caller's weights: gate block q, unit k → row q·Hs + k; pads zero.</summary>
     private void PadWeights(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b)
     {
-        int hs = _hs, d1 = D + 1;
+        int hs = _hs;
         for (int q = 0; q < G; q++)
             for (int k = 0; k < hs; k++)
             {
-                var row = _wxRows.AsSpan((q * hs + k) * d1, d1);
+                var row = _wxRows.AsSpan((q * hs + k) * D, D);
                 if (k < H)
                 {
                     wx.Slice((q * H + k) * D, D).CopyTo(row);
-                    row[D] = b[q * H + k];
+                    _bPad[q * hs + k] = b[q * H + k];
                 }
-                else row.Clear();
+                else
+                {
+                    row.Clear();
+                    _bPad[q * hs + k] = T.Zero;
+                }
             }
         PadRows(_whRows, wh);
         if (UseGraph) PadRows(_wgRows, wg);
@@ -472,16 +510,6 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 var row = dst.AsSpan((q * _hs + k) * H, H);
                 if (k < H) src.Slice((q * H + k) * H, H).CopyTo(row); else row.Clear();
             }
-    }
-
-    /// <summary>dst (4H, H) += the unpadded rows of src (4Hs, H).</summary>
-    private void AddUnpadded(Span<T> dst, T[] src)
-    {
-        for (int q = 0; q < 4; q++)
-        {
-            var d = dst.Slice(q * H * H, H * H);
-            TensorPrimitives.Add(d, src.AsSpan(q * _hs * H, H * H), d);
-        }
     }
 
     private void CheckArgs(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b,
@@ -510,9 +538,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
         if (_c.Length >= n * _hs) return;
         int ns = n * _hs, gs = UseGraph ? ns : 0;
-        _x = new T[n * (D + 1)];
-        _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
-        _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
-        _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
+        _xh = new T[n * _sx];
+        _gates = _dgates = new T[n * G * _hs];
+        _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
+        _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
     }
 }

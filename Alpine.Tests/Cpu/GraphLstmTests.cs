@@ -157,7 +157,7 @@ public class GraphLstmTests
         GradCheck.Check("db", k.B, _ => k.Loss(probe), db);
     }
 
-    /// <summary>Weight gradients accumulate (+=) and dx is assigned, llm.c's rule.</summary>
+    /// <summary>Weight gradients accumulate (+=) and dx is assigned, llm.c's rule; one Backward per Forward.</summary>
     [Test]
     public void BackwardAccumulatesWeightGradientsAndAssignsDx()
     {
@@ -170,6 +170,10 @@ public class GraphLstmTests
         layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx1, dwx1, dwh1, dwg1, db1);
         var dx2 = Enumerable.Repeat(123.0, k.X.Length).ToArray();
         var (dwx2, dwh2, dwg2, db2) = ((double[])dwx1.Clone(), (double[])dwh1.Clone(), (double[])dwg1.Clone(), (double[])db1.Clone());
+        // Backward overwrites the activations with their gradients: a second one needs a fresh Forward.
+        Assert.Throws<InvalidOperationException>(() => layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx2, dwx2, dwh2, dwg2, db2));
+        Assert.That(dwx2, Is.EqualTo(dwx1), "a refused Backward adds nothing");
+        layer.Forward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, h);
         layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx2, dwx2, dwh2, dwg2, db2);
         Assert.That(dx2, Is.EqualTo(dx1));
         Assert.That(dwx2, Is.EqualTo(dwx1.Select(v => 2 * v)).Within(1e-12));
