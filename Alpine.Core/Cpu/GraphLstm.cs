@@ -106,11 +106,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _xh = [];
     private T[] _gates = [];   // (N, G·Hs) pre-activations, then i f o u [i* f* o* u*]
     private T[] _c = [];       // (N, Hs)  c_t
-    private T[] _tc = [];      // (N, Hs)  tanh(c_t)
     private T[] _h = [];       // (N, Hs)  h_t
     private T[] _csPrev = [];  // (N, Hs)  c*_prev  (graph path only)
     private T[] _cs = [];      // (N, Hs)  c*_t     (graph path only)
-    private T[] _tcs = [];     // (N, Hs)  tanh(c*_t)
     // Gradients in packed row order.
     // (N, G·Hs) dL/d pre-activations: the same array as _gates. The backward cell reads a row's activations
     // and writes their gradients over them, so the largest buffer (N × 8H floats) goes through memory once
@@ -252,7 +250,6 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             var tc = Simd<T>.Tanh(c);
             var h = o * tc;
             Simd<T>.Store(c, _c, s);
-            Simd<T>.Store(tc, _tc, s);
             if (UseGraph)
             {
                 z += 4 * hs; k += 4 * hs; q += 4 * hs;
@@ -265,7 +262,6 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 var tcs = Simd<T>.Tanh(cs);
                 h = Simd<T>.Fma(so, tcs, h);
                 Simd<T>.Store(cs, _cs, s);
-                Simd<T>.Store(tcs, _tcs, s);
             }
             Simd<T>.Store(h, _h, s);
         }
@@ -452,7 +448,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
             var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
-            var tc = Simd<T>.Load(_tc, s);
+            // tanh(c_t) again rather than stored: the same bits as the forward's, and two fewer (N, Hs)
+            // buffers through memory (the backward is memory-bound, the exp is not).
+            var tc = Simd<T>.Tanh(Simd<T>.Load(_c, s));
             var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
             var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
             StoreGrad(dc * u * i * (one - i), z, k);
@@ -465,7 +463,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             z += 4 * hs; k += 4 * hs;
             i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
             o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
-            var tcs = Simd<T>.Load(_tcs, s);
+            var tcs = Simd<T>.Tanh(Simd<T>.Load(_cs, s));
             var dcs = Simd<T>.Load(_dcs, s) + dh * o * (one - tcs * tcs);
             StoreGrad(dcs * u * i * (one - i), z, k);
             StoreGrad(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), z + hs, k + hs);
@@ -540,7 +538,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int ns = n * _hs, gs = UseGraph ? ns : 0;
         _xh = new T[n * _sx];
         _gates = _dgates = new T[n * G * _hs];
-        _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
-        _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
+        _c = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
+        _csPrev = new T[gs]; _cs = new T[gs]; _dcs = new T[gs];
     }
 }
