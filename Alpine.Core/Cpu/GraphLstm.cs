@@ -187,12 +187,10 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
 
         // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs), into the block's rows of the
         // small _rec rather than onto the gates, which come from memory: the cell adds them there.
+        // h_{t−1} is in place already: the cell of step t−1 wrote it there too (zero at t = 0).
         int sx = _sx;
-        for (int r = r0; r < r0 + rows; r++)
-        {
-            var hPrev = _xh.AsSpan(r * sx, hs);
-            if (t > 0) _h.AsSpan((q0 + r - r0) * hs, hs).CopyTo(hPrev); else hPrev.Clear();
-        }
+        if (t == 0)
+            for (int r = r0; r < r0 + rows; r++) _xh.AsSpan(r * sx, hs).Clear();
         if (t > 0) Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, _xh.AsSpan(r0 * sx), sx, false, _whT, rec, false, rows, rec, H, accumulate: false);
 
         // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
@@ -202,7 +200,10 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _xh.AsSpan(r0 * sx + hs + D), sx, false, _wgT, rec, false, rows, rec, H, accumulate: false);
         }
 
-        for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0));
+        // Sequences [j, j + withNext) have a step t+1, whose rows start at n0.
+        int withNext = t + 1 < plan.Steps ? Math.Clamp(plan.Active[t + 1] - j, 0, rows) : 0, n0 = plan.BlockStart[t + 1] + j;
+        for (int r = r0; r < r0 + rows; r++)
+            CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0), r - r0 < withNext ? n0 + (r - r0) : -1);
     }
 
     /// <summary>h* and c*_prev of row r (SPEC D4, D5): means over its valid predecessors.</summary>
@@ -230,10 +231,12 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <summary>
     /// The element-wise cell of row r: pre-activations = (input part (gates) + b) + recurrent part (row
     /// <paramref name="j"/> of _rec, whose sequential half exists from t = 1); <paramref name="prev"/> is the
-    /// row of step t−1 (-1 at t = 0).
+    /// row of step t−1 (-1 at t = 0); <paramref name="next"/> the row of step t+1 (-1 at the last step), whose
+    /// h_{t−1} slot in _xh h_t goes into as well.
     /// </summary>
-    private void CellForward(int r, int prev, int j)
+    private void CellForward(int r, int prev, int j, int next)
     {
+        int hNext = next * _sx;
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
         var g = _gates;
         bool seqRec = prev >= 0;
@@ -264,6 +267,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 Simd<T>.Store(cs, _cs, s);
             }
             Simd<T>.Store(h, _h, s);
+            if (next >= 0) Simd<T>.Store(h, _xh, hNext + e);
         }
     }
 
@@ -410,30 +414,39 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         {
             // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
             Gemm.Multiply<T>(_dhStar.AsSpan(j * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
-            for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j + r - r0) * hs, r);
+            for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(r, (j + r - r0) * hs);
         }
     }
 
     /// <summary>
-    /// dst[t*] += src[at..at+Hs] / (valid count) for each valid predecessor t* of row r: the backward of the mean.
+    /// The backward of the means of row r (SPEC D4, D5): for each valid predecessor t*, dh[t*] += dh* / (valid
+    /// count), dh* being row <paramref name="at"/> of _dhStar, and (Neighbor) dc[t*] += dL/dc*_prev / (valid
+    /// count). One pass over the predecessor rows for both, after the cell and the GEMMs of r's block; nothing
+    /// in between touches those rows, so every sum keeps its order.
     /// </summary>
-    private void ScatterToPredecessors(T[] dst, T[] src, int at, int r)
+    private void ScatterToPredecessors(int r, int at)
     {
-        int hs = _hs, w = Simd<T>.Width;
+        int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
         var scale = Vector512.Create(_plan.PredScale[r]);
+        bool neighbor = CStar == CStarReading.Neighbor;
         for (int l = 0; l < TopL; l++)
         {
             int p = _plan.Pred[r * TopL + l];
             if (p < 0) continue;
             for (int e = 0; e < hs; e += w)
-                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(src, at + e), scale, Simd<T>.Load(dst, p * hs + e)), dst, p * hs + e);
+            {
+                int d = p * hs + e;
+                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dhStar, at + e), scale, Simd<T>.Load(_dh, d)), _dh, d);
+                if (neighbor) Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dcs, s0 + e), scale, Simd<T>.Load(_dc, d)), _dc, d);
+            }
         }
     }
 
     /// <summary>
     /// The element-wise backward of row r: from dL/dh_t (complete) and the dL/dc_t gathered so far, the
-    /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and the graph cell's
-    /// dL/dc*_prev into its source (SPEC D5). <paramref name="next"/> is the row of _dhRec holding step t+1's
+    /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and leaves the graph
+    /// cell's dL/dc*_prev in _dcs for its source (SPEC D5): row prev (Carried, here), the predecessors
+    /// (Neighbor, <see cref="ScatterToPredecessors"/>). <paramref name="next"/> is the row of _dhRec holding step t+1's
     /// share of dL/dh_t (-1 at the last step). Each dgates value is also added into the db row of its sorted
     /// sequence <paramref name="seq"/>: a per-sequence sum in time order, whatever the thread split (SPEC D13).
     /// </summary>
@@ -472,8 +485,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
-        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, _dcs, s0, r);
-        else if (prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
+        // Neighbor: dL/dc*_prev goes to the predecessors' dc with dh*'s share, in ScatterToPredecessors.
+        if (CStar == CStarReading.Carried && prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
     }
 
     /// <summary>The padded copies of the caller's weights: gate block q, unit k → row q·Hs + k; pads zero.</summary>
