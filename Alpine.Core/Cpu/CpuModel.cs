@@ -260,7 +260,8 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             T[] du = _head.Backward(p, g, b);
             m.AddToDxNew(du, inputs, h);
 
-            Grow(ref _dhs, n * h); Grow(ref _dq, b * h); Grow(ref _dx, n * d);
+            Grow(ref _dhs, n * h); Grow(ref _dq, b * h);
+            if (m.TrainsX || !_lstm.SkipsEmptyDx) Grow(ref _dx, n * d);
             T[] dhs = _dhs, dq = _dq, hs = _hs, q = _q, alpha = _alpha, u = _head.Input(b), xNew = m._xNew;
             int[] aoff = _alphaOffset, order = _order, seqTargets = _seqTargets;
             dhs.AsSpan(0, n * h).Clear();
@@ -287,7 +288,10 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
                 System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(dq.AsSpan(0, b * h), T.One / T.Sqrt(T.CreateTruncating(h)), dxNew, dxNew);
             }
 
-            _lstm.Backward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), _dx.AsSpan(0, n * d),
+            // dx feeds only the category embedding's gradient: without one it is not computed (1/6 of the
+            // layer's backward FLOPs), where the encoder allows that.
+            Span<T> dx = m.TrainsX || !_lstm.SkipsEmptyDx ? _dx.AsSpan(0, n * d) : [];
+            _lstm.Backward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), dx,
                 _wx.Of(g), _wh.Of(g), Wg(g), _b.Of(g));
             if (m.TrainsX)
             {

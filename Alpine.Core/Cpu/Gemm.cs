@@ -70,30 +70,36 @@ public static class Gemm
             fixed (T* pb = b)
             {
                 var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate);
-                int threads = Environment.ProcessorCount;
-                if (!parallel || threads == 1 || (long)m * n * k < ParallelThreshold)
-                {
-                    job.Run(0, m, 0, n);
-                }
-                else if (m >= threads * MR)
-                {
-                    // Fixed row chunks, multiples of MR so every chunk but the last is whole micro-tiles.
-                    int chunk = (m / MR + threads - 1) / threads * MR;
-                    int chunks = (m + chunk - 1) / chunk;
-                    Parallel.For(0, chunks, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
-                }
-                else
-                {
-                    int w = NV * Vector512<T>.Count;
-                    int chunk = Math.Max(1, (n / w + threads - 1) / threads) * w;
-                    int chunks = (n + chunk - 1) / chunk;
-                    Parallel.For(0, chunks, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
-                }
+                if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
+                else RunParallel(job, m, n);
             }
         }
         finally
         {
             if (packed != null) ArrayPool<T>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>
+    /// The product in fixed chunks over the threads. A method of its own so that the closure is allocated
+    /// only here, not by every small serial product (the recurrence makes thousands per batch).
+    /// </summary>
+    private static void RunParallel<T>(Job<T> job, int m, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int threads = Environment.ProcessorCount;
+        if (m >= threads * MR)
+        {
+            // Fixed row chunks, multiples of MR so every chunk but the last is whole micro-tiles.
+            int chunk = (m / MR + threads - 1) / threads * MR;
+            int chunks = (m + chunk - 1) / chunk;
+            Parallel.For(0, chunks, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
+        }
+        else
+        {
+            int w = NV * Vector512<T>.Count;
+            int chunk = Math.Max(1, (n / w + threads - 1) / threads) * w;
+            int chunks = (n + chunk - 1) / chunk;
+            Parallel.For(0, chunks, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
         }
     }
 

@@ -36,13 +36,21 @@ namespace Alpine.Cpu;
 /// Inside, every H-long state row is stored with stride Hs = H rounded up to a whole number of Vector512
 /// lanes, and each gate block of a gates row likewise, so the element-wise cell runs whole vectors with no
 /// scalar tail. The padded weight copies are zero in the pad lanes, so a pad lane sees z = 0 and keeps
-/// c = h = 0 and zero gradients. A ones column appended to x carries the bias: x̃ = [x, 1] and
-/// W̃x = [Wx, b], so the input GEMM adds b. db is summed per sequence while each dgates row is hot, and the
-/// sequences' sums are added in sorted order: no result depends on the thread count (SPEC D13).
+/// c = h = 0 and zero gradients. The cell adds b to the input GEMM's output as it reads it (the same sum,
+/// in the same order, as a ones column appended to x would give). db is summed per sequence by the backward
+/// cell as it writes each gradient, and the sequences' sums are added in sorted order: no result depends on
+/// the thread count (SPEC D13).
+/// </para>
+/// <para>
+/// Memory traffic, not FLOPs, is what the big buffers cost (Window mode: N ≈ 470k rows, the gates alone
+/// ~1 GB): the recurrence runs blocks of <see cref="RowBlock"/> sequences per step so the recurrent
+/// pre-activations stay in L2; the backward cell writes dgates over the activations it has just read; the
+/// weight gradients are one GEMM per gate half, whose B operand [h_{t−1} | x] or [x | h*] is two
+/// neighbouring column ranges of one (N, Hs + D + Hs) buffer, so each half of dgates is read once.
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
-/// the same weights, sequences and inputs.
+/// the same weights, sequences and inputs, and overwrites them with their gradients: one Backward per Forward.
 /// </summary>
 public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -56,11 +64,14 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
-        _wxRows = new T[gates * (d + 1)];
-        _wxT = new T[(d + 1) * gates];
-        _dwx = new T[gates * d];
-        _whRows = new T[rec * h]; _whT = new T[h * rec]; _dwh = new T[rec * h];
-        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : []; _dwg = useGraph ? new T[rec * h] : [];
+        _sx = _hs + d + (useGraph ? _hs : 0);
+        _wxRows = new T[gates * d];
+        _wxT = new T[d * gates];
+        _bPad = new T[gates];
+        _dwSeq = new T[rec * (_hs + d)];
+        _dwGraph = useGraph ? new T[rec * (d + _hs)] : [];
+        _whRows = new T[rec * h]; _whT = new T[h * rec];
+        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : [];
     }
 
     public int D { get; }
@@ -74,29 +85,36 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private readonly int _chunks;
     private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
-    private SequenceSet? _forwardSeqs;
+    private SequenceSet? _forwardSeqs;   // null once a Backward has consumed the activations
 
     // Padded weight copies, rebuilt from the caller's weights by each Forward / Backward.
-    private readonly T[] _wxRows;       // (G·Hs, D+1) [Wx, b], zero pad rows: B operand of dx
-    private readonly T[] _wxT;          // (D+1, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _wxRows;       // (G·Hs, D) Wx, zero pad rows: B operand of dx
+    private readonly T[] _wxT;          // (D, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _bPad;         // (G·Hs) b, zero pads: the cell adds it to the input part
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
-    private readonly T[] _dwx, _dwh, _dwg; // padded weight-gradient GEMM outputs, added into the caller's
+    // The weight gradients as two GEMM outputs, one per gate half, added into the caller's afterwards:
+    // sequential half (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ · [h_{t−1} | x]  → [dWh | dWx rows 0:4H];
+    // graph half      (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ · [x | h*]     → [dWx rows 4H:8H | dWg].
+    private readonly T[] _dwSeq, _dwGraph;
+    private readonly int _sx;           // Sx = Hs + D (+ Hs): the row stride of _xh
     private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
 
     // Activations in packed row order (N rows, see GraphLstmSchedule).
-    private T[] _x = [];       // (N, D+1) [x_t, 1]
+    // (N, Sx) [h_{t−1} | x_t | h*] side by side (h* only with the graph path): the A operands of the input
+    // and recurrent GEMMs, and, as adjacent column pairs, the B operands of the two weight-gradient GEMMs,
+    // each of which then reads its half of dgates once.
+    private T[] _xh = [];
     private T[] _gates = [];   // (N, G·Hs) pre-activations, then i f o u [i* f* o* u*]
-    private T[] _hPrev = [];   // (N, Hs)  h_{t−1} (0 at t = 0): the B operand of dWh
     private T[] _c = [];       // (N, Hs)  c_t
-    private T[] _tc = [];      // (N, Hs)  tanh(c_t)
     private T[] _h = [];       // (N, Hs)  h_t
-    private T[] _hStar = [];   // (N, Hs)  h*       (graph path only)
     private T[] _csPrev = [];  // (N, Hs)  c*_prev  (graph path only)
     private T[] _cs = [];      // (N, Hs)  c*_t     (graph path only)
-    private T[] _tcs = [];     // (N, Hs)  tanh(c*_t)
     // Gradients in packed row order.
-    private T[] _dgates = [];  // (N, G·Hs) dL/d pre-activations
+    // (N, G·Hs) dL/d pre-activations: the same array as _gates. The backward cell reads a row's activations
+    // and writes their gradients over them, so the largest buffer (N × 8H floats) goes through memory once
+    // fewer (no separate write-allocate) and exists once; Backward thereby consumes its Forward.
+    private T[] _dgates = [];
     private T[] _dh = [];      // (N, Hs)  dL/dh_t: from above, from step t+1, and from later steps reading t as t*
     private T[] _dc = [];      // (N, Hs)  dL/dc_t: from step t+1, and (Neighbor) from later steps reading t as t*
     private T[] _dcs = [];     // (N, Hs)  dL/dc*_t: (Carried) from step t+1; then dL/dc*_prev
@@ -104,7 +122,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _rec = [];     // (B, G·Hs) the recurrent part of the pre-activations of the current step
     private T[] _dhRec = [];   // (B, Hs)   dL/dh_{t−1} from step t, until the cell of t−1 adds it
     private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
-    private T[] _dx = [];      // (N, D)
+    private T[] _dx = [];      // (N, D), only when the caller asks for dx
 
     /// <summary>
     /// Forward over every sequence of <paramref name="seqs"/>: h (N, H) in the caller's row order
@@ -120,68 +138,79 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Span<T> h)            // (N, H) out
     {
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
-        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, d1 = D + 1;
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, sx = _sx;
         Allocate(n, seqs.Count);
         _plan.Build(seqs, _chunks);
         _forwardSeqs = seqs;
+        if (n == 0) return;   // no steps: h is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
-        Gemm.Transpose<T>(_wxT, _wxRows, gates, d1, d1);
+        Gemm.Transpose<T>(_wxT, _wxRows, gates, D, D);
         Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
         if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
 
-        // x̃ in packed order, then the input projection (and bias) of every step as one GEMM:
-        // gates (N, G·Hs) = x̃ (N, D+1) · W̃xᵀ (D+1, G·Hs).
-        for (int r = 0; r < n; r++)
-        {
-            x.Slice(plan.Source[r] * D, D).CopyTo(_x.AsSpan(r * d1, D));
-            _x[r * d1 + D] = T.One;
-        }
-        Gemm.Multiply<T>(_gates, gates, _x, d1, false, _wxT, gates, false, n, gates, d1, accumulate: false, parallel: true);
+        // x in packed order, then the input projection of every step as one GEMM (the cell adds b):
+        // gates (N, G·Hs) = x (N, D) · Wxᵀ (D, G·Hs).
+        for (int r = 0; r < n; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + hs, D));
+        Gemm.Multiply<T>(_gates, gates, _xh.AsSpan(hs), sx, false, _wxT, gates, false, n, gates, D, accumulate: false, parallel: true);
 
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
 
+    /// <summary>
+    /// Sequences per block of a step: the block's recurrent GEMMs write its rows of _rec (RowBlock × G·Hs,
+    /// 128 KiB at H = 64) and its cells read them back while they are still in L2. Rows are independent
+    /// within a step, so the blocking changes no bit.
+    /// </summary>
+    private const int RowBlock = 64;
+
     /// <summary>The recurrence of sorted sequences [j0, j1), all steps in order.</summary>
     private void ForwardChunk(int j0, int j1)
     {
-        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = 0; t < plan.Steps; t++)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) break;
-            int r0 = plan.BlockStart[t] + j0;
-            int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;   // the same sequences one step earlier
-
-            // The recurrent parts of all rows of the step at once, into the chunk's rows of the small _rec
-            // (L2-resident) rather than onto the gates, which come from memory: the cell adds them there.
-            // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs).
-            var hPrev = _hPrev.AsSpan(r0 * hs, rows * hs);
-            if (t > 0)
-            {
-                _h.AsSpan(q0 * hs, rows * hs).CopyTo(hPrev);
-                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates), gates, hPrev, hs, false, _whT, rec, false, rows, rec, H, accumulate: false);
-            }
-            else hPrev.Clear();
-
-            // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
-            if (UseGraph)
-            {
-                for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-                Gemm.Multiply<T>(_rec.AsSpan(j0 * gates + rec), gates, _hStar.AsSpan(r0 * hs), hs, false, _wgT, rec, false, rows, rec, H, accumulate: false);
-            }
-
-            for (int r = r0; r < r0 + rows; r++) CellForward(r, t > 0 ? q0 + (r - r0) : -1, j0 + (r - r0));
+            for (int k0 = 0; k0 < rows; k0 += RowBlock) ForwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0));
         }
+    }
+
+    /// <summary>Step t of the sorted sequences [j, j + rows).</summary>
+    private void ForwardBlock(int t, int j, int rows)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
+        var plan = _plan;
+        int r0 = plan.BlockStart[t] + j;
+        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;   // the same sequences one step earlier
+
+        // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs), into the block's rows of the
+        // small _rec rather than onto the gates, which come from memory: the cell adds them there.
+        // h_{t−1} is in place already: the cell of step t−1 wrote it there too (zero at t = 0).
+        int sx = _sx;
+        if (t == 0)
+            for (int r = r0; r < r0 + rows; r++) _xh.AsSpan(r * sx, hs).Clear();
+        if (t > 0) Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, _xh.AsSpan(r0 * sx), sx, false, _whT, rec, false, rows, rec, H, accumulate: false);
+
+        // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
+        if (UseGraph)
+        {
+            for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
+            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _xh.AsSpan(r0 * sx + hs + D), sx, false, _wgT, rec, false, rows, rec, H, accumulate: false);
+        }
+
+        // Sequences [j, j + withNext) have a step t+1, whose rows start at n0.
+        int withNext = t + 1 < plan.Steps ? Math.Clamp(plan.Active[t + 1] - j, 0, rows) : 0, n0 = plan.BlockStart[t + 1] + j;
+        for (int r = r0; r < r0 + rows; r++)
+            CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0), r - r0 < withNext ? n0 + (r - r0) : -1);
     }
 
     /// <summary>h* and c*_prev of row r (SPEC D4, D5): means over its valid predecessors.</summary>
     private void GatherGraphState(int r, int prev)
     {
-        int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
+        int hs = _hs, w = Simd<T>.Width, s0 = r * hs, hStar = r * _sx + hs + D;
         var scale = Vector512.Create(_plan.PredScale[r]);
         bool neighbor = CStar == CStarReading.Neighbor;
         for (int e = 0; e < hs; e += w)
@@ -194,61 +223,77 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 hSum += Simd<T>.Load(_h, p * hs + e);
                 if (neighbor) cSum += Simd<T>.Load(_c, p * hs + e);
             }
-            Simd<T>.Store(hSum * scale, _hStar, s0 + e);
+            Simd<T>.Store(hSum * scale, _xh, hStar + e);
             var csPrev = neighbor ? cSum * scale : prev >= 0 ? Simd<T>.Load(_cs, prev * hs + e) : Vector512<T>.Zero;
             Simd<T>.Store(csPrev, _csPrev, s0 + e);
         }
     }
 
     /// <summary>
-    /// The element-wise cell of row r: pre-activations = input part (gates) + recurrent part (row
+    /// The element-wise cell of row r: pre-activations = (input part (gates) + b) + recurrent part (row
     /// <paramref name="j"/> of _rec, whose sequential half exists from t = 1); <paramref name="prev"/> is the
-    /// row of step t−1 (-1 at t = 0).
+    /// row of step t−1 (-1 at t = 0); <paramref name="next"/> the row of step t+1 (-1 at the last step), whose
+    /// h_{t−1} slot in _xh h_t goes into as well.
     /// </summary>
-    private void CellForward(int r, int prev, int j)
+    private void CellForward(int r, int prev, int j, int next)
     {
+        int hNext = next * _sx;
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
         var g = _gates;
         bool seqRec = prev >= 0;
         for (int e = 0; e < hs; e += w)
         {
-            int z = z0 + e, s = s0 + e, k = k0 + e;
-            var i = Simd<T>.Sigmoid(Pre(z, k, seqRec));
-            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, seqRec));
-            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, seqRec));
-            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, seqRec));
+            int z = z0 + e, s = s0 + e, k = k0 + e, q = e;   // q: the lane group's place in a gates row (for b)
+            var i = Simd<T>.Sigmoid(Pre(z, k, q, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
             if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
             var tc = Simd<T>.Tanh(c);
             var h = o * tc;
             Simd<T>.Store(c, _c, s);
-            Simd<T>.Store(tc, _tc, s);
             if (UseGraph)
             {
-                z += 4 * hs; k += 4 * hs;
-                var si = Simd<T>.Sigmoid(Pre(z, k, true));
-                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, true));
-                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, true));
-                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, true));
+                z += 4 * hs; k += 4 * hs; q += 4 * hs;
+                var si = Simd<T>.Sigmoid(Pre(z, k, q, true));
+                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, true));
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
                 var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
                 var tcs = Simd<T>.Tanh(cs);
                 h = Simd<T>.Fma(so, tcs, h);
                 Simd<T>.Store(cs, _cs, s);
-                Simd<T>.Store(tcs, _tcs, s);
             }
             Simd<T>.Store(h, _h, s);
+            if (next >= 0) Simd<T>.Store(h, _xh, hNext + e);
         }
     }
 
+    /// <summary>dgates[z..] = g, and the sequence's db row (at k in _dbSeq) += g while g is in a register.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<T> Pre(int z, int k, bool withRec) =>
-        withRec ? Simd<T>.Load(_gates, z) + Simd<T>.Load(_rec, k) : Simd<T>.Load(_gates, z);
+    private void StoreGrad(Vector512<T> g, int z, int k)
+    {
+        Simd<T>.Store(g, _dgates, z);
+        Simd<T>.Store(Simd<T>.Load(_dbSeq, k) + g, _dbSeq, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector512<T> Pre(int z, int k, int q, bool withRec)
+    {
+        var p = Simd<T>.Load(_gates, z) + Simd<T>.Load(_bPad, q);
+        return withRec ? p + Simd<T>.Load(_rec, k) : p;
+    }
+
+    /// <summary>dx may be empty: the dx GEMM is then skipped (see <see cref="Backward"/>).</summary>
+    public bool SkipsEmptyDx => true;
 
     /// <summary>
     /// Backward through time of the latest <see cref="Forward"/>: dx (N, D) is assigned; dWx, dWh, dWg
-    /// and db are accumulated (+=), llm.c's rule.
+    /// and db are accumulated (+=), llm.c's rule. An empty dx means the caller does not need it (x has no
+    /// trained part): its GEMM, 1/6 of the backward's FLOPs, is skipped and the weight gradients are the same bits.
     /// </summary>
     public void Backward(
         ReadOnlySpan<T> wx,   // (G·H, D)
@@ -264,14 +309,17 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Span<T> dwg,          // (4H, H) +=, empty without the graph path
         Span<T> db)           // (G·H) +=
     {
-        if (!ReferenceEquals(seqs, _forwardSeqs)) throw new InvalidOperationException("graph-LSTM Backward needs the sequences of the latest Forward");
+        if (!ReferenceEquals(seqs, _forwardSeqs))
+            throw new InvalidOperationException("graph-LSTM Backward needs the sequences of the latest Forward, and one Backward per Forward (it overwrites the activations)");
         CheckArgs(wx, wh, wg, b, seqs, x, dh, "dh");
-        CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
+        bool wantDx = !dx.IsEmpty;
+        if (wantDx) CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
         CheckSize(dwx.Length, G * H * D, "dWx");
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
         CheckSize(db.Length, G * H, "db");
-        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, d1 = D + 1;
+        _forwardSeqs = null;   // from here on the activations are being overwritten by their gradients
+        int n = seqs.TotalSteps, hs = _hs, gates = G * hs, rec = 4 * hs, sx = _sx;
         if (n == 0) return;   // no steps: nothing to add, and dx is empty
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
@@ -292,140 +340,174 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         _dbSeq.AsSpan(0, b0 * gates).Clear();
         Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
-        // Weight gradients over all steps at once: deterministic GEMMs, parallel over their output rows.
-        // dWx (G·Hs, D) = dgatesᵀ (G·Hs, N) · x (N, D).
-        Gemm.Multiply<T>(_dwx, D, _dgates, gates, true, _x, d1, false, gates, D, n, accumulate: false, parallel: true);
-        // dWh (4Hs, H) = dgates[:, 0:4Hs]ᵀ · h_{t−1};  dWg = dgates[:, 4Hs:8Hs]ᵀ · h*.
-        Gemm.Multiply<T>(_dwh, H, _dgates, gates, true, _hPrev, hs, false, rec, H, n, accumulate: false, parallel: true);
-        if (UseGraph) Gemm.Multiply<T>(_dwg, H, _dgates.AsSpan(rec), gates, true, _hStar, hs, false, rec, H, n, accumulate: false, parallel: true);
+        // Weight gradients over all steps at once, one GEMM per gate half, each reading its half of dgates
+        // once; with both halves, one thread each, else the one GEMM split over the threads. Each element is
+        // one GEMM's fixed-order sum whatever runs where (SPEC D13).
+        // [dWh | dWx rows 0:4H]  (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ (4Hs, N) · [h_{t−1} | x] (N, Hs + D)
+        // [dWx rows 4H:8H | dWg] (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ (4Hs, N) · [x | h*] (N, D + Hs)
+        int wide = hs + D;
+        if (UseGraph)
+            Parallel.Invoke(
+                () => Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false),
+                () => Gemm.Multiply<T>(_dwGraph, wide, _dgates.AsSpan(rec), gates, true, _xh.AsSpan(hs), sx, false, rec, wide, n, accumulate: false));
+        else
+            Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false, parallel: true);
         // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
         var dbSum = _dbSeq.AsSpan(0, gates);
         for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         for (int q = 0; q < G; q++)
         {
-            var grad = dwx.Slice(q * H * D, H * D);
-            TensorPrimitives.Add(grad, _dwx.AsSpan(q * hs * D, H * D), grad);
+            for (int k = 0; k < H; k++)
+            {
+                // Gate row q·H + k: its dWx row and its dWh / dWg row, out of the padded GEMM outputs.
+                int row = (q % 4 * hs + k) * wide;
+                var (half, xAt, hAt) = q < 4 ? (_dwSeq, row + hs, row) : (_dwGraph, row, row + D);
+                var grad = dwx.Slice((q * H + k) * D, D);
+                TensorPrimitives.Add(grad, half.AsSpan(xAt, D), grad);
+                var rgrad = (q < 4 ? dwh : dwg).Slice((q % 4 * H + k) * H, H);
+                TensorPrimitives.Add(rgrad, half.AsSpan(hAt, H), rgrad);
+            }
             var bias = db.Slice(q * H, H);
             TensorPrimitives.Add(bias, _dbSeq.AsSpan(q * hs, H), bias);
         }
-        AddUnpadded(dwh, _dwh);
-        if (UseGraph) AddUnpadded(dwg, _dwg);
 
         // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
-        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, d1, false, n, D, gates, accumulate: false, parallel: true);
+        if (!wantDx) return;
+        if (_dx.Length < n * D) _dx = new T[n * D];
+        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, D, false, n, D, gates, accumulate: false, parallel: true);
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
 
     /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
     private void BackwardChunk(int j0, int j1)
     {
-        int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
         for (int t = plan.Steps - 1; t >= 0; t--)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) continue;
-            int r0 = plan.BlockStart[t] + j0;
-            int q0 = t > 0 ? plan.BlockStart[t - 1] + j0 : -1;
             int withNext = t + 1 < plan.Steps ? Math.Max(0, Math.Min(j1, plan.Active[t + 1]) - j0) : 0;
+            // Blocks of RowBlock sequences: each block's rows of _dhRec and _dhStar are read back while hot.
+            // A row's fan-in goes to earlier rows of its own sequence only, so no sum sees the blocking.
+            for (int k0 = 0; k0 < rows; k0 += RowBlock)
+                BackwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0), Math.Clamp(withNext - k0, 0, RowBlock));
+        }
+    }
 
-            // Every later step has already added into row r's dh (the first withNext rows also have step
-            // t+1's share waiting in _dhRec) and dc, so they are complete here.
-            for (int r = r0; r < r0 + rows; r++)
-            {
-                CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j0 + (r - r0) : -1);
-                // db, per sequence while the row is in L1: sums whose order no thread split can change.
-                var db = _dbSeq.AsSpan((j0 + r - r0) * gates, gates);
-                TensorPrimitives.Add(db, _dgates.AsSpan(r * gates, gates), db);
-            }
+    /// <summary>Step t of the sorted sequences [j, j + rows) backward; the first withNext of them have a step t+1.</summary>
+    private void BackwardBlock(int t, int j, int rows, int withNext)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs;
+        var plan = _plan;
+        int r0 = plan.BlockStart[t] + j;
+        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;
 
-            // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
-            // the small L2-resident _dhRec until the cell of step t−1 adds it.
-            if (t > 0)
-                Gemm.Multiply<T>(_dhRec.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
-            if (UseGraph)
-            {
-                // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
-                Gemm.Multiply<T>(_dhStar.AsSpan(j0 * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
-                for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(_dh, _dhStar, (j0 + r - r0) * hs, r);
-            }
+        // Every later step has already added into row r's dh (the first withNext rows also have step
+        // t+1's share waiting in _dhRec) and dc, so they are complete here.
+        for (int r = r0; r < r0 + rows; r++)
+            CellBackward(r, t > 0 ? q0 + (r - r0) : -1, r - r0 < withNext ? j + (r - r0) : -1, j + (r - r0));
+
+        // Step t−1's share of dh: dhRec (rows, H) = dgates[:, 0:4Hs] (rows, 4Hs) · Wh (4Hs, H), kept in
+        // the small L2-resident _dhRec until the cell of step t−1 adds it.
+        if (t > 0)
+            Gemm.Multiply<T>(_dhRec.AsSpan(j * hs), hs, _dgates.AsSpan(r0 * gates), gates, false, _whRows, H, false, rows, H, rec, accumulate: false);
+        if (UseGraph)
+        {
+            // dh* = dgates[:, 4Hs:8Hs] · Wg, then the fan-in: each t* receives its share of the mean.
+            Gemm.Multiply<T>(_dhStar.AsSpan(j * hs), hs, _dgates.AsSpan(r0 * gates + rec), gates, false, _wgRows, H, false, rows, H, rec, accumulate: false);
+            for (int r = r0; r < r0 + rows; r++) ScatterToPredecessors(r, (j + r - r0) * hs);
         }
     }
 
     /// <summary>
-    /// dst[t*] += src[at..at+Hs] / (valid count) for each valid predecessor t* of row r: the backward of the mean.
+    /// The backward of the means of row r (SPEC D4, D5): for each valid predecessor t*, dh[t*] += dh* / (valid
+    /// count), dh* being row <paramref name="at"/> of _dhStar, and (Neighbor) dc[t*] += dL/dc*_prev / (valid
+    /// count). One pass over the predecessor rows for both, after the cell and the GEMMs of r's block; nothing
+    /// in between touches those rows, so every sum keeps its order.
     /// </summary>
-    private void ScatterToPredecessors(T[] dst, T[] src, int at, int r)
+    private void ScatterToPredecessors(int r, int at)
     {
-        int hs = _hs, w = Simd<T>.Width;
+        int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
         var scale = Vector512.Create(_plan.PredScale[r]);
+        bool neighbor = CStar == CStarReading.Neighbor;
         for (int l = 0; l < TopL; l++)
         {
             int p = _plan.Pred[r * TopL + l];
             if (p < 0) continue;
             for (int e = 0; e < hs; e += w)
-                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(src, at + e), scale, Simd<T>.Load(dst, p * hs + e)), dst, p * hs + e);
+            {
+                int d = p * hs + e;
+                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dhStar, at + e), scale, Simd<T>.Load(_dh, d)), _dh, d);
+                if (neighbor) Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dcs, s0 + e), scale, Simd<T>.Load(_dc, d)), _dc, d);
+            }
         }
     }
 
     /// <summary>
     /// The element-wise backward of row r: from dL/dh_t (complete) and the dL/dc_t gathered so far, the
-    /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and the graph cell's
-    /// dL/dc*_prev into its source (SPEC D5). <paramref name="next"/> is the row of _dhRec holding step t+1's
-    /// share of dL/dh_t (-1 at the last step).
+    /// pre-activation gradients; it adds dL/dc_{t−1} into row <paramref name="prev"/> and leaves the graph
+    /// cell's dL/dc*_prev in _dcs for its source (SPEC D5): row prev (Carried, here), the predecessors
+    /// (Neighbor, <see cref="ScatterToPredecessors"/>). <paramref name="next"/> is the row of _dhRec holding step t+1's
+    /// share of dL/dh_t (-1 at the last step). Each dgates value is also added into the db row of its sorted
+    /// sequence <paramref name="seq"/>: a per-sequence sum in time order, whatever the thread split (SPEC D13).
     /// </summary>
-    private void CellBackward(int r, int prev, int next)
+    private void CellBackward(int r, int prev, int next, int seq)
     {
-        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs;
+        int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = seq * G * hs;
         var a = _gates;   // activations
-        var dz = _dgates; // out
         var one = Vector512<T>.One;
         for (int e = 0; e < hs; e += w)
         {
-            int z = z0 + e, s = s0 + e;
+            int z = z0 + e, s = s0 + e, k = k0 + e;
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
             var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
-            var tc = Simd<T>.Load(_tc, s);
+            // tanh(c_t) again rather than stored: the same bits as the forward's, and two fewer (N, Hs)
+            // buffers through memory (the backward is memory-bound, the exp is not).
+            var tc = Simd<T>.Tanh(Simd<T>.Load(_c, s));
             var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
             var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
-            Simd<T>.Store(dc * u * i * (one - i), dz, z);
-            Simd<T>.Store(dc * cPrev * f * (one - f), dz, z + hs);
-            Simd<T>.Store(dh * tc * o * (one - o), dz, z + 2 * hs);
-            Simd<T>.Store(dc * i * (one - u * u), dz, z + 3 * hs);
+            StoreGrad(dc * u * i * (one - i), z, k);
+            StoreGrad(dc * cPrev * f * (one - f), z + hs, k + hs);
+            StoreGrad(dh * tc * o * (one - o), z + 2 * hs, k + 2 * hs);
+            StoreGrad(dc * i * (one - u * u), z + 3 * hs, k + 3 * hs);
             if (prev >= 0) Simd<T>.Store(Simd<T>.Fma(dc, f, Simd<T>.Load(_dc, p0 + e)), _dc, p0 + e);
             if (!UseGraph) continue;
 
-            z += 4 * hs;
+            z += 4 * hs; k += 4 * hs;
             i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
             o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
-            var tcs = Simd<T>.Load(_tcs, s);
+            var tcs = Simd<T>.Tanh(Simd<T>.Load(_cs, s));
             var dcs = Simd<T>.Load(_dcs, s) + dh * o * (one - tcs * tcs);
-            Simd<T>.Store(dcs * u * i * (one - i), dz, z);
-            Simd<T>.Store(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), dz, z + hs);
-            Simd<T>.Store(dh * tcs * o * (one - o), dz, z + 2 * hs);
-            Simd<T>.Store(dcs * i * (one - u * u), dz, z + 3 * hs);
+            StoreGrad(dcs * u * i * (one - i), z, k);
+            StoreGrad(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), z + hs, k + hs);
+            StoreGrad(dh * tcs * o * (one - o), z + 2 * hs, k + 2 * hs);
+            StoreGrad(dcs * i * (one - u * u), z + 3 * hs, k + 3 * hs);
             Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
-        if (CStar == CStarReading.Neighbor) ScatterToPredecessors(_dc, _dcs, s0, r);
-        else if (prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
+        // Neighbor: dL/dc*_prev goes to the predecessors' dc with dh*'s share, in ScatterToPredecessors.
+        if (CStar == CStarReading.Carried && prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
     }
 
     /// <summary>The padded copies of the caller's weights: gate block q, unit k → row q·Hs + k; pads zero.</summary>
     private void PadWeights(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b)
     {
-        int hs = _hs, d1 = D + 1;
+        int hs = _hs;
         for (int q = 0; q < G; q++)
             for (int k = 0; k < hs; k++)
             {
-                var row = _wxRows.AsSpan((q * hs + k) * d1, d1);
+                var row = _wxRows.AsSpan((q * hs + k) * D, D);
                 if (k < H)
                 {
                     wx.Slice((q * H + k) * D, D).CopyTo(row);
-                    row[D] = b[q * H + k];
+                    _bPad[q * hs + k] = b[q * H + k];
                 }
-                else row.Clear();
+                else
+                {
+                    row.Clear();
+                    _bPad[q * hs + k] = T.Zero;
+                }
             }
         PadRows(_whRows, wh);
         if (UseGraph) PadRows(_wgRows, wg);
@@ -440,16 +522,6 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                 var row = dst.AsSpan((q * _hs + k) * H, H);
                 if (k < H) src.Slice((q * H + k) * H, H).CopyTo(row); else row.Clear();
             }
-    }
-
-    /// <summary>dst (4H, H) += the unpadded rows of src (4Hs, H).</summary>
-    private void AddUnpadded(Span<T> dst, T[] src)
-    {
-        for (int q = 0; q < 4; q++)
-        {
-            var d = dst.Slice(q * H * H, H * H);
-            TensorPrimitives.Add(d, src.AsSpan(q * _hs * H, H * H), d);
-        }
     }
 
     private void CheckArgs(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b,
@@ -478,9 +550,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
         if (_c.Length >= n * _hs) return;
         int ns = n * _hs, gs = UseGraph ? ns : 0;
-        _x = new T[n * (D + 1)]; _dx = new T[n * D];
-        _gates = new T[n * G * _hs]; _dgates = new T[n * G * _hs];
-        _hPrev = new T[ns]; _c = new T[ns]; _tc = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
-        _hStar = new T[gs]; _csPrev = new T[gs]; _cs = new T[gs]; _tcs = new T[gs]; _dcs = new T[gs];
+        _xh = new T[n * _sx];
+        _gates = _dgates = new T[n * G * _hs];
+        _c = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
+        _csPrev = new T[gs]; _cs = new T[gs]; _dcs = new T[gs];
     }
 }

@@ -10,6 +10,12 @@ namespace Alpine.Cpu;
 /// </summary>
 public interface ISequenceEncoder<T> where T : unmanaged
 {
+    /// <summary>
+    /// Whether <see cref="Backward"/> accepts an empty dx, meaning "not needed" (x has no trained part),
+    /// and then skips computing it. Encoders that don't say so always get the full (N, D) dx.
+    /// </summary>
+    bool SkipsEmptyDx => false;
+
     void Forward(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b, SequenceSet seqs,
         ReadOnlySpan<T> x, Span<T> h);
 

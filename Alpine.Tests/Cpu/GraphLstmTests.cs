@@ -158,7 +158,7 @@ public class GraphLstmTests
         GradCheck.Check("db", k.B, _ => k.Loss(probe), db);
     }
 
-    /// <summary>Weight gradients accumulate (+=) and dx is assigned, llm.c's rule.</summary>
+    /// <summary>Weight gradients accumulate (+=) and dx is assigned, llm.c's rule; one Backward per Forward.</summary>
     [Test]
     public void BackwardAccumulatesWeightGradientsAndAssignsDx()
     {
@@ -171,12 +171,36 @@ public class GraphLstmTests
         layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx1, dwx1, dwh1, dwg1, db1);
         var dx2 = Enumerable.Repeat(123.0, k.X.Length).ToArray();
         var (dwx2, dwh2, dwg2, db2) = ((double[])dwx1.Clone(), (double[])dwh1.Clone(), (double[])dwg1.Clone(), (double[])db1.Clone());
+        // Backward overwrites the activations with their gradients: a second one needs a fresh Forward.
+        Assert.Throws<InvalidOperationException>(() => layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx2, dwx2, dwh2, dwg2, db2));
+        Assert.That(dwx2, Is.EqualTo(dwx1), "a refused Backward adds nothing");
+        layer.Forward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, h);
         layer.Backward(k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X, k.R, dx2, dwx2, dwh2, dwg2, db2);
         Assert.That(dx2, Is.EqualTo(dx1));
         Assert.That(dwx2, Is.EqualTo(dwx1.Select(v => 2 * v)).Within(1e-12));
         Assert.That(dwh2, Is.EqualTo(dwh1.Select(v => 2 * v)).Within(1e-12));
         Assert.That(dwg2, Is.EqualTo(dwg1.Select(v => 2 * v)).Within(1e-12));
         Assert.That(db2, Is.EqualTo(db1.Select(v => 2 * v)).Within(1e-12));
+    }
+
+    /// <summary>An empty dx skips the dx GEMM (x has no trained part) and leaves every weight gradient the same bits.</summary>
+    [TestCase(true, CStarReading.Neighbor), TestCase(true, CStarReading.Carried), TestCase(false, CStarReading.Neighbor)]
+    public void SkippingDxLeavesTheWeightGradientsBitIdentical(bool useGraph, CStarReading cstar)
+    {
+        var k = MakeCase(9, [30, 17, 0, 1, 25, 9, 30, 4], 16, 20, useGraph, cstar, 2);
+        var (wx, wh, wg, b, x, r) = (F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var layer = new GraphLstm<float>(k.D, k.H, useGraph, cstar, 2);
+        Assert.That(((ISequenceEncoder<float>)layer).SkipsEmptyDx, Is.True);
+        var full = Run(layer, k, wx, wh, wg, b, x, r);
+        var h = new float[k.Seqs.TotalSteps * k.H];
+        var (dwx, dwh, dwg, db) = (new float[wx.Length], new float[wh.Length], new float[wg.Length], new float[b.Length]);
+        layer.Forward(wx, wh, wg, b, k.Seqs, x, h);
+        layer.Backward(wx, wh, wg, b, k.Seqs, x, r, [], dwx, dwh, dwg, db);
+        Assert.That(full[1], Has.Some.Not.EqualTo(0f), "the full run computed a dx");
+        Assert.That(dwx, Is.EqualTo(full[2]).AsCollection, "dWx");
+        Assert.That(dwh, Is.EqualTo(full[3]).AsCollection, "dWh");
+        Assert.That(dwg, Is.EqualTo(full[4]).AsCollection, "dWg");
+        Assert.That(db, Is.EqualTo(full[5]).AsCollection, "db");
     }
 
     [Test]

@@ -1,0 +1,75 @@
+using System.Runtime.Intrinsics;
+using Alpine.Cpu;
+
+namespace Alpine.Tests.Cpu;
+
+/// <summary>The cell's float exp, σ and tanh against Math.Exp / Math.Tanh in double (they replace the BCL's widening exp and a divide).</summary>
+[TestFixture]
+public class SimdTests
+{
+    private const double MinNormal = 1.1754943508222875e-38;   // 2^−126
+
+    private static float[] Apply(Func<Vector512<float>, Vector512<float>> f, float[] x)
+    {
+        var y = new float[x.Length];
+        for (int i = 0; i < x.Length; i += 16) f(Vector512.Create(x, i)).CopyTo(y, i);
+        return y;
+    }
+
+    /// <summary>A grid over [lo, hi] plus the given extremes, padded to whole vectors.</summary>
+    private static float[] Grid(float lo, float hi, int n, params float[] extra)
+    {
+        var x = Enumerable.Range(0, n).Select(i => lo + (hi - lo) * i / (n - 1)).Concat(extra).ToList();
+        while (x.Count % 16 != 0) x.Add(0f);
+        return [.. x];
+    }
+
+    [Test]
+    public void ExpIsWithinTwoUlpOfMathExpOverTheFloatRange()
+    {
+        // −87.3 … 88.7 is e^x in normal floats; below that the result is subnormal (absolute error checked).
+        var x = Grid(-87.3f, 88.7f, 40_000, -88f, 88f, 88.72f, 0f, -0f, 1e-8f, -1e-8f, 0.5f * MathF.Log(2));
+        var y = Apply(Simd<float>.Exp, x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double e = Math.Exp(x[i]);
+            if (e < MinNormal || e > float.MaxValue) continue;
+            Assert.That(Math.Abs(y[i] - e), Is.LessThanOrEqualTo(2.5 * e * Math.Pow(2, -23)), $"exp({x[i]:R}) = {y[i]:R}, expected {e:R}");
+        }
+    }
+
+    [Test]
+    public void ExpUnderflowsGraduallyAndNeverOverflowsToInfinityOrNaN()
+    {
+        var x = Grid(-110f, -87.4f, 2_000, float.NegativeInfinity, float.PositiveInfinity, float.MaxValue, float.MinValue, 89f, 1000f);
+        var y = Apply(Simd<float>.Exp, x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.That(float.IsFinite(y[i]) && y[i] >= 0, $"exp({x[i]:R}) = {y[i]:R}");
+            double e = Math.Exp(x[i]);
+            if (e < MinNormal) Assert.That(Math.Abs(y[i] - e), Is.LessThanOrEqualTo(2 * float.Epsilon), $"exp({x[i]:R})");
+        }
+        // Past ln(float.MaxValue) the result stays the largest value the clamp gives, finite.
+        Assert.That(Apply(Simd<float>.Exp, Grid(89f, 1e30f, 16)), Is.All.GreaterThan(3e38f).And.All.LessThanOrEqualTo(float.MaxValue));
+    }
+
+    [Test]
+    public void SigmoidAndTanhMatchDoubleAndSaturateWithoutNaN()
+    {
+        var x = Grid(-60f, 60f, 20_000, float.NegativeInfinity, float.PositiveInfinity, -88f, 88f, -1e30f, 1e30f, 0f);
+        var s = Apply(Simd<float>.Sigmoid, x);
+        var t = Apply(Simd<float>.Tanh, x);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double sx = 1 / (1 + Math.Exp(-(double)x[i])), tx = Math.Tanh(x[i]);
+            Assert.That(s[i], Is.InRange(0f, 1f), $"σ({x[i]:R})");
+            Assert.That(t[i], Is.InRange(-1f, 1f), $"tanh({x[i]:R})");
+            // σ relative to itself (it is small on the left), tanh absolutely (2σ(2x) − 1 cancels near 0).
+            Assert.That(Math.Abs(s[i] - sx), Is.LessThanOrEqualTo(4e-7 * sx + 1e-38), $"σ({x[i]:R}) = {s[i]:R}, expected {sx:R}");
+            Assert.That(Math.Abs(t[i] - tx), Is.LessThanOrEqualTo(4e-7), $"tanh({x[i]:R}) = {t[i]:R}, expected {tx:R}");
+        }
+        Assert.That(Apply(Simd<float>.Sigmoid, Grid(20f, 1e30f, 16)), Is.All.EqualTo(1f));
+        Assert.That(Apply(Simd<float>.Tanh, Grid(10f, 1e30f, 16)), Is.All.EqualTo(1f));
+        Assert.That(Apply(Simd<float>.Tanh, Grid(-10f, -1e30f, 16)), Is.All.EqualTo(-1f));
+    }
+}
