@@ -148,7 +148,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
 
     private static void Grow<TE>(ref TE[] a, int n)
     {
-        if (a.Length < n) a = new TE[n];
+        Buffers.Grow(ref a, n);
     }
 
     /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K,B) head logits.</summary>

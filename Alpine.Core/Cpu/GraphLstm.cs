@@ -154,7 +154,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         for (int r = 0; r < n; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + hs, D));
         Gemm.Multiply<T>(_gates, gates, _xh.AsSpan(hs), sx, false, _wxT, gates, false, n, gates, D, accumulate: false, parallel: true);
 
-        Parallel.For(0, plan.ChunkStart.Length - 1, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
+        Parallel.For(0, plan.Chunks, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
@@ -338,7 +338,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int b0 = seqs.Count;
         if (_dbSeq.Length < b0 * gates) _dbSeq = new T[b0 * gates];
         _dbSeq.AsSpan(0, b0 * gates).Clear();
-        Parallel.For(0, plan.ChunkStart.Length - 1, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
+        Parallel.For(0, plan.Chunks, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
 
         // Weight gradients over all steps at once, one GEMM per gate half, each reading its half of dgates
         // once; with both halves, one thread each, else the one GEMM split over the threads. Each element is
@@ -373,7 +373,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
 
         // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
         if (!wantDx) return;
-        if (_dx.Length < n * D) _dx = new T[n * D];
+        Buffers.Grow(ref _dx, (long)n * D);
         Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, D, false, n, D, gates, accumulate: false, parallel: true);
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
@@ -549,6 +549,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             _rec = new T[b * G * _hs]; _dhRec = new T[b * _hs]; _dhStar = new T[b * _hs];
         }
         if (_c.Length >= n * _hs) return;
+        // Headroom (Buffers): all activation buffers are sized for the same number of rows.
+        n = (int)Buffers.WithHeadroom(n, first: _c.Length == 0);
         int ns = n * _hs, gs = UseGraph ? ns : 0;
         _xh = new T[n * _sx];
         _gates = _dgates = new T[n * G * _hs];

@@ -30,6 +30,8 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
     public T[] PredScale = [];
     /// <summary>(chunks+1) sorted-sequence bounds of the fixed chunks run in parallel (SPEC D13).</summary>
     public int[] ChunkStart = [0];
+    /// <summary>How many chunks <see cref="ChunkStart"/> bounds (the array may be longer: grow-only).</summary>
+    public int Chunks;
 
     private int[] _order = [];
     private int[] _length = [];
@@ -82,6 +84,7 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
         // Fixed chunks of about equal step counts: contiguous in sorted order so each chunk's rows at a
         // step stay one block. The bounds depend on the lengths only, never on thread timing.
         Grow(ref ChunkStart, chunks + 1);
+        Chunks = chunks;
         ChunkStart[0] = 0;
         int c = 1;
         long sum = 0;
@@ -95,6 +98,6 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
 
     private static void Grow<TE>(ref TE[] a, int size)
     {
-        if (a.Length < size) a = new TE[size];
+        Buffers.Grow(ref a, size);
     }
 }
