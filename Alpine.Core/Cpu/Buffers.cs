@@ -8,16 +8,12 @@ namespace Alpine.Cpu;
 /// </summary>
 internal static class Buffers
 {
-    /// <summary>Makes <paramref name="a"/> at least <paramref name="n"/> long; returns whether it was re-allocated
-    /// (its contents are then zero).</summary>
-    public static bool Grow<T>(ref T[] a, long n)
+    /// <summary>Makes <paramref name="a"/> at least <paramref name="n"/> long (contents are zero after a re-allocation).</summary>
+    public static void Grow<T>(ref T[] a, long n)
     {
-        if (a.Length >= n) return false;
-        long size = a.Length == 0 ? n : Math.Max(n, n + n / 4);
-        a = new T[Math.Min(size, Array.MaxLength)];
-        return true;
+        if (a.Length < n) a = new T[WithHeadroom(n, first: a.Length == 0)];
     }
 
-    /// <summary>The length <see cref="Grow{T}"/> allocates for a request of <paramref name="n"/> when growing.</summary>
+    /// <summary>The length to allocate for a request of <paramref name="n"/>: exact the first time, a quarter more after.</summary>
     public static long WithHeadroom(long n, bool first) => first ? n : Math.Min(n + n / 4, Array.MaxLength);
 }

@@ -15,7 +15,6 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
 {
     private readonly ModelConfig _c;
     private readonly ItemTable _items;
-    private readonly Func<ModelConfig, ISequenceEncoder<T>>? _encoders;
     private readonly Workers _workers;
     private readonly int _d, _h, _m;
     private readonly SequenceBranch[] _branches;
@@ -26,13 +25,10 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     private T[] _xNew = [], _dxNew = [], _headLogits = [], _dheadLogits = [], _logits = [], _dlogits = [];
     private int _b;
 
-    /// <param name="encoders">Makes each branch's LSTM layer; null means <see cref="GraphLstm{T}"/> (the GPU
-    /// backend passes its device layer).</param>
-    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0,
-        Func<ModelConfig, ISequenceEncoder<T>>? encoders = null)
+    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0)
     {
         config.Validate();
-        _c = config; _items = items; Layout = layout; _encoders = encoders;
+        _c = config; _items = items; Layout = layout;
         _workers = new Workers(threads);
         (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
         if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
@@ -62,7 +58,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     public void Forward(Batch batch, T[] p, Span<T> logits)
     {
         int b = _b = batch.TargetCount, d = _d;
-        Grow(ref _xNew, b * d); Grow(ref _headLogits, Heads * b); Grow(ref _logits, b);
+        Buffers.Grow(ref _xNew, b * d); Buffers.Grow(ref _headLogits, Heads * b); Buffers.Grow(ref _logits, b);
         T[] xNew = _xNew;
         TensorSlot? cat = _category;
         _workers.For(b, (lo, hi) =>
@@ -96,10 +92,10 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     {
         int b = _b, d = _d;
         System.Diagnostics.Debug.Assert(batch.TargetCount == b && batch.Label.Length == b);
-        Grow(ref _dlogits, b); Grow(ref _dheadLogits, Heads * b);
+        Buffers.Grow(ref _dlogits, b); Buffers.Grow(ref _dheadLogits, Heads * b);
         Loss.BceBackward<T>(_dlogits.AsSpan(0, b), _logits.AsSpan(0, b), batch.Label);
         Loss.FusionBackward<T>(_dheadLogits.AsSpan(0, Heads * b), _dlogits.AsSpan(0, b), _alphas);
-        if (TrainsX) { Grow(ref _dxNew, b * d); _dxNew.AsSpan(0, b * d).Clear(); }
+        if (TrainsX) { Buffers.Grow(ref _dxNew, b * d); _dxNew.AsSpan(0, b * d).Clear(); }
         if (_user != null)
         {
             T[] du = _user.Backward(p, g, b);
@@ -146,10 +142,6 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         });
     }
 
-    private static void Grow<TE>(ref TE[] a, int n)
-    {
-        Buffers.Grow(ref a, n);
-    }
 
     /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K,B) head logits.</summary>
     private sealed class Head(CpuModel<T> model, string prefix, int k, int inputs)
@@ -161,12 +153,12 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         public int Inputs => inputs;
 
         /// <summary>The (B, I) input buffer, for the caller to fill.</summary>
-        public T[] Input(int b) { Grow(ref _u, b * inputs); return _u; }
+        public T[] Input(int b) { Buffers.Grow(ref _u, b * inputs); return _u; }
 
         public void Forward(T[] p, int b)
         {
             int m = model._m;
-            Grow(ref _z, b * m);
+            Buffers.Grow(ref _z, b * m);
             Mlp.Forward(model._headLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _b1.Of(p), _w2.Of(p), _b2.Of(p));
         }
 
@@ -174,7 +166,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         public T[] Backward(T[] p, T[] g, int b)
         {
             int m = model._m;
-            Grow(ref _du, b * inputs); Grow(ref _dz, b * m);
+            Buffers.Grow(ref _du, b * inputs); Buffers.Grow(ref _dz, b * m);
             Mlp.Backward(_du.AsSpan(0, b * inputs), _w1.Of(g), _b1.Of(g), _w2.Of(g), _b2.Of(g), _dz.AsSpan(0, b * m),
                 model._dheadLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _w2.Of(p));
             return _du;
@@ -189,7 +181,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     {
         private readonly CpuModel<T> _model;
         private readonly bool _clicks;
-        private readonly ISequenceEncoder<T> _lstm;
+        private readonly GraphLstm<T> _lstm;
         private readonly TensorSlot _wx, _wh, _b;
         private readonly TensorSlot? _wg, _wa;
         private readonly Head _head;
@@ -204,7 +196,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             _model = model; _clicks = clicks;
             ParameterLayout l = model.Layout;
             ModelConfig c = model._c;
-            _lstm = model._encoders?.Invoke(c) ?? new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
+            _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
             (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
             if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
             if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];
@@ -221,7 +213,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
             var (seqs, seq, start, end) = Select(batch);
             int n = seqs.TotalSteps;
-            Grow(ref _x, n * d); Grow(ref _hs, n * h); Grow(ref _q, b * h);
+            Buffers.Grow(ref _x, n * d); Buffers.Grow(ref _hs, n * h); Buffers.Grow(ref _q, b * h);
             T[] x = _x, hs = _hs, q = _q, xNew = m._xNew;
             TensorSlot? cat = m._category;
             m._workers.For(n, (lo, hi) =>
@@ -260,8 +252,8 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             T[] du = _head.Backward(p, g, b);
             m.AddToDxNew(du, inputs, h);
 
-            Grow(ref _dhs, n * h); Grow(ref _dq, b * h);
-            if (m.TrainsX || !_lstm.SkipsEmptyDx) Grow(ref _dx, n * d);
+            Buffers.Grow(ref _dhs, n * h); Buffers.Grow(ref _dq, b * h);
+            if (m.TrainsX) Buffers.Grow(ref _dx, n * d);
             T[] dhs = _dhs, dq = _dq, hs = _hs, q = _q, alpha = _alpha, u = _head.Input(b), xNew = m._xNew;
             int[] aoff = _alphaOffset, order = _order, seqTargets = _seqTargets;
             dhs.AsSpan(0, n * h).Clear();
@@ -289,8 +281,8 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             }
 
             // dx feeds only the category embedding's gradient: without one it is not computed (1/6 of the
-            // layer's backward FLOPs), where the encoder allows that.
-            Span<T> dx = m.TrainsX || !_lstm.SkipsEmptyDx ? _dx.AsSpan(0, n * d) : [];
+            // layer's backward FLOPs): GraphLstm skips an empty dx.
+            Span<T> dx = m.TrainsX ? _dx.AsSpan(0, n * d) : [];
             _lstm.Backward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), dx,
                 _wx.Of(g), _wh.Of(g), Wg(g), _b.Of(g));
             if (m.TrainsX)
@@ -307,7 +299,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         private int[] BalancedCuts(int sequences, int[] start, int[] end, int parts)
         {
             int[] seqTargets = _seqTargets, order = _order;
-            Grow(ref _seqWork, sequences + 1);
+            Buffers.Grow(ref _seqWork, sequences + 1);
             long[] work = _seqWork;
             work[0] = 0;
             for (int s = 0; s < sequences; s++)
@@ -333,7 +325,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         /// <summary>α offsets per target, and the targets of each sequence in target order (a stable counting sort).</summary>
         private void GroupTargets(SequenceSet seqs, int[] seq, int[] start, int[] end, int b)
         {
-            Grow(ref _alphaOffset, b + 1); Grow(ref _order, b); Grow(ref _seqTargets, seqs.Count + 1);
+            Buffers.Grow(ref _alphaOffset, b + 1); Buffers.Grow(ref _order, b); Buffers.Grow(ref _seqTargets, seqs.Count + 1);
             int total = 0;
             for (int t = 0; t < b; t++)
             {
@@ -342,7 +334,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
                 total += end[t] - start[t];
             }
             _alphaOffset[b] = total;
-            Grow(ref _alpha, total);
+            Buffers.Grow(ref _alpha, total);
             Span<int> counts = _seqTargets.AsSpan(0, seqs.Count + 1);
             counts.Clear();
             for (int t = 0; t < b; t++) counts[seq[t] + 1]++;

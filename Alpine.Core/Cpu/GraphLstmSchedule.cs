@@ -40,8 +40,8 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
     public void Build(SequenceSet seqs, int chunks)
     {
         int b = seqs.Count, n = seqs.TotalSteps, topL = seqs.TopL;
-        Grow(ref _order, b);
-        Grow(ref _length, b);
+        Buffers.Grow(ref _order, b);
+        Buffers.Grow(ref _length, b);
         for (int s = 0; s < b; s++) { _order[s] = s; _length[s] = seqs.Length(s); }
         // Longest first; the index breaks ties so the order is a pure function of the lengths.
         var lengths = _length;
@@ -49,8 +49,8 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
 
         Steps = b == 0 ? 0 : _length[_order[0]];
         Rows = n;
-        Grow(ref Active, Steps);
-        Grow(ref BlockStart, Steps + 1);
+        Buffers.Grow(ref Active, Steps);
+        Buffers.Grow(ref BlockStart, Steps + 1);
         BlockStart[0] = 0;
         int active = b;
         for (int t = 0; t < Steps; t++)
@@ -60,9 +60,9 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
             BlockStart[t + 1] = BlockStart[t] + active;
         }
 
-        Grow(ref Source, n);
-        Grow(ref Pred, n * topL);
-        Grow(ref PredScale, n);
+        Buffers.Grow(ref Source, n);
+        Buffers.Grow(ref Pred, n * topL);
+        Buffers.Grow(ref PredScale, n);
         for (int j = 0; j < b; j++)
         {
             int s = _order[j], off = seqs.Offsets[s];
@@ -83,7 +83,7 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
 
         // Fixed chunks of about equal step counts: contiguous in sorted order so each chunk's rows at a
         // step stay one block. The bounds depend on the lengths only, never on thread timing.
-        Grow(ref ChunkStart, chunks + 1);
+        Buffers.Grow(ref ChunkStart, chunks + 1);
         Chunks = chunks;
         ChunkStart[0] = 0;
         int c = 1;
@@ -96,8 +96,4 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
         while (c <= chunks) ChunkStart[c++] = b;
     }
 
-    private static void Grow<TE>(ref TE[] a, int size)
-    {
-        Buffers.Grow(ref a, size);
-    }
 }

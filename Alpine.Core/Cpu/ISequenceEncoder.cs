@@ -5,8 +5,9 @@ namespace Alpine.Cpu;
 
 /// <summary>
 /// The LSTM layer a model branch runs, with <see cref="GraphLstm{T}"/>'s forward/backward contract:
-/// h (N, H) from x (N, D); backward assigns dx and accumulates dWx, dWh, dWg, db. The GPU backend
-/// (Alpine.Kernels) substitutes its device layer here and reuses the rest of <see cref="CpuModel{T}"/>.
+/// h (N, H) from x (N, D); backward assigns dx and accumulates dWx, dWh, dWg, db. Alpine.Kernels'
+/// <c>GpuSequenceEncoder</c> wraps its device layer in the same host-span contract, so the cell tests drive
+/// both layers through one call shape.
 /// </summary>
 public interface ISequenceEncoder<T> where T : unmanaged
 {
