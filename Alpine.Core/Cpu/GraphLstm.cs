@@ -26,11 +26,17 @@ namespace Alpine.Cpu;
 /// All states start at zero (SPEC D6); with no valid t*, h* = 0 and (Neighbor) c*_prev = 0.
 /// </para>
 /// <para>
-/// Work plan (SPEC "Fusion", D13): the rows are reordered time-major (<see cref="GraphLstmSchedule{T}"/>);
-/// the input projection of every step is one GEMM; then fixed chunks of sequences run their recurrence
-/// in parallel, each step one GEMM [sequences × H]·[H × 4H] per path plus the element-wise cell. Backward
-/// runs the same chunks in reverse time, and the weight gradients are GEMMs over all steps afterwards, so
-/// no sum depends on thread timing.
+/// Work plan (SPEC "Fusion", D13): the sequences, sorted by length, are cut into fixed groups of
+/// <see cref="DefaultGroup"/> (a set of fewer than <see cref="GroupedFrom"/> sequences is one group), each
+/// group's rows one contiguous range stored time-major (<see cref="GraphLstmSchedule{T}"/>). Fixed chunks of
+/// groups run in parallel; a group runs its steps in time blocks of <see cref="TimeBlock"/>: the block's
+/// input projection as one GEMM, then its recurrence, each step one GEMM [sequences × H]·[H × 4H] per path
+/// plus the element-wise cell. Backward runs each group's blocks in reverse time, each block's weight
+/// gradients (GEMMs over its rows) right after its backward, added into a per-group slot; the slots are
+/// added in group order. A block's gates (~2 KiB a row at H = 64) are thus still in L2 when the recurrence
+/// and the weight-gradient GEMMs read them, and no sum depends on the thread count or timing. One group
+/// (SharedPrefix: ~10–20 long sequences per branch) instead projects all rows with the threads sharing the
+/// GEMM, runs fixed chunks of its sequences' recurrence in parallel and its weight gradients over all rows.
 /// </para>
 /// <para>
 /// Inside, every H-long state row is stored with stride Hs = H rounded up to a whole number of Vector512
@@ -43,7 +49,8 @@ namespace Alpine.Cpu;
 /// </para>
 /// <para>
 /// Memory traffic, not FLOPs, is what the big buffers cost (Window mode: N ≈ 470k rows, the gates alone
-/// ~1 GB): the recurrence runs blocks of <see cref="RowBlock"/> sequences per step so the recurrent
+/// ~1 GB): hence the groups and time blocks; the large buffers are asked for huge pages (<see cref="Buffers"/>);
+/// the recurrence runs blocks of <see cref="RowBlock"/> sequences per step so the recurrent
 /// pre-activations stay in L2; the backward cell writes dgates over the activations it has just read; the
 /// weight gradients are one GEMM per gate half, whose B operand [h_{t−1} | x] or [x | h*] is two
 /// neighbouring column ranges of one (N, Hs + D + Hs) buffer, so each half of dgates is read once.
@@ -55,12 +62,16 @@ namespace Alpine.Cpu;
 public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
-    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0)
+    /// <param name="group">Sorted sequences per group (see <see cref="DefaultGroup"/>); 0 means by the set's size
+    /// (<see cref="GroupedFrom"/>). It changes the summation order of the weight gradients (float rounding), so results
+    /// are reproducible for one group size.</param>
+    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0, int group = 0)
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
         G = useGraph ? 8 : 4;
         _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
+        _group = group;
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
@@ -68,8 +79,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         _wxRows = new T[gates * d];
         _wxT = new T[d * gates];
         _bPad = new T[gates];
-        _dwSeq = new T[rec * (_hs + d)];
-        _dwGraph = useGraph ? new T[rec * (d + _hs)] : [];
+        _dwSize = rec * (_hs + d) * (useGraph ? 2 : 1);
         _whRows = new T[rec * h]; _whT = new T[h * rec];
         _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : [];
     }
@@ -83,6 +93,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     public int G { get; }
 
     private readonly int _chunks;
+    private readonly int _group;
     private readonly int _hs;           // Hs: H padded to whole Vector512s, the stride of every state row and gate block
     private readonly GraphLstmSchedule<T> _plan = new();
     private SequenceSet? _forwardSeqs;   // null once a Backward has consumed the activations
@@ -93,10 +104,12 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private readonly T[] _bPad;         // (G·Hs) b, zero pads: the cell adds it to the input part
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
-    // The weight gradients as two GEMM outputs, one per gate half, added into the caller's afterwards:
+    // The weight gradients of each sequence group as two GEMM outputs, one per gate half, summed over the
+    // groups in group order and then added into the caller's:
     // sequential half (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ · [h_{t−1} | x]  → [dWh | dWx rows 0:4H];
     // graph half      (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ · [x | h*]     → [dWx rows 4H:8H | dWg].
-    private readonly T[] _dwSeq, _dwGraph;
+    private readonly int _dwSize;        // both halves of one group
+    private T[] _dwGroups = [];          // (groups, _dwSize)
     private readonly int _sx;           // Sx = Hs + D (+ Hs): the row stride of _xh
     private T[] _dbSeq = [];            // (B, G·Hs) each sorted sequence's Σ_t dgates
 
@@ -123,6 +136,10 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _dhRec = [];   // (B, Hs)   dL/dh_{t−1} from step t, until the cell of t−1 adds it
     private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
     private T[] _dx = [];      // (N, D), only when the caller asks for dx
+    private nint _in;          // the caller's x (Forward) or dh (Backward), pinned while the groups run
+
+    /// <summary>The caller's span pinned at <see cref="_in"/>.</summary>
+    private unsafe ReadOnlySpan<T> Pinned(int length) => new((T*)_in, length);
 
     /// <summary>
     /// Forward over every sequence of <paramref name="seqs"/>: h (N, H) in the caller's row order
@@ -140,7 +157,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, sx = _sx;
         Allocate(n, seqs.Count);
-        _plan.Build(seqs, _chunks);
+        _plan.Build(seqs, _chunks, GroupSizeFor(seqs.Count));
         _forwardSeqs = seqs;
         if (n == 0) return;   // no steps: h is empty
         var plan = _plan;
@@ -149,12 +166,37 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
         if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
 
-        // x in packed order, then the input projection of every step as one GEMM (the cell adds b):
-        // gates (N, G·Hs) = x (N, D) · Wxᵀ (D, G·Hs).
-        for (int r = 0; r < n; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + hs, D));
-        Gemm.Multiply<T>(_gates, gates, _xh.AsSpan(hs), sx, false, _wxT, gates, false, n, gates, D, accumulate: false, parallel: true);
-
-        Parallel.For(0, plan.Chunks, chunk => ForwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
+        unsafe
+        {
+            fixed (T* px = x)
+            {
+                _in = (nint)px;   // the caller's x, pinned while Project reads it
+                if (plan.Groups == 1)
+                {
+                    // One group (few sequences): the input projection split over the threads, then fixed chunks
+                    // of the sorted sequences run their recurrence in parallel.
+                    Project(0, n, parallel: true);
+                    Parallel.For(0, plan.Chunks, chunk => ForwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
+                }
+                else
+                {
+                    // Each group on one thread, one time block after another: the block's input projection,
+                    // then its recurrence, which reads the block's gates back from L2.
+                    Parallel.For(0, plan.Chunks, chunk =>
+                    {
+                        for (int g = plan.ChunkGroup[chunk]; g < plan.ChunkGroup[chunk + 1]; g++)
+                            for (int t0 = 0; t0 < plan.Steps; t0 += TimeBlock)
+                            {
+                                int t1 = Math.Min(plan.Steps, t0 + TimeBlock), ra = plan.Row(g, t0), rb = plan.Row(g, t1);
+                                if (ra == rb) break;   // the group's sequences have ended
+                                Project(ra, rb, parallel: false);
+                                ForwardSteps(g, plan.FirstSequence(g), plan.FirstSequence(g + 1), t0, t1);
+                            }
+                    });
+                }
+                _in = 0;
+            }
+        }
 
         for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
@@ -166,25 +208,66 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// </summary>
     private const int RowBlock = 64;
 
-    /// <summary>The recurrence of sorted sequences [j0, j1), all steps in order.</summary>
-    private void ForwardChunk(int j0, int j1)
+    /// <summary>
+    /// Sorted sequences per group: a group's input projection is one GEMM run just before its recurrence,
+    /// and its weight gradients GEMMs run just after its backward recurrence, so the recurrence and those
+    /// GEMMs find the group's gates in cache rather than in memory (Window mode: ~2 KiB of gates and ~4 KiB of
+    /// activations in all per step, ≤ 9 MB for 8 sequences of 300 steps). Measured on the Window step (2-core
+    /// EPYC, docs/BENCHMARKS.md): 8 and 16 both ~0.87× main's step time, 8 the steadier; 32 no gain.
+    /// </summary>
+    internal const int DefaultGroup = 8;
+
+    /// <summary>
+    /// Sets with fewer sequences than this run as one group (see <see cref="GraphLstmSchedule{T}"/>): with a
+    /// few long sequences (SharedPrefix: ~10–20 per branch) whole groups of 8 cannot be spread evenly over the
+    /// cores, so the recurrence is cut into chunks of sequences instead. Depends on the set only (SPEC D13).
+    /// </summary>
+    internal const int GroupedFrom = 8 * DefaultGroup;
+
+    /// <summary>The group size for a set of <paramref name="sequences"/>: the constructor's, or by <see cref="GroupedFrom"/>.</summary>
+    private int GroupSizeFor(int sequences) =>
+        _group > 0 ? _group : sequences >= GroupedFrom ? DefaultGroup : Math.Max(1, sequences);
+
+    /// <summary>
+    /// Steps per time block of a group: the block's input projection runs just before its recurrence and its
+    /// weight-gradient GEMMs just after its backward, so both find its gates in L2 (8 sequences × 16 steps ×
+    /// ~4.5 KiB of activations at H = 64: ~0.6 MiB).
+    /// </summary>
+    internal const int TimeBlock = 16;
+
+    /// <summary>
+    /// The input projection of packed rows [r0, r1) (SPEC "Fusion": one GEMM for all of them): their x in
+    /// packed order, then gates (rows, G·Hs) = x (rows, D) · Wxᵀ (D, G·Hs); the cell adds b.
+    /// </summary>
+    private void Project(int r0, int r1, bool parallel)
     {
         var plan = _plan;
-        for (int t = 0; t < plan.Steps; t++)
+        int gates = G * _hs, sx = _sx;
+        var x = Pinned(plan.Rows * D);
+        for (int r = r0; r < r1; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + _hs, D));
+        Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, false, _wxT, gates, false, r1 - r0, gates, D, accumulate: false, parallel: parallel);
+    }
+
+    /// <summary>The recurrence of the sorted sequences [j0, j1) of group g over steps [t0, t1), in order.</summary>
+    private void ForwardSteps(int g, int j0, int j1, int t0, int t1)
+    {
+        var plan = _plan;
+        for (int t = t0; t < t1; t++)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) break;
-            for (int k0 = 0; k0 < rows; k0 += RowBlock) ForwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0));
+            for (int k0 = 0; k0 < rows; k0 += RowBlock) ForwardBlock(g, t, j0 + k0, Math.Min(RowBlock, rows - k0));
         }
     }
 
-    /// <summary>Step t of the sorted sequences [j, j + rows).</summary>
-    private void ForwardBlock(int t, int j, int rows)
+    /// <summary>Step t of the sorted sequences [j, j + rows) of group g.</summary>
+    private void ForwardBlock(int g, int t, int j, int rows)
     {
         int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
-        int r0 = plan.BlockStart[t] + j;
-        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;   // the same sequences one step earlier
+        int at = j - g * plan.GroupSize;
+        int r0 = plan.Row(g, t) + at;
+        int q0 = t > 0 ? plan.Row(g, t - 1) + at : -1;   // the same sequences one step earlier
 
         // Sequential path: rec[:, 0:4Hs] = h_{t−1} (rows, H) · Whᵀ (H, 4Hs), into the block's rows of the
         // small _rec rather than onto the gates, which come from memory: the cell adds them there.
@@ -202,7 +285,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
 
         // Sequences [j, j + withNext) have a step t+1, whose rows start at n0.
-        int withNext = t + 1 < plan.Steps ? Math.Clamp(plan.Active[t + 1] - j, 0, rows) : 0, n0 = plan.BlockStart[t + 1] + j;
+        int withNext = t + 1 < plan.Steps ? Math.Clamp(plan.Active[t + 1] - j, 0, rows) : 0, n0 = plan.Row(g, t + 1) + at;
         for (int r = r0; r < r0 + rows; r++)
             CellForward(r, t > 0 ? q0 + (r - r0) : -1, j + (r - r0), r - r0 < withNext ? n0 + (r - r0) : -1);
     }
@@ -324,34 +407,60 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         var plan = _plan;
         PadWeights(wx, wh, wg, b);
 
-        // dh from above seeds each row's dL/dh (pad lanes zero); the cell gradients start at zero and
-        // gather the fan-in.
-        for (int r = 0; r < n; r++)
-        {
-            var row = _dh.AsSpan(r * hs, hs);
-            dh.Slice(plan.Source[r] * H, H).CopyTo(row);
-            row[H..].Clear();
-        }
-        _dc.AsSpan(0, n * hs).Clear();
-        if (UseGraph) _dcs.AsSpan(0, n * hs).Clear();
-
         int b0 = seqs.Count;
-        if (_dbSeq.Length < b0 * gates) _dbSeq = new T[b0 * gates];
+        Buffers.Grow(ref _dbSeq, (long)b0 * gates);
         _dbSeq.AsSpan(0, b0 * gates).Clear();
-        Parallel.For(0, plan.Chunks, chunk => BackwardChunk(plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1]));
+        Buffers.Grow(ref _dwGroups, (long)plan.Groups * _dwSize);
+        int wide = hs + D, dwSize = _dwSize, groups = plan.Groups, chunks = plan.Chunks;
+        unsafe
+        {
+            fixed (T* pdh = dh)
+            {
+                _in = (nint)pdh;   // the caller's dh, pinned while Seed reads it
+                if (groups == 1)
+                {
+                    // One group: fixed chunks of sequences run their reverse-time recurrence in parallel, then the
+                    // weight gradients are one GEMM per gate half over all rows.
+                    Seed(0);
+                    Parallel.For(0, chunks, chunk => BackwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
+                    WeightGradients(0, 0, n, accumulate: false, parallel: true);
+                }
+                else
+                {
+                    Parallel.For(0, chunks, chunk =>
+                    {
+                        for (int g = plan.ChunkGroup[chunk]; g < plan.ChunkGroup[chunk + 1]; g++)
+                        {
+                            Seed(g);
+                            // Time blocks in reverse, each block's weight gradients right after its backward,
+                            // added into the group's slot (the last block's first): one fixed order (SPEC D13).
+                            bool first = true;
+                            for (int t0 = (plan.Steps - 1) / TimeBlock * TimeBlock; t0 >= 0; t0 -= TimeBlock)
+                            {
+                                int t1 = Math.Min(plan.Steps, t0 + TimeBlock), ra = plan.Row(g, t0), rb = plan.Row(g, t1);
+                                if (ra == rb) continue;   // the group's sequences end before this block
+                                BackwardSteps(g, plan.FirstSequence(g), plan.FirstSequence(g + 1), t0, t1);
+                                WeightGradients(g, ra, rb, accumulate: !first, parallel: false);
+                                first = false;
+                            }
+                            if (first) _dwGroups.AsSpan(g * dwSize, dwSize).Clear();   // a group of empty sequences
+                        }
+                    });
+                }
+                _in = 0;
+            }
+        }
 
-        // Weight gradients over all steps at once, one GEMM per gate half, each reading its half of dgates
-        // once; with both halves, one thread each, else the one GEMM split over the threads. Each element is
-        // one GEMM's fixed-order sum whatever runs where (SPEC D13).
-        // [dWh | dWx rows 0:4H]  (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ (4Hs, N) · [h_{t−1} | x] (N, Hs + D)
-        // [dWx rows 4H:8H | dWg] (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ (4Hs, N) · [x | h*] (N, D + Hs)
-        int wide = hs + D;
-        if (UseGraph)
-            Parallel.Invoke(
-                () => Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false),
-                () => Gemm.Multiply<T>(_dwGraph, wide, _dgates.AsSpan(rec), gates, true, _xh.AsSpan(hs), sx, false, rec, wide, n, accumulate: false));
-        else
-            Gemm.Multiply<T>(_dwSeq, wide, _dgates, gates, true, _xh, sx, false, rec, wide, n, accumulate: false, parallel: true);
+        // The groups' weight gradients summed in group order (each element's sum has one fixed order, whatever
+        // the thread split: SPEC D13), into group 0's slot; the element range is split over the threads.
+        var dwAll = _dwGroups;
+        if (groups > 1)
+            Parallel.For(0, chunks, chunk =>
+            {
+                int e0 = (int)((long)dwSize * chunk / chunks), e1 = (int)((long)dwSize * (chunk + 1) / chunks);
+                var sum = dwAll.AsSpan(e0, e1 - e0);
+                for (int g = 1; g < groups; g++) TensorPrimitives.Add(sum, dwAll.AsSpan(g * dwSize + e0, e1 - e0), sum);
+            });
         // db: the per-sequence sums added in sorted-sequence order, which depends on the lengths only (SPEC D13).
         var dbSum = _dbSeq.AsSpan(0, gates);
         for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
@@ -361,7 +470,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             {
                 // Gate row q·H + k: its dWx row and its dWh / dWg row, out of the padded GEMM outputs.
                 int row = (q % 4 * hs + k) * wide;
-                var (half, xAt, hAt) = q < 4 ? (_dwSeq, row + hs, row) : (_dwGraph, row, row + D);
+                var half = _dwGroups;
+                var (xAt, hAt) = q < 4 ? (row + hs, row) : (rec * wide + row, rec * wide + row + D);
                 var grad = dwx.Slice((q * H + k) * D, D);
                 TensorPrimitives.Add(grad, half.AsSpan(xAt, D), grad);
                 var rgrad = (q < 4 ? dwh : dwg).Slice((q % 4 * H + k) * H, H);
@@ -378,11 +488,30 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
     }
 
-    /// <summary>Reverse-time recurrence of sorted sequences [j0, j1).</summary>
-    private void BackwardChunk(int j0, int j1)
+    /// <summary>
+    /// Group g's rows before its backward: dh from above seeds each row's dL/dh (pad lanes zero); the cell
+    /// gradients start at zero and gather the fan-in, which stays inside the group's rows.
+    /// </summary>
+    private void Seed(int g)
     {
         var plan = _plan;
-        for (int t = plan.Steps - 1; t >= 0; t--)
+        int hs = _hs, r0 = plan.GroupRow[g], r1 = plan.GroupRow[g + 1];
+        var dhAbove = Pinned(plan.Rows * H);
+        for (int r = r0; r < r1; r++)
+        {
+            var row = _dh.AsSpan(r * hs, hs);
+            dhAbove.Slice(plan.Source[r] * H, H).CopyTo(row);
+            row[H..].Clear();
+        }
+        _dc.AsSpan(r0 * hs, (r1 - r0) * hs).Clear();
+        if (UseGraph) _dcs.AsSpan(r0 * hs, (r1 - r0) * hs).Clear();
+    }
+
+    /// <summary>The reverse-time recurrence of the sorted sequences [j0, j1) of group g over steps [t0, t1).</summary>
+    private void BackwardSteps(int g, int j0, int j1, int t0, int t1)
+    {
+        var plan = _plan;
+        for (int t = t1 - 1; t >= t0; t--)
         {
             int rows = Math.Min(j1, plan.Active[t]) - j0;
             if (rows <= 0) continue;
@@ -390,17 +519,41 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             // Blocks of RowBlock sequences: each block's rows of _dhRec and _dhStar are read back while hot.
             // A row's fan-in goes to earlier rows of its own sequence only, so no sum sees the blocking.
             for (int k0 = 0; k0 < rows; k0 += RowBlock)
-                BackwardBlock(t, j0 + k0, Math.Min(RowBlock, rows - k0), Math.Clamp(withNext - k0, 0, RowBlock));
+                BackwardBlock(g, t, j0 + k0, Math.Min(RowBlock, rows - k0), Math.Clamp(withNext - k0, 0, RowBlock));
         }
     }
 
-    /// <summary>Step t of the sorted sequences [j, j + rows) backward; the first withNext of them have a step t+1.</summary>
-    private void BackwardBlock(int t, int j, int rows, int withNext)
+    /// <summary>
+    /// The weight gradients of group g's packed rows [r0, r1) into (or, with <paramref name="accumulate"/>,
+    /// added to) its slot of <see cref="_dwGroups"/>, each gate half one GEMM over those rows (run right after
+    /// their backward, their dgates are still in cache):
+    /// [dWh | dWx rows 0:4H]  (4Hs, Hs + D) = dgates[:, 0:4Hs]ᵀ (4Hs, rows) · [h_{t−1} | x] (rows, Hs + D)
+    /// [dWx rows 4H:8H | dWg] (4Hs, D + Hs) = dgates[:, 4Hs:8Hs]ᵀ (4Hs, rows) · [x | h*] (rows, D + Hs)
+    /// With <paramref name="parallel"/> (one group), the two halves run one thread each, or the one GEMM is
+    /// split over the threads; each element is one GEMM's fixed-order sum whatever runs where (SPEC D13).
+    /// </summary>
+    private void WeightGradients(int g, int r0, int r1, bool accumulate, bool parallel)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs, sx = _sx, wide = hs + D, rows = r1 - r0;
+        var dwAll = _dwGroups;
+        int at = g * _dwSize;
+        void Sequential(bool split) => Gemm.Multiply<T>(dwAll.AsSpan(at, rec * wide), wide, _dgates.AsSpan(r0 * gates), gates, true,
+            _xh.AsSpan(r0 * sx), sx, false, rec, wide, rows, accumulate, parallel: split);
+        void Graph() => Gemm.Multiply<T>(dwAll.AsSpan(at + rec * wide, rec * wide), wide, _dgates.AsSpan(r0 * gates + rec), gates, true,
+            _xh.AsSpan(r0 * sx + hs), sx, false, rec, wide, rows, accumulate);
+        if (!UseGraph) Sequential(parallel);
+        else if (parallel) Parallel.Invoke(() => Sequential(false), Graph);
+        else { Sequential(false); Graph(); }
+    }
+
+    /// <summary>Step t of the sorted sequences [j, j + rows) of group g backward; the first withNext of them have a step t+1.</summary>
+    private void BackwardBlock(int g, int t, int j, int rows, int withNext)
     {
         int hs = _hs, gates = G * hs, rec = 4 * hs;
         var plan = _plan;
-        int r0 = plan.BlockStart[t] + j;
-        int q0 = t > 0 ? plan.BlockStart[t - 1] + j : -1;
+        int at = j - g * plan.GroupSize;
+        int r0 = plan.Row(g, t) + at;
+        int q0 = t > 0 ? plan.Row(g, t - 1) + at : -1;
 
         // Every later step has already added into row r's dh (the first withNext rows also have step
         // t+1's share waiting in _dhRec) and dc, so they are complete here.
@@ -552,9 +705,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         // Headroom (Buffers): all activation buffers are sized for the same number of rows.
         n = (int)Buffers.WithHeadroom(n, first: _c.Length == 0);
         int ns = n * _hs, gs = UseGraph ? ns : 0;
-        _xh = new T[n * _sx];
-        _gates = _dgates = new T[n * G * _hs];
-        _c = new T[ns]; _h = new T[ns]; _dh = new T[ns]; _dc = new T[ns];
-        _csPrev = new T[gs]; _cs = new T[gs]; _dcs = new T[gs];
+        _xh = Buffers.Allocate<T>((long)n * _sx);
+        _gates = _dgates = Buffers.Allocate<T>((long)n * G * _hs);
+        _c = Buffers.Allocate<T>(ns); _h = Buffers.Allocate<T>(ns); _dh = Buffers.Allocate<T>(ns); _dc = Buffers.Allocate<T>(ns);
+        _csPrev = Buffers.Allocate<T>(gs); _cs = Buffers.Allocate<T>(gs); _dcs = Buffers.Allocate<T>(gs);
     }
 }

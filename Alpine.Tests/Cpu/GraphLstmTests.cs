@@ -218,16 +218,95 @@ public class GraphLstmTests
         }
     }
 
+    /// <summary>
+    /// A Window-shaped set: enough sequences for groups of 8, steps across several time blocks, and rows enough
+    /// that the activation buffers come from the huge-page path of <see cref="Buffers.Allocate{T}"/>. The float
+    /// layer equals the double one within float rounding and repeats bit for bit, also on reused buffers.
+    /// </summary>
+    [Test]
+    public void WindowShapedSetMatchesTheDoublePath()
+    {
+        var rng = new Random(11);
+        int[] lengths = Enumerable.Range(0, 80).Select(_ => rng.Next(40, 71)).ToArray();
+        var k = MakeCase(12, lengths, 8, 64, true, CStarReading.Neighbor, 2);
+        Assert.That((long)k.Seqs.TotalSteps * 8 * 64 * sizeof(float), Is.GreaterThanOrEqualTo(Buffers.HugeFrom), "the gates buffer takes the huge-page path");
+        var dbl = Run(k.NewLayer(), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        var layer = new GraphLstm<float>(k.D, k.H, true, k.CStar, 2);
+        var first = Run(layer, k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var again = Run(layer, k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        for (int i = 0; i < dbl.Length; i++)
+        {
+            double scale = Math.Max(1, dbl[i].DefaultIfEmpty().Max(v => Math.Abs(v)));
+            Assert.That(first[i].Select(v => (double)v), Is.EqualTo(dbl[i]).Within(1e-4 * scale), $"tensor {i}");
+            Assert.That(again[i], Is.EqualTo(first[i]).AsCollection, $"tensor {i} differs on the reused buffers");
+        }
+    }
+
     /// <summary>SPEC D13: how the sequences are cut into parallel chunks changes no bit.</summary>
     [Test]
-    public void ChunkCountChangesNoBit()
+    /// <param name="group">2: five groups, so the chunks cut between groups in different places; 0: the default for
+    /// a set this small, one group whose recurrence the chunks cut between sequences.</param>
+    [TestCase(2), TestCase(0)]
+    public void ChunkCountChangesNoBit(int group)
     {
         var k = MakeCase(8, [30, 17, 0, 1, 25, 9, 30, 4, 12], 16, 20, true, CStarReading.Carried, 2);
         float[][] RunWith(int chunks) =>
-            Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 2, chunks), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+            Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 2, chunks, group), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
         var one = RunWith(1);
         var three = RunWith(3);
         for (int i = 0; i < one.Length; i++) Assert.That(three[i], Is.EqualTo(one[i]).AsCollection, $"tensor {i}");
+    }
+
+    /// <summary>
+    /// The group size changes only the order the weight gradients are summed in: h, dx and db are the same
+    /// bits, the weight gradients equal within float rounding, and in double every group size matches the
+    /// naive reference.
+    /// </summary>
+    [TestCase(true, CStarReading.Neighbor), TestCase(true, CStarReading.Carried), TestCase(false, CStarReading.Neighbor)]
+    public void GroupSizeChangesOnlyTheRoundingOfTheWeightGradients(bool useGraph, CStarReading cstar)
+    {
+        var k = MakeCase(10, [30, 17, 0, 1, 25, 9, 30, 4, 12, 3, 7], 16, 20, useGraph, cstar, 2);
+        float[][] RunWith(int group) =>
+            Run(new GraphLstm<float>(k.D, k.H, useGraph, cstar, 2, 2, group), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var whole = RunWith(64);
+        foreach (int group in new[] { 1, 3 })
+        {
+            var split = RunWith(group);
+            foreach (int i in new[] { 0, 1, 5 }) Assert.That(split[i], Is.EqualTo(whole[i]).AsCollection, $"group {group}: tensor {i}");
+            foreach (int i in new[] { 2, 3, 4 })
+            {
+                double scale = Math.Max(1, whole[i].DefaultIfEmpty().Max(v => Math.Abs(v)));
+                Assert.That(split[i], Is.EqualTo(whole[i]).Within(1e-5 * scale), $"group {group}: tensor {i}");
+            }
+        }
+        var expected = NaiveGraphLstm.Forward(k.D, k.H, useGraph, cstar, k.Wx, k.Wh, k.Wg, k.B, k.Seqs, k.X);
+        var dbl = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group: 3), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        Assert.That(dbl[0], Is.EqualTo(expected).Within(1e-12), "h, groups of 3");
+        var reference = Run(k.NewLayer(), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        for (int i = 1; i < dbl.Length; i++) Assert.That(dbl[i], Is.EqualTo(reference[i]).Within(1e-12), $"tensor {i}, groups of 3");
+    }
+
+    /// <summary>
+    /// The default group size follows the set (SPEC D13: a function of the set only): a set of fewer than
+    /// <see cref="GraphLstm{T}.GroupedFrom"/> sequences runs as one group, a larger one in groups of
+    /// <see cref="GraphLstm{T}.DefaultGroup"/>, each bit for bit what the explicit group size gives.
+    /// </summary>
+    [Test]
+    public void DefaultGroupSizeFollowsTheSetSize()
+    {
+        var rng = new Random(5);
+        int few = GraphLstm<float>.GroupedFrom - 1, many = GraphLstm<float>.GroupedFrom + 5;
+        foreach (var (count, explicitGroup) in new[] { (few, few), (many, GraphLstm<float>.DefaultGroup) })
+        {
+            int[] lengths = Enumerable.Range(0, count).Select(_ => rng.Next(0, 9)).ToArray();
+            var k = MakeCase(6, lengths, 8, 12, true, CStarReading.Neighbor, 2);
+            float[][] RunWith(int group) =>
+                Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 2, 2, group), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+            var byDefault = RunWith(0);
+            var byHand = RunWith(explicitGroup);
+            for (int i = 0; i < byDefault.Length; i++)
+                Assert.That(byDefault[i], Is.EqualTo(byHand[i]).AsCollection, $"{count} sequences: tensor {i}");
+        }
     }
 
     /// <summary>Forward then backward; returns h, dx, dWx, dWh, dWg, db.</summary>
