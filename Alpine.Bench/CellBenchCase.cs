@@ -23,7 +23,8 @@ public sealed class CellBenchCase : IDisposable
         var pred = new int[n];
         for (int s = 0; s < b; s++)
             for (int p = 0; p < t; p++) pred[s * t + p] = p == 0 ? -1 : p == 1 ? 0 : rng.Next(p - 1);
-        Seqs = new SequenceSet(offsets, new int[n], pred, 1);
+        // A distinct item per row: x is random per row (the layer shares a projection between rows of one item).
+        Seqs = new SequenceSet(offsets, Enumerable.Range(0, n).ToArray(), pred, 1);
         float[] R(long count, float scale) { var a = new float[count]; for (long i = 0; i < count; i++) a[i] = (float)(rng.NextDouble() * 2 - 1) * scale; return a; }
         (_wx, _wh, _wg, _b) = (R(g * h * D, 0.2f), R(4 * h * h, 0.2f), R(4 * h * h, 0.2f), R(g * h, 0.1f));
         _x = R((long)n * D, 1f);

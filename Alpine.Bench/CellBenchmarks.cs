@@ -33,7 +33,8 @@ public class GraphLstmCellBenchmarks
         for (int s = 0; s < B; s++)
             for (int t = 0; t < T; t++)
                 pred[s * T + t] = t == 0 ? -1 : t == 1 ? 0 : rng.Next(t - 1);
-        _seqs = new SequenceSet(offsets, new int[N], pred, 1);
+        // A distinct item per row: x is random per row (the layer shares a projection between rows of one item).
+        _seqs = new SequenceSet(offsets, Enumerable.Range(0, N).ToArray(), pred, 1);
         _wx8 = Rand(8 * H * D, 0.2f); _wx4 = Rand(4 * H * D, 0.2f);
         _wh = Rand(4 * H * H, 0.2f); _wg = Rand(4 * H * H, 0.2f);
         _b8 = Rand(8 * H, 0.1f); _b4 = Rand(4 * H, 0.1f);

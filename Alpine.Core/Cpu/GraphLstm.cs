@@ -37,6 +37,9 @@ namespace Alpine.Cpu;
 /// and the weight-gradient GEMMs read them, and no sum depends on the thread count or timing. One group
 /// (SharedPrefix: ~10–20 long sequences per branch) instead projects all rows with the threads sharing the
 /// GEMM, runs fixed chunks of its sequences' recurrence in parallel and its weight gradients over all rows.
+/// Where items repeat (Window mode's overlapping windows: ~350k rows of ~2.5k distinct items per branch) the
+/// input projection runs once per distinct item (the same bits: x is a function of the item) and, in groups,
+/// dWx's part is summed per item before its GEMM (<see cref="ItemWeightGradients"/>).
 /// </para>
 /// <para>
 /// Inside, every H-long state row is stored with stride Hs = H rounded up to a whole number of Vector512
@@ -137,13 +140,19 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _dhStar = [];  // (B, Hs)   dL/dh* of the current step
     private T[] _dx = [];      // (N, D), only when the caller asks for dx
     private nint _in;          // the caller's x (Forward) or dh (Backward), pinned while the groups run
+    private readonly ItemRows _items = new();
+    private bool _byItem;      // this Forward projects per distinct item (_proj) rather than per row
+    private T[] _xu = [];      // (U, D) x of each distinct item
+    private int _xuCount;      // U
+    private T[] _proj = [];    // (U, G·Hs) x_u · Wxᵀ: the input part of every row of item u
 
     /// <summary>The caller's span pinned at <see cref="_in"/>.</summary>
     private unsafe ReadOnlySpan<T> Pinned(int length) => new((T*)_in, length);
 
     /// <summary>
     /// Forward over every sequence of <paramref name="seqs"/>: h (N, H) in the caller's row order
-    /// (<c>Offsets[s] + t</c>), from x (N, D).
+    /// (<c>Offsets[s] + t</c>), from x (N, D). Rows with one item id (<see cref="SequenceSet.Items"/>) must
+    /// have equal x (x is a function of the item, as every caller gathers it): their projection may be shared.
     /// </summary>
     public void Forward(
         ReadOnlySpan<T> wx,   // (G·H, D)
@@ -165,6 +174,21 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         Gemm.Transpose<T>(_wxT, _wxRows, gates, D, D);
         Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
         if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
+
+        // Window mode's windows overlap: a batch's ~350k rows hold ~2–3k distinct items. Where items repeat
+        // (at least two rows per item on average) the projection runs once per item, into a table the cell
+        // reads; every row's input part is the same dot products either way (the same bits: a GEMM row does
+        // not depend on its neighbours), since x is a function of the item.
+        int distinct = _xuCount = _items.Build(seqs.Items);
+        _byItem = 2L * distinct <= n;
+        AssertXIsPerItem(x, n);
+        if (_byItem)
+        {
+            Buffers.Grow(ref _xu, (long)distinct * D);
+            Buffers.Grow(ref _proj, (long)distinct * gates);
+            for (int u = 0; u < distinct; u++) x.Slice(_items.First[u] * D, D).CopyTo(_xu.AsSpan(u * D, D));
+            Gemm.Multiply<T>(_proj, gates, _xu, D, false, _wxT, gates, false, distinct, gates, D, accumulate: false, parallel: true);
+        }
 
         unsafe
         {
@@ -199,6 +223,15 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
 
         for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
+    }
+
+    /// <summary>The contract that lets rows share their item's projection: equal ids, equal x (checked in Debug builds).</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private void AssertXIsPerItem(ReadOnlySpan<T> x, int n)
+    {
+        for (int r = 0; r < n; r++)
+            System.Diagnostics.Debug.Assert(x.Slice(r * D, D).SequenceEqual(x.Slice(_items.First[_items.Slot[r]] * D, D)),
+                $"graph-LSTM: row {r} has the item id of row {_items.First[_items.Slot[r]]} but a different x");
     }
 
     /// <summary>
@@ -237,14 +270,18 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
 
     /// <summary>
     /// The input projection of packed rows [r0, r1) (SPEC "Fusion": one GEMM for all of them): their x in
-    /// packed order, then gates (rows, G·Hs) = x (rows, D) · Wxᵀ (D, G·Hs); the cell adds b.
+    /// packed order (the weight gradients read it there), then gates (rows, G·Hs) = x (rows, D) · Wxᵀ (D, G·Hs),
+    /// the cell adding b; by item (<see cref="_byItem"/>) the cell reads the item's row of the table instead.
     /// </summary>
     private void Project(int r0, int r1, bool parallel)
     {
         var plan = _plan;
         int gates = G * _hs, sx = _sx;
         var x = Pinned(plan.Rows * D);
+        // Grouped by item, the weight gradients take x per item (ItemWeightGradients), not from _xh.
+        if (_byItem && plan.Groups > 1) return;
         for (int r = r0; r < r1; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + _hs, D));
+        if (_byItem) return;
         Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, false, _wxT, gates, false, r1 - r0, gates, D, accumulate: false, parallel: parallel);
     }
 
@@ -323,14 +360,19 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int hNext = next * _sx;
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
         var g = _gates;
+        // The input part: row r of the gates (the block's projection), or its item's row of the table.
+        T[] input = g;
+        int x0 = z0;
+        if (_byItem) { input = _proj; x0 = _items.Slot[_plan.Source[r]] * G * hs; }
         bool seqRec = prev >= 0;
         for (int e = 0; e < hs; e += w)
         {
             int z = z0 + e, s = s0 + e, k = k0 + e, q = e;   // q: the lane group's place in a gates row (for b)
-            var i = Simd<T>.Sigmoid(Pre(z, k, q, seqRec));
-            var f = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, seqRec));
-            var o = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
-            var u = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
+            int xz = x0 + e;
+            var i = Simd<T>.Sigmoid(Pre(input, xz, k, q, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(input, xz + hs, k + hs, q + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(input, xz + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(input, xz + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
             if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
@@ -339,11 +381,11 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             Simd<T>.Store(c, _c, s);
             if (UseGraph)
             {
-                z += 4 * hs; k += 4 * hs; q += 4 * hs;
-                var si = Simd<T>.Sigmoid(Pre(z, k, q, true));
-                var sf = Simd<T>.Sigmoid(Pre(z + hs, k + hs, q + hs, true));
-                var so = Simd<T>.Sigmoid(Pre(z + 2 * hs, k + 2 * hs, q + 2 * hs, true));
-                var su = Simd<T>.Tanh(Pre(z + 3 * hs, k + 3 * hs, q + 3 * hs, true));
+                z += 4 * hs; k += 4 * hs; q += 4 * hs; xz += 4 * hs;
+                var si = Simd<T>.Sigmoid(Pre(input, xz, k, q, true));
+                var sf = Simd<T>.Sigmoid(Pre(input, xz + hs, k + hs, q + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(input, xz + 2 * hs, k + 2 * hs, q + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(input, xz + 3 * hs, k + 3 * hs, q + 3 * hs, true));
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
                 var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
                 var tcs = Simd<T>.Tanh(cs);
@@ -364,9 +406,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<T> Pre(int z, int k, int q, bool withRec)
+    private Vector512<T> Pre(T[] input, int z, int k, int q, bool withRec)
     {
-        var p = Simd<T>.Load(_gates, z) + Simd<T>.Load(_bPad, q);
+        var p = Simd<T>.Load(input, z) + Simd<T>.Load(_bPad, q);
         return withRec ? p + Simd<T>.Load(_rec, k) : p;
     }
 
@@ -412,6 +454,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         _dbSeq.AsSpan(0, b0 * gates).Clear();
         Buffers.Grow(ref _dwGroups, (long)plan.Groups * _dwSize);
         int wide = hs + D, dwSize = _dwSize, groups = plan.Groups, chunks = plan.Chunks;
+        bool byItem = _byItem && groups > 1;
+        if (byItem) GroupItems();
         unsafe
         {
             fixed (T* pdh = dh)
@@ -434,16 +478,25 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                             Seed(g);
                             // Time blocks in reverse, each block's weight gradients right after its backward,
                             // added into the group's slot (the last block's first): one fixed order (SPEC D13).
+                            // By item, the x columns come from the group's per-item dgates sums afterwards.
+                            var scratch = byItem ? ItemScratch(chunk, g) : default;
                             bool first = true;
                             for (int t0 = (plan.Steps - 1) / TimeBlock * TimeBlock; t0 >= 0; t0 -= TimeBlock)
                             {
                                 int t1 = Math.Min(plan.Steps, t0 + TimeBlock), ra = plan.Row(g, t0), rb = plan.Row(g, t1);
                                 if (ra == rb) continue;   // the group's sequences end before this block
                                 BackwardSteps(g, plan.FirstSequence(g), plan.FirstSequence(g + 1), t0, t1);
-                                WeightGradients(g, ra, rb, accumulate: !first, parallel: false);
+                                if (byItem)
+                                    for (int r = ra; r < rb; r++)
+                                    {
+                                        var sum = scratch.Sums.AsSpan(_localSlot[r] * gates, gates);
+                                        TensorPrimitives.Add(sum, _dgates.AsSpan(r * gates, gates), sum);
+                                    }
+                                WeightGradients(g, ra, rb, accumulate: !first, parallel: false, byItem);
                                 first = false;
                             }
                             if (first) _dwGroups.AsSpan(g * dwSize, dwSize).Clear();   // a group of empty sequences
+                            else if (byItem) ItemWeightGradients(g, scratch);
                         }
                     });
                 }
@@ -532,18 +585,83 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// With <paramref name="parallel"/> (one group), the two halves run one thread each, or the one GEMM is
     /// split over the threads; each element is one GEMM's fixed-order sum whatever runs where (SPEC D13).
     /// </summary>
-    private void WeightGradients(int g, int r0, int r1, bool accumulate, bool parallel)
+    private void WeightGradients(int g, int r0, int r1, bool accumulate, bool parallel, bool hOnly = false)
     {
         int hs = _hs, gates = G * hs, rec = 4 * hs, sx = _sx, wide = hs + D, rows = r1 - r0;
         var dwAll = _dwGroups;
         int at = g * _dwSize;
+        // hOnly: the h columns alone ([dWh | ·] and [· | dWg]); the x columns come from ItemWeightGradients.
+        int cols = hOnly ? hs : wide, graphAt = hOnly ? D : 0;
         void Sequential(bool split) => Gemm.Multiply<T>(dwAll.AsSpan(at, rec * wide), wide, _dgates.AsSpan(r0 * gates), gates, true,
-            _xh.AsSpan(r0 * sx), sx, false, rec, wide, rows, accumulate, parallel: split);
-        void Graph() => Gemm.Multiply<T>(dwAll.AsSpan(at + rec * wide, rec * wide), wide, _dgates.AsSpan(r0 * gates + rec), gates, true,
-            _xh.AsSpan(r0 * sx + hs), sx, false, rec, wide, rows, accumulate);
+            _xh.AsSpan(r0 * sx), sx, false, rec, cols, rows, accumulate, parallel: split);
+        void Graph() => Gemm.Multiply<T>(dwAll.AsSpan(at + rec * wide + graphAt, rec * wide - graphAt), wide, _dgates.AsSpan(r0 * gates + rec), gates, true,
+            _xh.AsSpan(r0 * sx + hs + graphAt), sx, false, rec, cols, rows, accumulate);
         if (!UseGraph) Sequential(parallel);
         else if (parallel) Parallel.Invoke(() => Sequential(false), Graph);
         else { Sequential(false); Graph(); }
+    }
+
+    /// <summary>A chunk's scratch for one group by item: the group's per-item dgates sums and its items' x.</summary>
+    private readonly record struct ItemSums(T[] Sums, T[] X, int Count);
+
+    private T[][] _chunkSums = [], _chunkX = [];
+
+    /// <summary>Zeroed per-item sums for group g, in chunk <paramref name="chunk"/>'s scratch (one thread at a time).</summary>
+    private ItemSums ItemScratch(int chunk, int g)
+    {
+        int count = _groupItemStart[g + 1] - _groupItemStart[g], gates = G * _hs;
+        Buffers.Grow(ref _chunkSums[chunk], (long)count * gates);
+        Buffers.Grow(ref _chunkX[chunk], (long)count * D);
+        _chunkSums[chunk].AsSpan(0, count * gates).Clear();
+        return new ItemSums(_chunkSums[chunk], _chunkX[chunk], count);
+    }
+
+    /// <summary>
+    /// The x columns of group g's weight gradients by item: Σ_rows dgatesᵀ x = Σ_items (Σ_{rows of the item}
+    /// dgates)ᵀ x_item, so each gate half is one GEMM over the group's distinct items instead of its rows
+    /// (Window mode: ~8× fewer):
+    /// [· | dWx rows 0:4H] (4Hs, D) = sums[:, 0:4Hs]ᵀ (4Hs, U_g) · x_u (U_g, D), and likewise rows 4H:8H.
+    /// </summary>
+    private void ItemWeightGradients(int g, ItemSums scratch)
+    {
+        int hs = _hs, gates = G * hs, rec = 4 * hs, wide = hs + D, count = scratch.Count, first = _groupItemStart[g];
+        for (int i = 0; i < count; i++) _xu.AsSpan(_groupItems[first + i] * D, D).CopyTo(scratch.X.AsSpan(i * D, D));
+        var dw = _dwGroups.AsSpan(g * _dwSize, _dwSize);
+        Gemm.Multiply<T>(dw[hs..], wide, scratch.Sums, gates, true, scratch.X, D, false, rec, D, count, accumulate: false);
+        if (UseGraph)
+            Gemm.Multiply<T>(dw[(rec * wide)..], wide, scratch.Sums.AsSpan(rec), gates, true, scratch.X, D, false, rec, D, count, accumulate: false);
+    }
+
+    private int[] _localSlot = [];      // (N) packed row → its item's index within its group
+    private int[] _groupItemStart = []; // (groups+1) CSR of each group's distinct items
+    private int[] _groupItems = [];     // distinct-item indices (into _xu) of each group, in first-row order
+    private int[] _localOf = [], _seenIn = [];
+
+    /// <summary>Each group's distinct items and each row's place among them (for the by-item weight gradients).</summary>
+    private void GroupItems()
+    {
+        var plan = _plan;
+        int n = plan.Rows, groups = plan.Groups, distinct = _xuCount;
+        Buffers.Grow(ref _localSlot, n);
+        Buffers.Grow(ref _groupItems, n);
+        Buffers.Grow(ref _groupItemStart, groups + 1);
+        Buffers.Grow(ref _localOf, distinct);
+        Buffers.Grow(ref _seenIn, distinct);
+        _seenIn.AsSpan(0, distinct).Fill(-1);
+        int count = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            int start = _groupItemStart[g] = count;
+            for (int r = plan.GroupRow[g]; r < plan.GroupRow[g + 1]; r++)
+            {
+                int u = _items.Slot[plan.Source[r]];
+                if (_seenIn[u] != g) { _seenIn[u] = g; _localOf[u] = count - start; _groupItems[count++] = u; }
+                _localSlot[r] = _localOf[u];
+            }
+        }
+        _groupItemStart[groups] = count;
+        if (_chunkSums.Length < plan.Chunks) { Array.Resize(ref _chunkSums, plan.Chunks); Array.Resize(ref _chunkX, plan.Chunks); }
+        for (int c = 0; c < plan.Chunks; c++) { _chunkSums[c] ??= []; _chunkX[c] ??= []; }
     }
 
     /// <summary>Step t of the sorted sequences [j, j + rows) of group g backward; the first withNext of them have a step t+1.</summary>
@@ -709,5 +827,47 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         _gates = _dgates = Buffers.Allocate<T>((long)n * G * _hs);
         _c = Buffers.Allocate<T>(ns); _h = Buffers.Allocate<T>(ns); _dh = Buffers.Allocate<T>(ns); _dc = Buffers.Allocate<T>(ns);
         _csPrev = Buffers.Allocate<T>(gs); _cs = Buffers.Allocate<T>(gs); _dcs = Buffers.Allocate<T>(gs);
+    }
+}
+
+/// <summary>
+/// The distinct item ids of a row list, in order of first appearance: <see cref="Slot"/> (rows) gives each row's
+/// distinct index, <see cref="First"/> (distinct) the first row of each. Grow-only; a stamp per item id saves
+/// clearing the id map between sets.
+/// </summary>
+internal sealed class ItemRows
+{
+    public int[] Slot = [];
+    public int[] First = [];
+    private int[] _slotOf = [];
+    private int[] _stampOf = [];
+    private int _stamp;
+
+    /// <summary>Maps the rows of <paramref name="items"/>; returns the number of distinct ids.</summary>
+    public int Build(int[] items)
+    {
+        int n = items.Length, max = -1;
+        foreach (int id in items)
+        {
+            if (id < 0) throw new ArgumentException($"graph-LSTM: item id {id} is negative");
+            if (id > max) max = id;
+        }
+        if (_stampOf.Length <= max)
+        {
+            _stampOf = new int[max + 1];
+            _slotOf = new int[max + 1];
+            _stamp = 0;
+        }
+        if (++_stamp == int.MaxValue) { Array.Clear(_stampOf); _stamp = 1; }
+        Buffers.Grow(ref Slot, n);
+        Buffers.Grow(ref First, n);
+        int distinct = 0;
+        for (int r = 0; r < n; r++)
+        {
+            int id = items[r];
+            if (_stampOf[id] != _stamp) { _stampOf[id] = _stamp; _slotOf[id] = distinct; First[distinct++] = r; }
+            Slot[r] = _slotOf[id];
+        }
+        return distinct;
     }
 }

@@ -242,6 +242,41 @@ public class GraphLstmTests
         }
     }
 
+    /// <summary>
+    /// Rows of repeated items (Window mode's overlapping windows) share one projection per item, and (in groups)
+    /// their dWx part is summed per item first: h, dx, db, dWh and dWg are the same bits as a set with distinct
+    /// ids and the same x gives (every row projected, dWx over rows), dWx equal within float rounding; in
+    /// double, everything equals the per-row path and h the naive reference.
+    /// </summary>
+    /// <param name="sequences">70: groups of 8 by default; 20: one group.</param>
+    [TestCase(true, CStarReading.Neighbor, 0, 70), TestCase(true, CStarReading.Carried, 0, 70), TestCase(false, CStarReading.Neighbor, 0, 70),
+     TestCase(true, CStarReading.Neighbor, 3, 70), TestCase(true, CStarReading.Neighbor, 0, 20)]
+    public void RepeatedItemsShareTheirProjectionBitForBit(bool useGraph, CStarReading cstar, int group, int sequences)
+    {
+        var rng = new Random(21);
+        int[] lengths = Enumerable.Range(0, sequences).Select(_ => rng.Next(0, 26)).ToArray();
+        var k = MakeCase(22, lengths, 6, 12, useGraph, cstar, 2);
+        int n = k.Seqs.TotalSteps, items = 9;
+        int[] itemOf = Enumerable.Range(0, n).Select(_ => rng.Next(items)).ToArray();
+        double[] table = Enumerable.Range(0, items * k.D).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        for (int r = 0; r < n; r++) Array.Copy(table, itemOf[r] * k.D, k.X, r * k.D, k.D);
+        var repeated = new SequenceSet(k.Seqs.Offsets, itemOf, k.Seqs.GraphPred, k.Seqs.TopL);
+        var shared = new Case { D = k.D, H = k.H, UseGraph = useGraph, CStar = cstar, Seqs = repeated, Wx = k.Wx, Wh = k.Wh, Wg = k.Wg, B = k.B, X = k.X, R = k.R };
+
+        float[][] RunOn(Case c) => Run(new GraphLstm<float>(c.D, c.H, useGraph, cstar, 2, 2, group), c, F(c.Wx), F(c.Wh), F(c.Wg), F(c.B), F(c.X), F(c.R));
+        var perItem = RunOn(shared);
+        var perRow = RunOn(k);
+        foreach (int i in new[] { 0, 1, 3, 4, 5 }) Assert.That(perItem[i], Is.EqualTo(perRow[i]).AsCollection, $"tensor {i}");
+        double scale = Math.Max(1, perRow[2].Max(v => Math.Abs(v)));
+        Assert.That(perItem[2], Is.EqualTo(perRow[2]).Within(1e-5 * scale), "dWx");
+
+        var expected = NaiveGraphLstm.Forward(k.D, k.H, useGraph, cstar, k.Wx, k.Wh, k.Wg, k.B, repeated, k.X);
+        var dbl = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group), shared, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        var dblRow = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        Assert.That(dbl[0], Is.EqualTo(expected).Within(1e-12), "h by item, double");
+        for (int i = 1; i < dbl.Length; i++) Assert.That(dbl[i], Is.EqualTo(dblRow[i]).Within(1e-12), $"tensor {i} by item, double");
+    }
+
     /// <summary>SPEC D13: how the sequences are cut into parallel chunks changes no bit.</summary>
     [Test]
     /// <param name="group">2: five groups, so the chunks cut between groups in different places; 0: the default for

@@ -12,8 +12,10 @@ internal static class KernelFixtures
         Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
 
     /// <summary>Sequences with SPEC D4's edge shape: position 0 none, position 1 → 0, later positions up to L
-    /// distinct random k ≤ t−2, padded with -1 when fewer exist.</summary>
-    public static SequenceSet Sequences(Random rng, int[] lengths, int topL, int itemCount = 1)
+    /// distinct random k ≤ t−2, padded with -1 when fewer exist. Items are random ids below
+    /// <paramref name="itemCount"/>, or with 0 a distinct id per row (for callers whose x is random per row:
+    /// the CPU graph-LSTM shares a projection between rows of one item).</summary>
+    public static SequenceSet Sequences(Random rng, int[] lengths, int topL, int itemCount = 0)
     {
         var offsets = new int[lengths.Length + 1];
         for (int s = 0; s < lengths.Length; s++) offsets[s + 1] = offsets[s] + lengths[s];
@@ -27,7 +29,7 @@ internal static class KernelFixtures
                 var candidates = Enumerable.Range(0, t - 1).OrderBy(_ => rng.Next()).Take(topL).ToArray();
                 for (int l = 0; l < candidates.Length; l++) pred[row + l] = candidates[l];
             }
-        var items = Enumerable.Range(0, n).Select(_ => rng.Next(itemCount)).ToArray();
+        var items = itemCount == 0 ? Enumerable.Range(0, n).ToArray() : Enumerable.Range(0, n).Select(_ => rng.Next(itemCount)).ToArray();
         return new SequenceSet(offsets, items, pred, topL);
     }
 
