@@ -821,7 +821,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
         if (_c.Length >= n * _hs) return;
         // Headroom (Buffers): all activation buffers are sized for the same number of rows.
-        n = (int)Buffers.WithHeadroom(n, first: _c.Length == 0);
+        n = (int)Buffers.WithHeadroom(n, first: _c.Length == 0, (long)G * _hs * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
         int ns = n * _hs, gs = UseGraph ? ns : 0;
         _xh = Buffers.Allocate<T>((long)n * _sx);
         _gates = _dgates = Buffers.Allocate<T>((long)n * G * _hs);
