@@ -226,7 +226,7 @@ public sealed class Batcher
         var winPred = new List<int>();
         var groupFirst = new List<int> { 0 }; // group g's windows are [groupFirst[g], groupFirst[g+1])
         var groupUser = new List<int>();
-        var copies = new List<(int To, int From)>();
+        var copies = new List<(int Target, int FirstPred)>(); // a duplicate window and its first's rows
         for (int a = 0; a < keys.Length; a++)
         {
             int t = byKey[a];
@@ -248,15 +248,14 @@ public sealed class Batcher
             for (int p = lo; p < hi; p += Chunk) work.Add((g, p, Math.Min(p + Chunk, hi)));
         }
         int[] starts = [.. winStart], ends = [.. winEnd], predOffsets = [.. winPred];
-        var groups = groupFirst;
         Parallel.For(0, work.Count, x =>
         {
             var (g, from, to) = work[x];
-            int u = groupUser[g], a = groups[g], b = groups[g + 1], o = s.Offsets[u];
+            int u = groupUser[g], a = groupFirst[g], b = groupFirst[g + 1], o = s.Offsets[u];
             WindowEdges.Build(pred, predOffsets.AsSpan(a, b - a), s.Items.AsSpan(o, s.Offsets[u + 1] - o),
                 s.Pred.AsSpan(o * L, (s.Offsets[u + 1] - o) * L), starts.AsSpan(a, b - a), ends.AsSpan(a, b - a), from, to,
                 _data.Items.Visual, _data.Items.VisualDim, L, _data.Metric);
         });
-        foreach (var (to, from) in copies) pred.AsSpan(from, len[to] * L).CopyTo(pred.AsSpan(offsets[to] * L));
+        foreach (var (t, first) in copies) pred.AsSpan(first, len[t] * L).CopyTo(pred.AsSpan(offsets[t] * L));
     }
 }
