@@ -14,6 +14,7 @@ namespace Alpine.Bench;
 /// two batches are equal and prints how many windows were truncated and distinct.
 /// Run: <c>ALPINE_BENCH_DATA=DIR dotnet run -c Release --project Alpine.Bench -- --filter '*WindowBatchBenchmarks*' --job short</c>
 /// </summary>
+[MedianColumn, MinColumn]
 public class WindowBatchBenchmarks
 {
     private Batcher _each = null!, _shared = null!;

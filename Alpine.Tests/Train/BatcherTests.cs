@@ -165,6 +165,20 @@ public class BatcherTests
         Assert.That(truncated, Is.GreaterThan(0));
     }
 
+    [Test]
+    public void WindowBatchesSearchEachWindowWhenACosineKeyCouldBeNaN()
+    {
+        var log = TinyData.Log(seed: 2, users: 3, maxPerUser: 30);
+        var features = TinyData.Features(2);
+        features.AsSpan(0, TinyData.FeatureDim).Fill(1e-30f); // item 0: a tiny nonzero vector (features ≤ 64-d are kept as they are)
+        foreach (var metric in new[] { EdgeMetric.Euclidean, EdgeMetric.Cosine })
+        {
+            var data = PreparedData.FromLog(log, new ArrayFeatureRows(features, TinyData.FeatureDim), null, new PrepareOptions { Metric = metric }, "tiny");
+            Assert.That(new Batcher(data, TinyData.Config(), BatchMode.Window).SearchEachWindow, Is.EqualTo(metric == EdgeMetric.Cosine), $"{metric}");
+            Assert.That(new Batcher(data, TinyData.Config(), BatchMode.SharedPrefix).SearchEachWindow, Is.False, "SharedPrefix searches no window");
+        }
+    }
+
     [TestCase(BatchMode.SharedPrefix, Variant.Alpine)]
     [TestCase(BatchMode.Window, Variant.Alpine)]
     [TestCase(BatchMode.SharedPrefix, Variant.UM)]
