@@ -45,8 +45,7 @@ public static class TemporalGraph
             // k ascending: a later k with an equal key is more recent, so it goes before equal keys.
             for (int k = 0; k <= t - 2; k++)
             {
-                var y = visual.Slice(itemsOfSequence[k] * dv, dv);
-                float key = metric == EdgeMetric.Euclidean ? SquaredDistance(x, y) : -Cosine(x, xNorm, y);
+                float key = Key(metric, x, xNorm, visual.Slice(itemsOfSequence[k] * dv, dv));
                 if (found == topL && key > bestKey[topL - 1]) continue;
                 int at = 0;
                 while (at < found && bestKey[at] < key) at++;
@@ -83,6 +82,16 @@ public static class TemporalGraph
             });
         return pred;
     }
+
+    /// <summary>
+    /// The search key of candidate <paramref name="y"/> for position <paramref name="x"/>: smaller is nearer.
+    /// <paramref name="xNorm"/> is <c>TensorPrimitives.Norm(x)</c> for cosine (unused for Euclidean). Every edge
+    /// search calls this one function, so window-local searches (<see cref="WindowEdges"/>) order and tie
+    /// candidates bit for bit as the whole-sequence search did.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static float Key(EdgeMetric metric, ReadOnlySpan<float> x, float xNorm, ReadOnlySpan<float> y) =>
+        metric == EdgeMetric.Euclidean ? SquaredDistance(x, y) : -Cosine(x, xNorm, y);
 
     /// <summary>Σ (x−y)², vectorised (AVX2: 8 floats a step, two accumulators).</summary>
     internal static float SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)

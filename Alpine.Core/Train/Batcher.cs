@@ -42,10 +42,19 @@ public sealed class Batcher
         _notClicks = new SequenceView(data.NotClickOffsets, data.NotClickItem, data.NotClickGraphPred, data.NotClickHistEnd);
         _localOf = new int[data.UserCount];
         _stampOf = new int[data.UserCount];
+        // The shared window search is exact only when edge keys are totally ordered (no NaN); else search each window.
+        SearchEachWindow = mode == BatchMode.Window && !WindowEdges.KeysAreOrdered(data.Items.Visual, data.Items.VisualDim, data.Metric);
         UserOf = new int[data.ImpressionCount];
         for (int u = 0; u < data.UserCount; u++)
             UserOf.AsSpan(data.UserOffsets[u], data.UserOffsets[u + 1] - data.UserOffsets[u]).Fill(u);
     }
+
+    /// <summary>
+    /// Window mode: whether truncated windows get their edges from one <see cref="TemporalGraph.Build"/> search each
+    /// (the reference, and the fallback when keys can be NaN) rather than from <see cref="WindowEdges"/> (the same
+    /// edges, shared search). Tests and benchmarks set it to compare the two.
+    /// </summary>
+    internal bool SearchEachWindow { get; set; }
 
     /// <summary>The user of each impression position.</summary>
     public int[] UserOf { get; }
@@ -174,9 +183,7 @@ public sealed class Batcher
         }
         var items = new int[offsets[^1]];
         var pred = new int[offsets[^1] * L];
-        float[] visual = _data.Items.Visual;
-        int dv = _data.Items.VisualDim;
-        var metric = _data.Metric;
+        bool searchEach = SearchEachWindow;
         // Each target writes only its own slices, so the parallel loop gives the same batch on any schedule (SPEC D13).
         Parallel.For(0, n, t =>
         {
@@ -186,10 +193,69 @@ public sealed class Batcher
             if (len == e)
                 // The window is the whole prefix: its edges are the prepared ones (edges only look back).
                 s.Pred.AsSpan(from * L, len * L).CopyTo(pred.AsSpan(offsets[t] * L));
-            else
+            else if (searchEach)
                 // Window-local edges: the window is the whole sequence this target's LSTM sees (the paper).
-                TemporalGraph.Build(window, visual, dv, L, metric, pred.AsSpan(offsets[t] * L, len * L));
+                TemporalGraph.Build(window, _data.Items.Visual, _data.Items.VisualDim, L, _data.Metric, pred.AsSpan(offsets[t] * L, len * L));
         });
+        if (!searchEach) TruncatedWindowEdges(s, user, hist, end, offsets, pred);
         return (new SequenceSet(offsets, items, pred, L), seq, start, end);
+    }
+
+    /// <summary>
+    /// The window-local edges of every truncated window (history longer than W) of a Window batch, the same as
+    /// searching each copied window (<see cref="TemporalGraph.Build"/>) but with <see cref="WindowEdges"/>: a
+    /// user's distinct windows searched together (a piece's targets share most of their windows, and targets
+    /// with one history end share all of it), each duplicate then copied from its first.
+    /// </summary>
+    private void TruncatedWindowEdges(SequenceView s, int[] user, int[] hist, int[] len, int[] offsets, int[] pred)
+    {
+        int L = _data.TopL;
+        // Truncated targets by (user, history end): each run of equal keys is one window.
+        var key = new List<long>();
+        var target = new List<int>();
+        for (int t = 0; t < hist.Length; t++)
+            if (len[t] < hist[t]) { key.Add((long)user[t] << 32 | (uint)hist[t]); target.Add(t); }
+        if (key.Count == 0) return;
+        long[] keys = [.. key];
+        int[] byKey = [.. target];
+        Array.Sort(keys, byKey);
+
+        // Per user: its distinct windows (ascending start, user positions) and the batch offset of each one's rows.
+        var winStart = new List<int>();
+        var winEnd = new List<int>();
+        var winPred = new List<int>();
+        var groupFirst = new List<int> { 0 }; // group g's windows are [groupFirst[g], groupFirst[g+1])
+        var groupUser = new List<int>();
+        var copies = new List<(int Target, int FirstPred)>(); // a duplicate window and its first's rows
+        for (int a = 0; a < keys.Length; a++)
+        {
+            int t = byKey[a];
+            bool newUser = a == 0 || user[byKey[a - 1]] != user[t];
+            if (newUser && a > 0) groupFirst.Add(winStart.Count);
+            if (newUser) groupUser.Add(user[t]);
+            if (a > 0 && keys[a] == keys[a - 1]) { copies.Add((t, winPred[^1])); continue; }
+            winStart.Add(hist[t] - len[t]); winEnd.Add(hist[t]); winPred.Add(offsets[t] * L);
+        }
+        groupFirst.Add(winStart.Count);
+
+        // Work items: runs of ≤ Chunk positions of one user's union of windows; each writes the rows of its positions.
+        const int Chunk = 32;
+        var work = new List<(int Group, int From, int To)>();
+        for (int g = 0; g < groupUser.Count; g++)
+        {
+            int lo = winStart[groupFirst[g]], hi = 0;
+            for (int i = groupFirst[g]; i < groupFirst[g + 1]; i++) hi = Math.Max(hi, winEnd[i]);
+            for (int p = lo; p < hi; p += Chunk) work.Add((g, p, Math.Min(p + Chunk, hi)));
+        }
+        int[] starts = [.. winStart], ends = [.. winEnd], predOffsets = [.. winPred];
+        Parallel.For(0, work.Count, x =>
+        {
+            var (g, from, to) = work[x];
+            int u = groupUser[g], a = groupFirst[g], b = groupFirst[g + 1], o = s.Offsets[u];
+            WindowEdges.Build(pred, predOffsets.AsSpan(a, b - a), s.Items.AsSpan(o, s.Offsets[u + 1] - o),
+                s.Pred.AsSpan(o * L, (s.Offsets[u + 1] - o) * L), starts.AsSpan(a, b - a), ends.AsSpan(a, b - a), from, to,
+                _data.Items.Visual, _data.Items.VisualDim, L, _data.Metric);
+        });
+        foreach (var (t, first) in copies) pred.AsSpan(first, len[t] * L).CopyTo(pred.AsSpan(offsets[t] * L));
     }
 }

@@ -9,7 +9,7 @@ public class TemporalGraphTests
     /// An item table with planted ties: items come in groups of four — a random vector, an exact copy,
     /// twice it (equal cosine) and a fresh random one — plus a zero vector as the last item.
     /// </summary>
-    private static float[] Table(Random rng, int groups, int dv)
+    internal static float[] Table(Random rng, int groups, int dv)
     {
         var t = new float[(groups * 4 + 1) * dv];
         for (int g = 0; g < groups; g++)

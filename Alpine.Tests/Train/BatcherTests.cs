@@ -1,6 +1,7 @@
 using Alpine.Data;
 using Alpine.Model;
 using Alpine.Prep;
+using Alpine.Tests.Prep;
 using Alpine.Train;
 
 namespace Alpine.Tests.Train;
@@ -104,6 +105,77 @@ public class BatcherTests
             Assert.That(preds.ToArray(), Is.EqualTo(expected), "the window's own edges, as if it were the whole sequence");
             for (int k = 0; k < len; k++)
                 Assert.That(preds[k], Is.LessThan(Math.Max(k - 1, 1)), "edges point back inside the window (k ≤ t−2, or 0 at t = 1)");
+        }
+    }
+
+    /// <summary>
+    /// Window batches (both kinds of sequence) against a plain reimplementation of their definition: each target's
+    /// ≤ W most recent items, with the prepared edges when the window is the whole history and
+    /// <see cref="TemporalGraph.Build"/> on the copied window otherwise; and against the batcher's own
+    /// search-each-window path. Features repeat in pairs (items i and i + 20 share a vector) and items recur, so
+    /// keys tie; batches are epoch plans' (pieces of a user, a user's targets sharing or shifting their windows).
+    /// </summary>
+    [TestCase(1, EdgeMetric.Euclidean, 5)]
+    [TestCase(2, EdgeMetric.Euclidean, 9)]
+    [TestCase(3, EdgeMetric.Cosine, 7)]
+    [TestCase(2, EdgeMetric.Cosine, 1)]
+    public void WindowBatchesEqualSearchingEachCopiedWindow(int L, EdgeMetric metric, int window)
+    {
+        var log = TinyData.Log(seed: 9, users: 5, maxPerUser: 70);
+        var features = TinyData.Features(9);
+        features.AsSpan(0, 20 * TinyData.FeatureDim).CopyTo(features.AsSpan(20 * TinyData.FeatureDim));
+        var data = PreparedData.FromLog(log, new ArrayFeatureRows(features, TinyData.FeatureDim), null,
+            new PrepareOptions { TopL = L, Metric = metric }, "tiny");
+        var config = TinyData.Config(window: window) with { TopL = L };
+        var batcher = new Batcher(data, config, BatchMode.Window);
+        var reference = new Batcher(data, config, BatchMode.Window) { SearchEachWindow = true };
+        Assert.That(batcher.SearchEachWindow, Is.False, "finite features: the shared search");
+        int[] targets = TrainTargets(data, batcher);
+        Assert.That(targets.Count(p => data.NotClickHistEnd[p] > window), Is.GreaterThan(targets.Length / 3), "the premise: many windows are truncated");
+        int truncated = 0;
+        var plan = BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 40, pieceSize: 15, seed: 4, epoch: 0);
+        foreach (int[] batch in plan.Append(targets))
+        {
+            var b = batcher.Build(batch);
+            var r = reference.Build(batch);
+            foreach (var (set, refSet, view, histEnd) in new[]
+            {
+                (b.Clicks, r.Clicks, (data.ClickOffsets, data.ClickItem, data.ClickGraphPred), data.ClickHistEnd),
+                (b.NotClicks, r.NotClicks, (data.NotClickOffsets, data.NotClickItem, data.NotClickGraphPred), data.NotClickHistEnd),
+            })
+            {
+                Assert.That(set.Offsets, Is.EqualTo(refSet.Offsets));
+                Assert.That(set.Items, Is.EqualTo(refSet.Items));
+                Assert.That(set.GraphPred, Is.EqualTo(refSet.GraphPred), "the search-each-window path");
+                var (offsets, items, pred) = view;
+                var expectedItems = new List<int>();
+                var expectedPred = new List<int>();
+                foreach (int p in batch)
+                {
+                    int e = histEnd[p], len = Math.Min(e, window), from = offsets[batcher.UserOf[p]] + e - len;
+                    expectedItems.AddRange(items.AsSpan(from, len).ToArray());
+                    var edges = pred.AsSpan(from * L, len * L).ToArray();
+                    if (len < e) { TemporalGraph.Build(items.AsSpan(from, len), data.Items.Visual, data.Items.VisualDim, L, metric, edges); truncated++; }
+                    expectedPred.AddRange(edges);
+                }
+                Assert.That(set.Items, Is.EqualTo(expectedItems));
+                Assert.That(set.GraphPred, Is.EqualTo(expectedPred), "each copied window searched on its own");
+            }
+        }
+        Assert.That(truncated, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void WindowBatchesSearchEachWindowWhenACosineKeyCouldBeNaN()
+    {
+        var log = TinyData.Log(seed: 2, users: 3, maxPerUser: 30);
+        var features = TinyData.Features(2);
+        features.AsSpan(0, TinyData.FeatureDim).Fill(1e-30f); // item 0: a tiny nonzero vector (features ≤ 64-d are kept as they are)
+        foreach (var metric in new[] { EdgeMetric.Euclidean, EdgeMetric.Cosine })
+        {
+            var data = PreparedData.FromLog(log, new ArrayFeatureRows(features, TinyData.FeatureDim), null, new PrepareOptions { Metric = metric }, "tiny");
+            Assert.That(new Batcher(data, TinyData.Config(), BatchMode.Window).SearchEachWindow, Is.EqualTo(metric == EdgeMetric.Cosine), $"{metric}");
+            Assert.That(new Batcher(data, TinyData.Config(), BatchMode.SharedPrefix).SearchEachWindow, Is.False, "SharedPrefix searches no window");
         }
     }
 
