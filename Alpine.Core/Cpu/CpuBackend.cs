@@ -12,11 +12,12 @@ public sealed class CpuBackend : IAlpineBackend
 {
     private readonly CpuModel<float> _model;
     private readonly float[] _p, _g, _m, _v;
+    private readonly ThreadLimit _limit;
+    private float[] _logits = [];   // the logits while the model runs under the thread limit (a span cannot go along)
 
     /// <param name="initialParameters">From <see cref="ParameterInit.Create"/> (or a model file); copied.</param>
-    /// <param name="threads">Threads for the per-target and per-sequence work (gathers, attention); 0 means every
-    /// core. The GEMMs and the graph-LSTM split their work over every core themselves; results are bit-identical
-    /// whatever this is (SPEC D13).</param>
+    /// <param name="threads">The most threads the model's work (forward, backward, predict) runs on at once; 0 means
+    /// every core. Results are bit-identical whatever this is (SPEC D13).</param>
     public CpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, int threads = 0)
     {
         if (config.Profile == Profile.Thacil && items.Category == null)
@@ -26,6 +27,7 @@ public sealed class CpuBackend : IAlpineBackend
         if (initialParameters.Length != Layout.Size)
             throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
         _model = new CpuModel<float>(config, Layout, items, threads);
+        _limit = new ThreadLimit(threads);
         _p = (float[])initialParameters.Clone();
         _g = new float[Layout.Size];
         _m = new float[Layout.Size];
@@ -35,13 +37,31 @@ public sealed class CpuBackend : IAlpineBackend
     public ModelConfig Config { get; }
     public ParameterLayout Layout { get; }
 
-    public void Predict(Batch batch, Span<float> logits) => _model.Forward(batch, _p, logits);
+    public void Predict(Batch batch, Span<float> logits)
+    {
+        if (!_limit.Limits) { _model.Forward(batch, _p, logits); return; }
+        float[] buffer = LogitsBuffer(logits.Length);
+        int n = logits.Length;
+        _limit.Run(() => { _model.Forward(batch, _p, buffer.AsSpan(0, n)); return 0; });
+        buffer.AsSpan(0, n).CopyTo(logits);
+    }
 
     public float ForwardBackward(Batch batch, Span<float> logits)
     {
         if (batch.Label.Length != batch.TargetCount)
             throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
-        return (float)_model.ForwardBackward(batch, _p, _g, logits);
+        if (!_limit.Limits) return (float)_model.ForwardBackward(batch, _p, _g, logits);
+        float[] buffer = LogitsBuffer(logits.Length);
+        int n = logits.Length;
+        float loss = _limit.Run(() => (float)_model.ForwardBackward(batch, _p, _g, buffer.AsSpan(0, n)));
+        buffer.AsSpan(0, n).CopyTo(logits);
+        return loss;
+    }
+
+    private float[] LogitsBuffer(int n)
+    {
+        if (_logits.Length < n) _logits = new float[n];
+        return _logits;
     }
 
     public void ZeroGradients() => Array.Clear(_g);

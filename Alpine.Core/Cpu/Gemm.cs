@@ -92,14 +92,14 @@ public static class Gemm
             // Fixed row chunks, multiples of MR so every chunk but the last is whole micro-tiles.
             int chunk = (m / MR + threads - 1) / threads * MR;
             int chunks = (m + chunk - 1) / chunk;
-            Parallel.For(0, chunks, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
+            Parallel.For(0, chunks, ThreadLimit.Options, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
         }
         else
         {
             int w = NV * Vector512<T>.Count;
             int chunk = Math.Max(1, (n / w + threads - 1) / threads) * w;
             int chunks = (n + chunk - 1) / chunk;
-            Parallel.For(0, chunks, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
+            Parallel.For(0, chunks, ThreadLimit.Options, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
         }
     }
 

@@ -200,13 +200,13 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                     // One group (few sequences): the input projection split over the threads, then fixed chunks
                     // of the sorted sequences run their recurrence in parallel.
                     Project(0, n, parallel: true);
-                    Parallel.For(0, plan.Chunks, chunk => ForwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
+                    Parallel.For(0, plan.Chunks, ThreadLimit.Options, chunk => ForwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
                 }
                 else
                 {
                     // Each group on one thread, one time block after another: the block's input projection,
                     // then its recurrence, which reads the block's gates back from L2.
-                    Parallel.For(0, plan.Chunks, chunk =>
+                    Parallel.For(0, plan.Chunks, ThreadLimit.Options, chunk =>
                     {
                         for (int g = plan.ChunkGroup[chunk]; g < plan.ChunkGroup[chunk + 1]; g++)
                             for (int t0 = 0; t0 < plan.Steps; t0 += TimeBlock)
@@ -466,12 +466,12 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
                     // One group: fixed chunks of sequences run their reverse-time recurrence in parallel, then the
                     // weight gradients are one GEMM per gate half over all rows.
                     Seed(0);
-                    Parallel.For(0, chunks, chunk => BackwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
+                    Parallel.For(0, chunks, ThreadLimit.Options, chunk => BackwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
                     WeightGradients(0, 0, n, accumulate: false, parallel: true);
                 }
                 else
                 {
-                    Parallel.For(0, chunks, chunk =>
+                    Parallel.For(0, chunks, ThreadLimit.Options, chunk =>
                     {
                         for (int g = plan.ChunkGroup[chunk]; g < plan.ChunkGroup[chunk + 1]; g++)
                         {
@@ -508,7 +508,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         // the thread split: SPEC D13), into group 0's slot; the element range is split over the threads.
         var dwAll = _dwGroups;
         if (groups > 1)
-            Parallel.For(0, chunks, chunk =>
+            Parallel.For(0, chunks, ThreadLimit.Options, chunk =>
             {
                 int e0 = (int)((long)dwSize * chunk / chunks), e1 = (int)((long)dwSize * (chunk + 1) / chunks);
                 var sum = dwAll.AsSpan(e0, e1 - e0);
@@ -597,7 +597,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         void Graph() => Gemm.Multiply<T>(dwAll.AsSpan(at + rec * wide + graphAt, rec * wide - graphAt), wide, _dgates.AsSpan(r0 * gates + rec), gates, true,
             _xh.AsSpan(r0 * sx + hs + graphAt), sx, false, rec, cols, rows, accumulate);
         if (!UseGraph) Sequential(parallel);
-        else if (parallel) Parallel.Invoke(() => Sequential(false), Graph);
+        else if (parallel) Parallel.Invoke(ThreadLimit.Options, () => Sequential(false), Graph);
         else { Sequential(false); Graph(); }
     }
 

@@ -3,17 +3,15 @@ namespace Alpine.Cpu;
 /// <summary>
 /// Fixed partitioning for <c>Parallel.For</c> (SPEC D13): [0, n) is cut into at most <see cref="Threads"/>
 /// contiguous ranges. Every layer writes each output element from exactly one range, in a fixed order
-/// inside it, so results are bit-identical whatever the thread count or the schedule.
+/// inside it, so results are bit-identical whatever the thread count or the schedule. How many ranges run at once
+/// is bounded by the enclosing <see cref="ThreadLimit"/>, if any.
 /// </summary>
 public sealed class Workers
 {
-    private readonly ParallelOptions _options;
-
     /// <param name="threads">0 means <see cref="Environment.ProcessorCount"/>.</param>
     public Workers(int threads = 0)
     {
         Threads = threads > 0 ? threads : Environment.ProcessorCount;
-        _options = new ParallelOptions { MaxDegreeOfParallelism = Threads };
     }
 
     public int Threads { get; }
@@ -23,6 +21,6 @@ public sealed class Workers
     {
         int chunks = Math.Min(Threads, n);
         if (chunks <= 1) { if (n > 0) body(0, n); return; }
-        Parallel.For(0, chunks, _options, k => body((int)((long)n * k / chunks), (int)((long)n * (k + 1) / chunks)));
+        Parallel.For(0, chunks, ThreadLimit.Options, k => body((int)((long)n * k / chunks), (int)((long)n * (k + 1) / chunks)));
     }
 }
