@@ -16,22 +16,16 @@ namespace Alpine.Cpu;
 internal static partial class Buffers
 {
     /// <summary>Makes <paramref name="a"/> at least <paramref name="n"/> long (contents are zero after a re-allocation).</summary>
-    public static unsafe void Grow<T>(ref T[] a, long n) where T : unmanaged
+    public static void Grow<T>(ref T[] a, long n) where T : unmanaged
     {
-        if (a.Length < n) a = Allocate<T>(WithHeadroom(n, first: a.Length == 0, sizeof(T)));
+        if (a.Length < n) a = Allocate<T>(WithHeadroom(n, first: a.Length == 0));
     }
 
     /// <summary>
-    /// The length to allocate for a request of <paramref name="n"/> elements of <paramref name="elementBytes"/>:
-    /// exact the first time, a quarter more after; a huge buffer (<see cref="HugeFrom"/>) half as much again
-    /// every time, since pages it never touches cost address space only (Window batches differ by up to ~1.5×
-    /// in rows, and each re-allocation pays the first touch again).
+    /// The length to allocate for a request of <paramref name="n"/>: exact the first time, a quarter more after
+    /// (never less than asked; a request beyond <see cref="Array.MaxLength"/> fails in the allocation).
     /// </summary>
-    public static long WithHeadroom(long n, bool first, long elementBytes)
-    {
-        long more = n * elementBytes >= HugeFrom ? n / 2 : first ? 0 : n / 4;
-        return Math.Min(n + more, Array.MaxLength);
-    }
+    public static long WithHeadroom(long n, bool first) => first ? n : Math.Max(n, Math.Min(n + n / 4, Array.MaxLength));
 
     /// <summary>Arrays of at least this many bytes are allocated pinned and advised for huge pages.</summary>
     internal const long HugeFrom = 8L << 20;

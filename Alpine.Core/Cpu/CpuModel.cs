@@ -196,7 +196,8 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             _model = model; _clicks = clicks;
             ParameterLayout l = model.Layout;
             ModelConfig c = model._c;
-            _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
+            // x is gathered per item (below), so rows of one item may share their projection.
+            _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL, shareByItem: true);
             (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
             if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
             if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];

@@ -68,13 +68,17 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// <param name="group">Sorted sequences per group (see <see cref="DefaultGroup"/>); 0 means by the set's size
     /// (<see cref="GroupedFrom"/>). It changes the summation order of the weight gradients (float rounding), so results
     /// are reproducible for one group size.</param>
-    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0, int group = 0)
+    /// <param name="shareByItem">The caller's promise that rows with one item id (<see cref="SequenceSet.Items"/>) carry
+    /// equal x (x a function of the item, as <see cref="CpuModel{T}"/> gathers it): their input projection may then be
+    /// shared (see "By item" in the class notes). Checked in Debug builds only; off, every row is projected.</param>
+    public GraphLstm(int d, int h, bool useGraph, CStarReading cstar, int topL, int chunks = 0, int group = 0, bool shareByItem = false)
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
         G = useGraph ? 8 : 4;
         _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
         _group = group;
+        _shareByItem = shareByItem;
         int w = Simd<T>.Width;
         _hs = (h + w - 1) / w * w;
         int gates = G * _hs, rec = 4 * _hs;
@@ -141,6 +145,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     private T[] _dx = [];      // (N, D), only when the caller asks for dx
     private nint _in;          // the caller's x (Forward) or dh (Backward), pinned while the groups run
     private readonly ItemRows _items = new();
+    private readonly bool _shareByItem;
     private bool _byItem;      // this Forward projects per distinct item (_proj) rather than per row
     private T[] _xu = [];      // (U, D) x of each distinct item
     private int _xuCount;      // U
@@ -167,6 +172,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         int n = seqs.TotalSteps, hs = _hs, gates = G * hs, sx = _sx;
         Allocate(n, seqs.Count);
         _plan.Build(seqs, _chunks, GroupSizeFor(seqs.Count));
+        _xuCount = _shareByItem ? _items.Build(seqs.Items) : 0;   // throws on a negative id, before anything is kept
         _forwardSeqs = seqs;
         if (n == 0) return;   // no steps: h is empty
         var plan = _plan;
@@ -179,11 +185,11 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         // (at least two rows per item on average) the projection runs once per item, into a table the cell
         // reads; every row's input part is the same dot products either way (the same bits: a GEMM row does
         // not depend on its neighbours), since x is a function of the item.
-        int distinct = _xuCount = _items.Build(seqs.Items);
-        _byItem = 2L * distinct <= n;
-        AssertXIsPerItem(x, n);
+        _byItem = _shareByItem && 2L * _xuCount <= n;
         if (_byItem)
         {
+            int distinct = _xuCount;
+            AssertXIsPerItem(x, n);
             Buffers.Grow(ref _xu, (long)distinct * D);
             Buffers.Grow(ref _proj, (long)distinct * gates);
             for (int u = 0; u < distinct; u++) x.Slice(_items.First[u] * D, D).CopyTo(_xu.AsSpan(u * D, D));
@@ -821,7 +827,10 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         }
         if (_c.Length >= n * _hs) return;
         // Headroom (Buffers): all activation buffers are sized for the same number of rows.
-        n = (int)Buffers.WithHeadroom(n, first: _c.Length == 0, (long)G * _hs * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        // Headroom, within what one array can hold: the gates buffer, G·Hs per row, is the widest.
+        long most = Array.MaxLength / (G * _hs);
+        if (n > most) throw new ArgumentException($"graph-LSTM: {n} rows do not fit one buffer (at most {most} at H = {H})");
+        n = (int)Math.Min(Buffers.WithHeadroom(n, first: _c.Length == 0), most);
         int ns = n * _hs, gs = UseGraph ? ns : 0;
         _xh = Buffers.Allocate<T>((long)n * _sx);
         _gates = _dgates = Buffers.Allocate<T>((long)n * G * _hs);

@@ -15,7 +15,7 @@ namespace Alpine.Cpu;
 /// </summary>
 internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>Longest sequence length; the number of time blocks.</summary>
+    /// <summary>Longest sequence length: the number of steps.</summary>
     public int Steps { get; private set; }
     /// <summary>N, all rows.</summary>
     public int Rows { get; private set; }

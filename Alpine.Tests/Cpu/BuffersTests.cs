@@ -30,14 +30,4 @@ public class BuffersTests
         Assert.That(a.Length, Is.EqualTo(250));
     }
 
-    /// <summary>A huge buffer gets half as much again from the start: untouched pages cost address space only.</summary>
-    [Test]
-    public void HugeBuffersGetHalfAgain()
-    {
-        long n = Buffers.HugeFrom / sizeof(float) + 2;
-        float[] a = [];
-        Buffers.Grow(ref a, n);
-        Assert.That(a.LongLength, Is.EqualTo(n + n / 2));
-        Assert.That(Buffers.WithHeadroom(n, first: true, elementBytes: 1), Is.EqualTo(n), "the same count of bytes is not huge");
-    }
 }

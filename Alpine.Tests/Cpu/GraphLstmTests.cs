@@ -263,7 +263,7 @@ public class GraphLstmTests
         var repeated = new SequenceSet(k.Seqs.Offsets, itemOf, k.Seqs.GraphPred, k.Seqs.TopL);
         var shared = new Case { D = k.D, H = k.H, UseGraph = useGraph, CStar = cstar, Seqs = repeated, Wx = k.Wx, Wh = k.Wh, Wg = k.Wg, B = k.B, X = k.X, R = k.R };
 
-        float[][] RunOn(Case c) => Run(new GraphLstm<float>(c.D, c.H, useGraph, cstar, 2, 2, group), c, F(c.Wx), F(c.Wh), F(c.Wg), F(c.B), F(c.X), F(c.R));
+        float[][] RunOn(Case c) => Run(new GraphLstm<float>(c.D, c.H, useGraph, cstar, 2, 2, group, shareByItem: true), c, F(c.Wx), F(c.Wh), F(c.Wg), F(c.B), F(c.X), F(c.R));
         var perItem = RunOn(shared);
         var perRow = RunOn(k);
         foreach (int i in new[] { 0, 1, 3, 4, 5 }) Assert.That(perItem[i], Is.EqualTo(perRow[i]).AsCollection, $"tensor {i}");
@@ -271,10 +271,74 @@ public class GraphLstmTests
         Assert.That(perItem[2], Is.EqualTo(perRow[2]).Within(1e-5 * scale), "dWx");
 
         var expected = NaiveGraphLstm.Forward(k.D, k.H, useGraph, cstar, k.Wx, k.Wh, k.Wg, k.B, repeated, k.X);
-        var dbl = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group), shared, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
+        var dbl = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group, shareByItem: true), shared, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
         var dblRow = Run(new GraphLstm<double>(k.D, k.H, useGraph, cstar, 2, 2, group), k, k.Wx, k.Wh, k.Wg, k.B, k.X, k.R);
         Assert.That(dbl[0], Is.EqualTo(expected).Within(1e-12), "h by item, double");
         for (int i = 1; i < dbl.Length; i++) Assert.That(dbl[i], Is.EqualTo(dblRow[i]).Within(1e-12), $"tensor {i} by item, double");
+    }
+
+    /// <summary>A set of repeated item ids, x a function of the item; groups of 8 by default when ≥ 64 sequences.</summary>
+    private static Case RepeatedItemCase(int seed, int sequences, int maxLength, int items)
+    {
+        var rng = new Random(seed);
+        int[] lengths = Enumerable.Range(0, sequences).Select(s => s == 1 ? 0 : rng.Next(1, maxLength + 1)).ToArray();
+        var k = MakeCase(seed + 1, lengths, 6, 12, true, CStarReading.Neighbor, 2);
+        int n = k.Seqs.TotalSteps;
+        int[] itemOf = Enumerable.Range(0, n).Select(_ => rng.Next(items)).ToArray();
+        double[] table = Enumerable.Range(0, items * k.D).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        for (int r = 0; r < n; r++) Array.Copy(table, itemOf[r] * k.D, k.X, r * k.D, k.D);
+        var seqs = new SequenceSet(k.Seqs.Offsets, itemOf, k.Seqs.GraphPred, k.Seqs.TopL);
+        return new Case { D = k.D, H = k.H, UseGraph = true, CStar = CStarReading.Neighbor, Seqs = seqs, Wx = k.Wx, Wh = k.Wh, Wg = k.Wg, B = k.B, X = k.X, R = k.R };
+    }
+
+    /// <summary>SPEC D13 by item too: the chunk count changes no bit of the grouped, shared-projection path.</summary>
+    [Test]
+    public void ChunkCountChangesNoBitByItem()
+    {
+        var k = RepeatedItemCase(31, 75, 40, 11);
+        float[][] RunWith(int chunks) =>
+            Run(new GraphLstm<float>(k.D, k.H, true, k.CStar, 2, chunks, shareByItem: true), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+        var one = RunWith(1);
+        var three = RunWith(3);
+        for (int i = 0; i < one.Length; i++) Assert.That(three[i], Is.EqualTo(one[i]).AsCollection, $"tensor {i}");
+    }
+
+    /// <summary>
+    /// One layer reused across sets that take every path (grouped by item with an empty sequence, one group by
+    /// item, grouped per row, one group per row), larger and smaller in turn: each result is what a fresh layer
+    /// gives, so no buffer or scratch carries anything over.
+    /// </summary>
+    [Test]
+    public void ReusedLayerMatchesFreshLayersAcrossPaths()
+    {
+        Case[] cases =
+        [
+            RepeatedItemCase(41, 70, 40, 9),                                       // groups, by item
+            RepeatedItemCase(43, 12, 30, 5),                                       // one group, by item
+            MakeCase(45, Enumerable.Range(0, 66).Select(s => 3 + s % 20).ToArray(), 6, 12, true, CStarReading.Neighbor, 2), // groups, per row
+            MakeCase(47, [25, 0, 17, 3], 6, 12, true, CStarReading.Neighbor, 2),   // one group, per row
+            RepeatedItemCase(41, 70, 40, 9),
+        ];
+        GraphLstm<float> New() => new(6, 12, true, CStarReading.Neighbor, 2, 2, shareByItem: true);
+        var reused = New();
+        foreach (var (k, i) in cases.Select((k, i) => (k, i)))
+        {
+            var again = Run(reused, k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+            var fresh = Run(New(), k, F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
+            for (int t = 0; t < fresh.Length; t++) Assert.That(again[t], Is.EqualTo(fresh[t]).AsCollection, $"set {i}, tensor {t}");
+        }
+    }
+
+    /// <summary>Without the caller's promise (the default), repeated ids with x differing per row are each projected.</summary>
+    [Test]
+    public void WithoutSharingRepeatedIdsKeepTheirOwnX()
+    {
+        var k = MakeCase(51, Enumerable.Range(0, 70).Select(s => 2 + s % 9).ToArray(), 6, 12, true, CStarReading.Neighbor, 2);
+        var sameId = new SequenceSet(k.Seqs.Offsets, new int[k.Seqs.TotalSteps], k.Seqs.GraphPred, k.Seqs.TopL);
+        var expected = NaiveGraphLstm.Forward(k.D, k.H, true, k.CStar, k.Wx, k.Wh, k.Wg, k.B, sameId, k.X);
+        var h = new double[k.Seqs.TotalSteps * k.H];
+        new GraphLstm<double>(k.D, k.H, true, k.CStar, 2).Forward(k.Wx, k.Wh, k.Wg, k.B, sameId, k.X, h);
+        Assert.That(h, Is.EqualTo(expected).Within(1e-12));
     }
 
     /// <summary>SPEC D13: how the sequences are cut into parallel chunks changes no bit.</summary>
