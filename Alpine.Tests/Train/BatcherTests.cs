@@ -132,7 +132,7 @@ public class BatcherTests
         Assert.That(batcher.SearchEachWindow, Is.False, "finite features: the shared search");
         int[] targets = TrainTargets(data, batcher);
         Assert.That(targets.Count(p => data.NotClickHistEnd[p] > window), Is.GreaterThan(targets.Length / 3), "the premise: many windows are truncated");
-        int truncated = 0;
+        int truncated = 0, duplicates = 0;
         var plan = BatchPlan.ForEpoch(targets, batcher.UserOf, batchSize: 40, pieceSize: 15, seed: 4, epoch: 0);
         foreach (int[] batch in plan.Append(targets))
         {
@@ -150,6 +150,8 @@ public class BatcherTests
                 var (offsets, items, pred) = view;
                 var expectedItems = new List<int>();
                 var expectedPred = new List<int>();
+                // Targets of one user with one history end share a truncated window: the copy path.
+                duplicates += batch.Where(p => histEnd[p] > window).GroupBy(p => (batcher.UserOf[p], histEnd[p])).Count(g => g.Count() > 1);
                 foreach (int p in batch)
                 {
                     int e = histEnd[p], len = Math.Min(e, window), from = offsets[batcher.UserOf[p]] + e - len;
@@ -163,6 +165,7 @@ public class BatcherTests
             }
         }
         Assert.That(truncated, Is.GreaterThan(0));
+        Assert.That(duplicates, Is.GreaterThan(0), "some batch holds duplicate truncated windows");
     }
 
     [Test]
