@@ -37,31 +37,26 @@ public sealed class CpuBackend : IAlpineBackend
     public ModelConfig Config { get; }
     public ParameterLayout Layout { get; }
 
-    public void Predict(Batch batch, Span<float> logits)
-    {
-        if (!_limit.Limits) { _model.Forward(batch, _p, logits); return; }
-        float[] buffer = LogitsBuffer(logits.Length);
-        int n = logits.Length;
-        _limit.Run(() => { _model.Forward(batch, _p, buffer.AsSpan(0, n)); return 0; });
-        buffer.AsSpan(0, n).CopyTo(logits);
-    }
+    public void Predict(Batch batch, Span<float> logits) =>
+        Limited(logits, l => { _model.Forward(batch, _p, l); return 0f; });
 
     public float ForwardBackward(Batch batch, Span<float> logits)
     {
         if (batch.Label.Length != batch.TargetCount)
             throw new ArgumentException($"training needs one label per target: {batch.TargetCount} targets, {batch.Label.Length} labels", nameof(batch));
-        if (!_limit.Limits) return (float)_model.ForwardBackward(batch, _p, _g, logits);
-        float[] buffer = LogitsBuffer(logits.Length);
-        int n = logits.Length;
-        float loss = _limit.Run(() => (float)_model.ForwardBackward(batch, _p, _g, buffer.AsSpan(0, n)));
-        buffer.AsSpan(0, n).CopyTo(logits);
-        return loss;
+        return Limited(logits, l => (float)_model.ForwardBackward(batch, _p, _g, l));
     }
 
-    private float[] LogitsBuffer(int n)
+    /// <summary>Runs the model's <paramref name="work"/> under the thread limit, its logits through a buffer there.</summary>
+    private float Limited(Span<float> logits, Func<Span<float>, float> work)
     {
+        if (!_limit.Limits) return work(logits);
+        int n = logits.Length;
         if (_logits.Length < n) _logits = new float[n];
-        return _logits;
+        float[] buffer = _logits;
+        float result = _limit.Run(() => work(buffer.AsSpan(0, n)));
+        buffer.AsSpan(0, n).CopyTo(logits);
+        return result;
     }
 
     public void ZeroGradients() => Array.Clear(_g);

@@ -283,9 +283,9 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     {
         var plan = _plan;
         int gates = G * _hs, sx = _sx;
-        var x = Pinned(plan.Rows * D);
         // Grouped by item, the weight gradients take x per item (ItemWeightGradients), not from _xh.
         if (_byItem && plan.Groups > 1) return;
+        var x = Pinned(plan.Rows * D);
         for (int r = r0; r < r1; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + _hs, D));
         if (_byItem) return;
         Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, false, _wxT, gates, false, r1 - r0, gates, D, accumulate: false, parallel: parallel);
@@ -638,32 +638,30 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             Gemm.Multiply<T>(dw[(rec * wide)..], wide, scratch.Sums.AsSpan(rec), gates, true, scratch.X, D, false, rec, D, count, accumulate: false);
     }
 
+    private int[] _rowItem = [];        // (N) packed row → its distinct item (into _xu)
     private int[] _localSlot = [];      // (N) packed row → its item's index within its group
     private int[] _groupItemStart = []; // (groups+1) CSR of each group's distinct items
     private int[] _groupItems = [];     // distinct-item indices (into _xu) of each group, in first-row order
-    private int[] _localOf = [], _seenIn = [];
+    private readonly ItemRows _groupRows = new();
 
     /// <summary>Each group's distinct items and each row's place among them (for the by-item weight gradients).</summary>
     private void GroupItems()
     {
         var plan = _plan;
-        int n = plan.Rows, groups = plan.Groups, distinct = _xuCount;
+        int n = plan.Rows, groups = plan.Groups;
+        Buffers.Grow(ref _rowItem, n);
         Buffers.Grow(ref _localSlot, n);
         Buffers.Grow(ref _groupItems, n);
         Buffers.Grow(ref _groupItemStart, groups + 1);
-        Buffers.Grow(ref _localOf, distinct);
-        Buffers.Grow(ref _seenIn, distinct);
-        _seenIn.AsSpan(0, distinct).Fill(-1);
+        for (int r = 0; r < n; r++) _rowItem[r] = _items.Slot[plan.Source[r]];
         int count = 0;
         for (int g = 0; g < groups; g++)
         {
-            int start = _groupItemStart[g] = count;
-            for (int r = plan.GroupRow[g]; r < plan.GroupRow[g + 1]; r++)
-            {
-                int u = _items.Slot[plan.Source[r]];
-                if (_seenIn[u] != g) { _seenIn[u] = g; _localOf[u] = count - start; _groupItems[count++] = u; }
-                _localSlot[r] = _localOf[u];
-            }
+            int r0 = plan.GroupRow[g], rows = plan.GroupRow[g + 1] - r0;
+            _groupItemStart[g] = count;
+            int distinct = _groupRows.Build(_rowItem.AsSpan(r0, rows));
+            _groupRows.Slot.AsSpan(0, rows).CopyTo(_localSlot.AsSpan(r0));
+            for (int i = 0; i < distinct; i++) _groupItems[count++] = _rowItem[r0 + _groupRows.First[i]];
         }
         _groupItemStart[groups] = count;
         if (_chunkSums.Length < plan.Chunks) { Array.Resize(ref _chunkSums, plan.Chunks); Array.Resize(ref _chunkX, plan.Chunks); }
@@ -826,8 +824,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
             _rec = new T[b * G * _hs]; _dhRec = new T[b * _hs]; _dhStar = new T[b * _hs];
         }
         if (_c.Length >= n * _hs) return;
-        // Headroom (Buffers): all activation buffers are sized for the same number of rows.
-        // Headroom, within what one array can hold: the gates buffer, G·Hs per row, is the widest.
+        // Headroom (Buffers), the same number of rows for every activation buffer, within what one array can
+        // hold: the gates buffer, G·Hs per row, is the widest.
         long most = Array.MaxLength / (G * _hs);
         if (n > most) throw new ArgumentException($"graph-LSTM: {n} rows do not fit one buffer (at most {most} at H = {H})");
         n = (int)Math.Min(Buffers.WithHeadroom(n, first: _c.Length == 0), most);

@@ -122,14 +122,18 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
         // (so each chunk's rows at a step stay one block). The bounds depend on the lengths and the chunk count
         // only, never on thread timing; the groups (and so every sum) not even on the chunk count.
         Chunks = chunks;
-        Buffers.Grow(ref ChunkGroup, chunks + 1);
-        Buffers.Grow(ref ChunkStart, chunks + 1);
-        ChunkGroup[0] = ChunkStart[0] = 0;
         int c = 1;
-        for (int g = 0; g < Groups && c < chunks; g++)
-            if ((long)GroupRow[g + 1] * chunks >= (long)n * c) ChunkGroup[c++] = g + 1;
-        while (c <= chunks) ChunkGroup[c++] = Groups;
-        c = 1;
+        if (Groups > 1)
+        {
+            Buffers.Grow(ref ChunkGroup, chunks + 1);
+            ChunkGroup[0] = 0;
+            for (int g = 0; g < Groups && c < chunks; g++)
+                if ((long)GroupRow[g + 1] * chunks >= (long)n * c) ChunkGroup[c++] = g + 1;
+            while (c <= chunks) ChunkGroup[c++] = Groups;
+            return;
+        }
+        Buffers.Grow(ref ChunkStart, chunks + 1);
+        ChunkStart[0] = 0;
         long sum = 0;
         for (int j = 0; j < b && c < chunks; j++)
         {

@@ -14,7 +14,7 @@ internal sealed class ItemRows
     private int _stamp;
 
     /// <summary>Maps the rows of <paramref name="items"/>; returns the number of distinct ids.</summary>
-    public int Build(int[] items)
+    public int Build(ReadOnlySpan<int> items)
     {
         int n = items.Length, max = -1;
         foreach (int id in items)

@@ -42,18 +42,9 @@ public static class TemporalGraph
             float xNorm = metric == EdgeMetric.Cosine ? TensorPrimitives.Norm(x) : 0f;
             var best = pred.Slice(t * topL, topL);
             int found = 0;
-            // k ascending: a later k with an equal key is more recent, so it goes before equal keys.
+            // k ascending: each candidate is more recent than those held.
             for (int k = 0; k <= t - 2; k++)
-            {
-                float key = Key(metric, x, xNorm, visual.Slice(itemsOfSequence[k] * dv, dv));
-                if (found == topL && key > bestKey[topL - 1]) continue;
-                int at = 0;
-                while (at < found && bestKey[at] < key) at++;
-                int last = Math.Min(found, topL - 1);
-                for (int j = last; j > at; j--) { bestKey[j] = bestKey[j - 1]; best[j] = best[j - 1]; }
-                bestKey[at] = key; best[at] = k;
-                if (found < topL) found++;
-            }
+                Offer(bestKey, best, ref found, Key(metric, x, xNorm, visual.Slice(itemsOfSequence[k] * dv, dv)), k, newest: true);
         }
     }
 
@@ -89,6 +80,24 @@ public static class TemporalGraph
     /// search calls this one function, so window-local searches (<see cref="WindowEdges"/>) order and tie
     /// candidates bit for bit as the whole-sequence search did.
     /// </summary>
+    /// <summary>
+    /// Offers candidate k to the running top-L (<paramref name="best"/>.Length entries, the first
+    /// <paramref name="found"/> filled): nearest first, equal keys the more recent k first. <paramref name="newest"/>:
+    /// k is more recent than every candidate held (a scan by k ascending), so it goes before equal keys; else (k
+    /// descending) after them. The one insertion rule of <see cref="Build"/> and <see cref="WindowEdges"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void Offer(Span<float> bestKey, Span<int> best, ref int found, float key, int k, bool newest)
+    {
+        int L = best.Length;
+        if (found == L && (newest ? key > bestKey[L - 1] : key >= bestKey[L - 1])) return;
+        int at = 0;
+        while (at < found && (newest ? bestKey[at] < key : bestKey[at] <= key)) at++;
+        for (int j = Math.Min(found, L - 1); j > at; j--) { bestKey[j] = bestKey[j - 1]; best[j] = best[j - 1]; }
+        bestKey[at] = key; best[at] = k;
+        if (found < L) found++;
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static float Key(EdgeMetric metric, ReadOnlySpan<float> x, float xNorm, ReadOnlySpan<float> y) =>
         metric == EdgeMetric.Euclidean ? SquaredDistance(x, y) : -Cosine(x, xNorm, y);

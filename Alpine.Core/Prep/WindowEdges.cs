@@ -83,15 +83,7 @@ public static class WindowEdges
                 }
                 // k descending: candidates already held are more recent, so they go before equal keys.
                 for (int k = searched - 1; k >= s; k--)
-                {
-                    float key = TemporalGraph.Key(metric, x, xNorm, visual.Slice(items[k] * dv, dv));
-                    if (found == L && key >= bestKey[L - 1]) continue;
-                    int at = 0;
-                    while (at < found && bestKey[at] <= key) at++;
-                    for (int j = Math.Min(found, L - 1); j > at; j--) { bestKey[j] = bestKey[j - 1]; best[j] = best[j - 1]; }
-                    bestKey[at] = key; best[at] = k;
-                    if (found < L) found++;
-                }
+                    TemporalGraph.Offer(bestKey, best, ref found, TemporalGraph.Key(metric, x, xNorm, visual.Slice(items[k] * dv, dv)), k, newest: false);
                 searched = Math.Min(searched, s);
                 for (int l = 0; l < found; l++) row[l] = best[l] - s;
             }
