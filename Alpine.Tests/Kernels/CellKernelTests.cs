@@ -24,8 +24,8 @@ public abstract class CellKernelChecks : KernelChecks
     [TestCase(true, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6, 1)]
     [TestCase(true, CStarReading.Carried, 3, CellSchedule.Persistent, 5, 6, 4)]
     [TestCase(false, CStarReading.Neighbor, 1, CellSchedule.Persistent, 5, 6, 0)]
-    [TestCase(true, CStarReading.Neighbor, 2, CellSchedule.Persistent, 3, 67, 0)]
-    [TestCase(true, CStarReading.Carried, 2, CellSchedule.StepLaunch, 3, 67, 4)]
+    [TestCase(true, CStarReading.Neighbor, 2, CellSchedule.Persistent, 3, 67, 0, Category = "Slow")]
+    [TestCase(true, CStarReading.Carried, 2, CellSchedule.StepLaunch, 3, 67, 4, Category = "Slow")]
     public void GraphLstmMatchesCpuReference(bool useGraph, CStarReading cstar, int topL, CellSchedule schedule, int d, int h, int tile)
     {
         var rng = new Random(17 + topL + h);
@@ -64,8 +64,7 @@ public abstract class CellKernelChecks : KernelChecks
     }
 
     // C = A·B in every stride combination the layer uses, with bias and accumulate, at odd sizes; split-K
-    // with a ragged last slice; the ReLU store (an MLP's hidden layer), also after a split. Every argument is
-    // spelled out: the SDK-less Cuda runner (tests' Program.cs) passes TestCase arguments as they are.
+    // with a ragged last slice; the ReLU store (an MLP's hidden layer), also after a split.
     [TestCase(37, 19, 5, false, false, true, false, 1, false)]
     [TestCase(21, 33, 17, true, false, false, true, 1, false)]
     [TestCase(9, 40, 29, false, true, false, true, 1, false)]
