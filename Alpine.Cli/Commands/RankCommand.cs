@@ -1,5 +1,6 @@
 using System.Globalization;
 using Alpine.Data;
+using Alpine.Inference;
 using Alpine.Prep;
 using Alpine.Train;
 using Spectre.Console;

@@ -22,6 +22,3 @@ public sealed class DataFormatException : Exception
     private static string Format(string file, long line, string problem) =>
         line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}";
 }
-
-/// <summary>A bad option or argument given by a user (names the option and what was expected).</summary>
-public sealed class UsageException(string message) : Exception(message);

@@ -1,8 +1,9 @@
 using Alpine.Data;
 using Alpine.Model;
 using Alpine.Prep;
+using Alpine.Train;
 
-namespace Alpine.Train;
+namespace Alpine.Inference;
 
 /// <summary>One candidate's score: the click probability p = σ(ŷ) (SPEC D10).</summary>
 public readonly record struct Ranked(int Item, float Probability);

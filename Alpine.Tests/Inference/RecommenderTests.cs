@@ -1,8 +1,10 @@
 using Alpine.Data;
+using Alpine.Inference;
 using Alpine.Model;
+using Alpine.Tests.Train;
 using Alpine.Train;
 
-namespace Alpine.Tests.Train;
+namespace Alpine.Tests.Inference;
 
 [TestFixture]
 public class RecommenderTests
