@@ -5,7 +5,7 @@ using BenchmarkDotNet.Attributes;
 namespace Alpine.Bench;
 
 /// <summary>
-/// Reading a native <c>interactions.csv</c> of 1M rows (issue 2: ≥ 1M rows/s). The baseline is the obvious
+/// Reading a native <c>interactions.csv</c> of 1M rows (the target: ≥ 1M rows/s). The baseline is the obvious
 /// reader (<c>File.ReadLines</c> + <c>string.Split</c> + <c>int.Parse</c>), measured in the same run.
 /// </summary>
 [MemoryDiagnoser]

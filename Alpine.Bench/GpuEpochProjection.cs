@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Alpine.Bench;
 
 /// <summary>
-/// A Dataset-I-scale epoch projected from one measured SharedPrefix train step (issue 5's goal: under 2 minutes on a
+/// A Dataset-I-scale epoch projected from one measured SharedPrefix train step (the goal: under 2 minutes on a
 /// GPU). Dataset I's shape is the one docs/BENCHMARKS.md's cell-step formula uses (paper Table 1): 10,000 users of
 /// n = 1,366 impressions, c = 277 clicks each, SPEC D1's split, batches of 2,048 targets cut from pieces of 256.
 /// Napkin math, not a run: a step's cost lies between "the same as the measured step" (work-bound, and Dataset I's

@@ -6,7 +6,7 @@ using BenchmarkDotNet.Attributes;
 namespace Alpine.Bench;
 
 /// <summary>
-/// The CPU graph-LSTM layer (Alpine.Core/Cpu/GraphLstm) at the shape: B = 256 sequences of
+/// The CPU graph-LSTM layer (Alpine.Core/Cpu/GraphLstm) at the benchmark's shape: B = 256 sequences of
 /// T = 300 steps, D = H = 64, L = 1, float. OperationsPerInvoke is the FLOP count (GEMM FLOPs only, the
 /// element-wise cell is not counted), so one "operation" is 1000 FLOPs (int overflow otherwise): GFLOP/s = 1000 / Mean[ns]:
 /// forward = input GEMM 2·N·D·G·H + recurrent 2·N·H·4H per path; backward = 2 × forward.

@@ -12,8 +12,8 @@ namespace Alpine.Cpu;
 /// paper; computed by <see cref="Linear"/>) or x_new/√H (scaled dot, the reference code), so both kinds
 /// share this pair. Positions outside the window are never read; an empty window gives f = 0.
 /// The per-position products are H long (64 by default), so they are inlined Vector512 loops here: a
-/// <c>TensorPrimitives</c> call per position cost more in dispatch than in arithmetic, and this pair was
-/// the largest stage of a SharedPrefix train step (docs/BENCHMARKS.md). Each target's sums run in a fixed
+/// <c>TensorPrimitives</c> call per position costs more in dispatch than in arithmetic, and this pair is a large
+/// stage of a SharedPrefix train step. Each target's sums run in a fixed
 /// order inside one thread, so results do not depend on the thread split (SPEC D13).
 /// </summary>
 public static class Attention

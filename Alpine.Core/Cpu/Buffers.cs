@@ -5,12 +5,12 @@ namespace Alpine.Cpu;
 /// <summary>
 /// Grow-only activation buffers (STYLE.md: allocate once per shape, never per step). A buffer that must grow
 /// gets a quarter of headroom: Window batches differ in size by a few percent each, and growing to the exact
-/// size re-allocated (and zeroed) gigabytes on most of an epoch's first batches, with the garbage collector
-/// reclaiming the old arrays in between (docs/BENCHMARKS.md, "Training throughput").
+/// size would re-allocate (and zero) gigabytes on most of an epoch's first batches, with the garbage collector
+/// reclaiming the old arrays in between.
 /// <para>
-/// Large buffers are asked for transparent huge pages on Linux (<see cref="Allocate{T}"/>): the first touch of
-/// fresh 4 KiB pages cost ~17 µs each on the 2-core VM this was measured on (4.6 s per GiB, 20× a second
-/// pass over the same memory); as 2 MiB pages, 0.12–0.2 s per GiB (docs/BENCHMARKS.md, "First touch").
+/// Large buffers are asked for transparent huge pages on Linux (<see cref="Allocate{T}"/>): on a VM the first
+/// touch of a fresh 4 KiB page can cost tens of microseconds (seconds per GiB, far more than a second pass over
+/// the same memory), and 2 MiB pages cut that by an order of magnitude.
 /// </para>
 /// </summary>
 internal static partial class Buffers

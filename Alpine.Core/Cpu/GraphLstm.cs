@@ -251,8 +251,8 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     /// Sorted sequences per group: a group's input projection is one GEMM run just before its recurrence,
     /// and its weight gradients GEMMs run just after its backward recurrence, so the recurrence and those
     /// GEMMs find the group's gates in cache rather than in memory (Window mode: ~2 KiB of gates and ~4 KiB of
-    /// activations in all per step, ≤ 9 MB for 8 sequences of 300 steps). Measured on the Window step (2-core
-    /// EPYC, docs/BENCHMARKS.md): 8 and 16 both ~0.87× main's step time, 8 the steadier; 32 no gain.
+    /// activations in all per step, ≤ 9 MB for 8 sequences of 300 steps). On the Window step 8 and 16 are
+    /// equally fast, 8 the steadier; 32 gains nothing.
     /// </summary>
     internal const int DefaultGroup = 8;
 

@@ -5,7 +5,7 @@ namespace Alpine.Data;
 
 /// <summary>
 /// Reads a comma-separated file line by line as raw bytes (no strings per line, no Split, no Regex):
-/// the native and imported CSVs are tens of millions of rows (issue 2: ≥ 1M rows/s).
+/// the native and imported CSVs are tens of millions of rows (the target: ≥ 1M rows/s).
 /// Accepts <c>\n</c> and <c>\r\n</c>, a trailing newline or none, a UTF-8 byte-order mark; blank lines
 /// carry nothing and are skipped. Every error names the file and the 1-based line.
 /// </summary>

@@ -4,7 +4,7 @@ namespace Alpine.Eval;
 
 /// <summary>
 /// The metrics of one scored impression set (SPEC D14, D15). Each field says which users it averages over;
-/// <c>docs/ARCHITECTURE.md</c> "Evaluation (Eval/)" has the definitions.
+/// <c>docs/ARCHITECTURE.md</c> "Metrics" has the definitions.
 /// </summary>
 public sealed record MetricReport
 {

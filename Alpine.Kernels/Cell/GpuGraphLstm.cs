@@ -85,7 +85,7 @@ public sealed class GpuGraphLstm : IDisposable
     /// <summary>
     /// The host half of <see cref="Prepare"/>: puts the sequence layout (offsets, graph predecessors) and the
     /// time-major schedule into <paramref name="up"/>, for the caller to upload with the rest of its batch (one copy
-    /// per batch, not four per layer: a copy up from pageable memory waits for the stream, so copies issued between
+    /// per batch: a copy up from pageable memory waits for the stream, so copies issued between
     /// launches would stall the device). The schedule: the sequences sorted longest first and, per step t, how many
     /// are longer than t, so step t covers a prefix of the order. Host scratch only grows, so once shapes are seen
     /// this allocates nothing.
