@@ -8,7 +8,7 @@ namespace Alpine.Kernels;
 /// <summary>
 /// <see cref="IAlpineBackend"/> with the whole model on an ILGPU accelerator (<see cref="GpuModel"/>: gathers, both
 /// graph-LSTM branches, queries, attention, MLP heads, the user matrix, fusion, loss, L2, every backward) and the
-/// Adam step, over the same <see cref="ModelLayout"/> as <see cref="CpuBackend"/>. Parameters, gradients and Adam's
+/// Adam step, over the same <see cref="ModelLayout"/> as <c>Alpine.Cpu.CpuBackend</c>. Parameters, gradients and Adam's
 /// moments live on the device; per batch only the index arrays and labels go up and the logits (and the loss's
 /// partial sums) come down. The flat buffers cross to the host only when asked (Copy…To, Load…).
 /// </summary>
@@ -17,7 +17,8 @@ public sealed class GpuBackend : IAlpineBackend
     private readonly DeviceHandle? _owned;
     private readonly KernelSet _kernels;
     private readonly GpuModel _model;
-    private readonly DeviceArray<float> _dp, _dg, _dm, _dv, _partials;
+    private readonly GpuAdam _adam;
+    private readonly DeviceArray<float> _dp, _dg, _dm, _dv;
 
     /// <param name="accelerator">The device to run on (not disposed here); null opens the first CUDA device and
     /// throws <see cref="Alpine.Data.UsageException"/> when there is none (see <see cref="TryCreate"/>).</param>
@@ -29,7 +30,8 @@ public sealed class GpuBackend : IAlpineBackend
         _owned = owned;
         accelerator ??= owned?.Accelerator;
         Config = config;
-        Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
+        var model = ModelLayout.Of(config, userCount, items.CategoryCount);
+        Layout = model.Parameters;
         if (initialParameters.Length != Layout.Size)
             throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
         if (accelerator is null)
@@ -40,8 +42,9 @@ public sealed class GpuBackend : IAlpineBackend
         }
         Accelerator = accelerator;
         _kernels = new KernelSet(accelerator);
-        _model = new GpuModel(_kernels, config, Layout, items, userCount);
-        (_dp, _dg, _dm, _dv, _partials) = (new(accelerator), new(accelerator), new(accelerator), new(accelerator), new(accelerator));
+        _model = new GpuModel(_kernels, config, model, items, userCount);
+        _adam = new GpuAdam(_kernels);
+        (_dp, _dg, _dm, _dv) = (new(accelerator), new(accelerator), new(accelerator), new(accelerator));
         _dp.Ensure(Layout.Size).CopyFromCPU(initialParameters);
         _dg.Ensure(Layout.Size).MemSetToZero();
         _dm.Ensure(Layout.Size).MemSetToZero();
@@ -86,7 +89,7 @@ public sealed class GpuBackend : IAlpineBackend
     public void ZeroGradients() => G.MemSetToZero();
 
     public float Step(in AdamSettings settings, int step) =>
-        GpuAdam.Step(_kernels, P, G, _dm.View.SubView(0, Layout.Size), _dv.View.SubView(0, Layout.Size), _partials, settings, step);
+        _adam.Step(P, G, _dm.View.SubView(0, Layout.Size), _dv.View.SubView(0, Layout.Size), settings, step);
 
     public void CopyParametersTo(Span<float> destination) => P.CopyToCPU(Checked(destination, nameof(destination)));
     public void LoadParameters(ReadOnlySpan<float> source) => P.CopyFromCPU(Checked(source, nameof(source)));
@@ -107,7 +110,8 @@ public sealed class GpuBackend : IAlpineBackend
     public void Dispose()
     {
         _model.Dispose();
-        foreach (var a in new[] { _dp, _dg, _dm, _dv, _partials }) a.Dispose();
+        _adam.Dispose();
+        foreach (var a in new[] { _dp, _dg, _dm, _dv }) a.Dispose();
         _owned?.Dispose();
     }
 

@@ -23,10 +23,11 @@ public sealed class CpuBackend : IAlpineBackend
         if (config.Profile == Profile.Thacil && items.Category == null)
             throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
         Config = config;
-        Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
+        var model = ModelLayout.Of(config, userCount, items.CategoryCount);
+        Layout = model.Parameters;
         if (initialParameters.Length != Layout.Size)
             throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
-        _model = new CpuModel<float>(config, Layout, items, threads);
+        _model = new CpuModel<float>(config, model, items, threads);
         _limit = new ThreadLimit(threads);
         _p = (float[])initialParameters.Clone();
         _g = new float[Layout.Size];

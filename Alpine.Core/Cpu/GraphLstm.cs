@@ -62,7 +62,7 @@ namespace Alpine.Cpu;
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had
 /// the same weights, sequences and inputs, and overwrites them with their gradients: one Backward per Forward.
 /// </summary>
-public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public sealed class GraphLstm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <param name="chunks">Sequence chunks run in parallel; 0 means one per core. It changes no bit of the results.</param>
     /// <param name="group">Sorted sequences per group (see <see cref="DefaultGroup"/>); 0 means by the set's size
@@ -75,7 +75,7 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
     {
         if (d <= 0 || h <= 0 || topL <= 0) throw new ArgumentException($"graph-LSTM needs D, H, L > 0, got D={d}, H={h}, L={topL}");
         D = d; H = h; UseGraph = useGraph; CStar = cstar; TopL = topL;
-        G = useGraph ? 8 : 4;
+        G = ModelLayout.Gates(useGraph);
         _chunks = chunks > 0 ? chunks : Environment.ProcessorCount;
         _group = group;
         _shareByItem = shareByItem;
@@ -417,9 +417,6 @@ public sealed class GraphLstm<T> : ISequenceEncoder<T> where T : unmanaged, IBin
         var p = Simd<T>.Load(input, z) + Simd<T>.Load(_bPad, q);
         return withRec ? p + Simd<T>.Load(_rec, k) : p;
     }
-
-    /// <summary>dx may be empty: the dx GEMM is then skipped (see <see cref="Backward"/>).</summary>
-    public bool SkipsEmptyDx => true;
 
     /// <summary>
     /// Backward through time of the latest <see cref="Forward"/>: dx (N, D) is assigned; dWx, dWh, dWg

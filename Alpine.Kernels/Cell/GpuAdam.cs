@@ -4,23 +4,67 @@ using ILGPU.Runtime;
 
 namespace Alpine.Kernels;
 
-/// <summary>The Adam step of <see cref="Alpine.Model.Adam"/> (SPEC D11) over device buffers.</summary>
-public static class GpuAdam
+/// <summary>
+/// <see cref="Adam.Step"/> (SPEC D11) over device buffers: the global norm from per-group partial sums (summed on the
+/// host in float64 in group order, so deterministic), the step's scalars from <see cref="AdamStep.For"/>, and one
+/// thread per parameter running <see cref="AdamStep.Update"/>. Owns its partials, so a step allocates nothing.
+/// </summary>
+public sealed class GpuAdam(KernelSet kernels) : IDisposable
 {
+    private readonly DeviceArray<float> _partials = new(kernels.Accelerator);
+    private float[] _host = []; // the norm's partials on the host (grows only)
+
     /// <summary>Global-norm clipping, then Adam on p with moments m, v (in place); returns ‖g‖ before clipping.</summary>
-    public static float Step(KernelSet k, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v,
-        DeviceArray<float> partials, in AdamSettings s, int step)
+    public float Step(ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, in AdamSettings s, int step)
     {
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), "Adam steps are 1-based");
-        float norm = k.GlobalNorm(g, partials);
-        float scale = s.ClipNorm > 0 && float.IsFinite(s.ClipNorm) && norm > s.ClipNorm ? s.ClipNorm / norm : 1f;
-        var args = new AdamArgs
-        {
-            LearningRate = s.LearningRate, Beta1 = s.Beta1, Beta2 = s.Beta2, Epsilon = s.Epsilon, Scale = scale,
-            C1 = 1f / (1f - MathF.Pow(s.Beta1, step)), C2 = 1f / (1f - MathF.Pow(s.Beta2, step)),
-        };
+        float norm = GlobalNorm(g);
         // No Synchronize: the host packs the next batch while Adam runs; any later copy waits for it.
-        if (p.Length > 0) k.Adam((int)p.Length, args, p, g, m, v);
+        if (p.Length > 0) kernels.Adam((int)p.Length, AdamStep.For(s, norm, step), p, g, m, v);
         return norm;
+    }
+
+    /// <summary>‖x‖ from one partial sum of squares per <see cref="Adam.NormChunk"/> elements (within float
+    /// tolerance of <see cref="Adam.GlobalNorm"/>, whose chunks sum in float64).</summary>
+    public float GlobalNorm(ArrayView<float> x)
+    {
+        int groups = (int)Math.Max(1, (x.Length + Adam.NormChunk - 1) / Adam.NormChunk);
+        var part = _partials.Ensure(groups);
+        kernels.SumSquaresPartial(new KernelConfig(groups, AdamKernels.GroupSize), Adam.NormChunk, x, part);
+        if (_host.Length < groups) _host = new float[groups];
+        kernels.Download(part, _host.AsSpan(0, groups));
+        double sum = 0;
+        for (int i = 0; i < groups; i++) sum += _host[i];
+        return (float)Math.Sqrt(sum);
+    }
+
+    public void Dispose() => _partials.Dispose();
+}
+
+/// <summary>The optimizer's kernels: the norm's partial sums and the per-parameter Adam update.</summary>
+public static class AdamKernels
+{
+    public const int GroupSize = 64;
+
+    /// <summary>One parameter per thread: <see cref="AdamStep.Update"/>, the rule the CPU loop runs.</summary>
+    public static void Step(Index1D i, AdamStep a, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v) =>
+        a.Update(ref p[i], g[i], ref m[i], ref v[i]);
+
+    /// <summary>partial[g] = Σ x² over group g's contiguous chunk; a fixed tree, so the norm is deterministic.</summary>
+    public static void SumSquaresPartial(int chunk, ArrayView<float> x, ArrayView<float> partial)
+    {
+        var acc = SharedMemory.Allocate<float>(GroupSize);
+        int tid = Group.IdxX;
+        long start = (long)Grid.IdxX * chunk, end = start + chunk < x.Length ? start + chunk : x.Length;
+        float sum = 0f;
+        for (long e = start + tid; e < end; e += GroupSize) sum += x[e] * x[e];
+        acc[tid] = sum;
+        Group.Barrier();
+        for (int half = GroupSize / 2; half > 0; half /= 2)
+        {
+            if (tid < half) acc[tid] += acc[tid + half];
+            Group.Barrier();
+        }
+        if (tid == 0) partial[Grid.IdxX] = acc[0];
     }
 }

@@ -36,8 +36,7 @@ public sealed class GpuGraphLstm : IDisposable
     private CellDims _dims;
     private int _count;       // B of the prepared set
     private int _total;       // N
-    private int[] _active = [];
-    private long[] _sortKey = [];
+    private readonly LongestFirst _longest = new();
     // The layout and schedule of the prepared set, as ranges of the batch's index upload (Pack).
     private IndexUpload? _up, _ownUpload;
     private IndexRange _offsets, _order, _activeRange, _pred;
@@ -50,7 +49,7 @@ public sealed class GpuGraphLstm : IDisposable
         _acc = kernels.Accelerator;
         _dims = new CellDims
         {
-            D = d, H = h, G = useGraph ? 8 : 4, TopL = topL, Graph = useGraph ? 1 : 0,
+            D = d, H = h, G = ModelLayout.Gates(useGraph), TopL = topL, Graph = useGraph ? 1 : 0,
             Carried = cstar == CStarReading.Carried ? 1 : 0,
         };
         DeviceArray<float> F() => new(_acc);
@@ -86,8 +85,7 @@ public sealed class GpuGraphLstm : IDisposable
     /// The host half of <see cref="Prepare"/>: puts the sequence layout (offsets, graph predecessors) and the
     /// time-major schedule into <paramref name="up"/>, for the caller to upload with the rest of its batch (one copy
     /// per batch, not four per layer: a copy up from pageable memory waits for the stream, so copies issued between
-    /// launches would stall the device). The schedule: the sequences sorted longest first and, per step t, how many
-    /// are longer than t, so step t covers a prefix of the order. Host scratch only grows, so once shapes are seen
+    /// launches would stall the device). The schedule is <see cref="LongestFirst"/>. Host scratch only grows, so once shapes are seen
     /// this allocates nothing.
     /// </summary>
     public void Pack(SequenceSet seqs, IndexUpload up)
@@ -96,24 +94,13 @@ public sealed class GpuGraphLstm : IDisposable
         _up = up;
         _count = seqs.Count;
         _total = seqs.TotalSteps;
-        int maxT = 0;
-        for (int s = 0; s < _count; s++) maxT = Math.Max(maxT, seqs.Length(s));
-        if (_active.Length < maxT) _active = new int[maxT];
-        if (_sortKey.Length < _count) _sortKey = new long[_count];
+        _longest.Build(seqs);
+        int maxT = _longest.Steps;
         (_offsets, _order, _activeRange, _pred) = (up.Add(seqs.Offsets.Length), up.Add(_count), up.Add(maxT), up.Add(seqs.GraphPred.Length));
         seqs.Offsets.AsSpan().CopyTo(up.Host(_offsets));
         seqs.GraphPred.AsSpan().CopyTo(up.Host(_pred));
-        Span<int> order = up.Host(_order);
-        Span<long> key = _sortKey.AsSpan(0, _count);
-        // Longest first, ties by id: one distinct key (−length, id) per sequence, so the unstable sort is exact.
-        for (int s = 0; s < _count; s++) { order[s] = s; key[s] = ((long)-seqs.Length(s) << 32) | (uint)s; }
-        key.Sort(order);
-        for (int t = 0, a = _count; t < maxT; t++)
-        {
-            while (a > 0 && seqs.Length(order[a - 1]) <= t) a--;
-            _active[t] = a;
-        }
-        _active.AsSpan(0, maxT).CopyTo(up.Host(_activeRange));
+        _longest.Order.AsSpan(0, _count).CopyTo(up.Host(_order));
+        _longest.Active.AsSpan(0, maxT).CopyTo(up.Host(_activeRange));
         _dims.MaxT = maxT;
         long nh = (long)_total * _dims.H;
         foreach (var a in _stepBuffers) a.Ensure(nh);
@@ -148,7 +135,7 @@ public sealed class GpuGraphLstm : IDisposable
         {
             var shared = SharedMemoryConfig.RequestDynamic<float>(fixedShared);
             for (int t = 0; t < dims.MaxT; t++)
-                _k.ForwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
+                _k.ForwardStep(new KernelConfig(Tiles(_longest.Active[t], dims), gs, shared), t, dims, views);
         }
         else
         {
@@ -200,7 +187,7 @@ public sealed class GpuGraphLstm : IDisposable
         int gs = GroupSize;
         if (schedule == CellSchedule.StepLaunch)
             for (int t = dims.MaxT - 1; t >= 0; t--)
-                _k.BackwardStep(new KernelConfig(Tiles(_active[t], dims), gs, shared), t, dims, views);
+                _k.BackwardStep(new KernelConfig(Tiles(_longest.Active[t], dims), gs, shared), t, dims, views);
         else
             _k.BackwardPersistent(new KernelConfig(PersistentGroupCount(dims), gs, shared), dims, views);
 

@@ -1,3 +1,4 @@
+using Alpine.Model;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -19,8 +20,8 @@ public sealed partial class KernelSet
         BackwardPersistent = Counted(accelerator.LoadStreamKernel<CellDims, CellViews>(CellKernels.BackwardPersistent));
         FuseRecurrentWeights = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, CellDims, ArrayView<float>, ArrayView<float>, ArrayView<float>>(VectorKernels.FuseRecurrentWeights));
         AddColumnSums = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(VectorKernels.AddColumnSums));
-        SumSquaresPartial = Counted(accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(VectorKernels.SumSquaresPartial));
-        Adam = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernel.Step));
+        SumSquaresPartial = Counted(accelerator.LoadStreamKernel<int, ArrayView<float>, ArrayView<float>>(AdamKernels.SumSquaresPartial));
+        Adam = Counted(accelerator.LoadAutoGroupedStreamKernel<Index1D, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(AdamKernels.Step));
         // Heads (attention + MLP), Heads/.
         AttentionForward = Counted(accelerator.LoadStreamKernel<AttentionViews>(AttentionKernels.Forward));
         AttentionBackwardTargets = Counted(accelerator.LoadStreamKernel<AttentionViews, AttentionGradViews>(AttentionKernels.BackwardTargets));
@@ -41,7 +42,7 @@ public sealed partial class KernelSet
     // Split-K slices and column-sum partials; kernels run in order on one stream, so one scratch suffices.
     private readonly DeviceArray<float> _scratch;
     public Action<KernelConfig, int, ArrayView<float>, ArrayView<float>> SumSquaresPartial { get; }
-    public Action<Index1D, AdamArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Adam { get; }
+    public Action<Index1D, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> Adam { get; }
     public Action<KernelConfig, AttentionViews> AttentionForward { get; }
     public Action<KernelConfig, AttentionViews, AttentionGradViews> AttentionBackwardTargets { get; }
     public Action<Index1D, AttentionViews, AttentionGradViews> AttentionBackwardRows { get; }
@@ -83,24 +84,6 @@ public sealed partial class KernelSet
         AddColumnSums(cols, chunks, cols, partial, db);
     }
 
-    private float[] _normHost = []; // the norm's partials on the host (grows only)
-
-    /// <summary>The global L2 norm of x: per-group partial sums on the device, summed on the host in float64
-    /// in a fixed order (deterministic; within float tolerance of <c>Alpine.Model.Adam.GlobalNorm</c>).</summary>
-    public float GlobalNorm(ArrayView<float> x, DeviceArray<float> partials)
-    {
-        // 4,096 per 64-thread group: ~250 groups for a 1M-parameter model, enough to keep the loads in flight.
-        const int chunk = 4096;
-        int groups = (int)Math.Max(1, (x.Length + chunk - 1) / chunk);
-        var part = partials.Ensure(groups);
-        SumSquaresPartial(new KernelConfig(groups, VectorKernels.GroupSize), chunk, x, part);
-        if (_normHost.Length < groups) _normHost = new float[groups];
-        Download(part, _normHost.AsSpan(0, groups));
-        double sum = 0;
-        for (int g = 0; g < groups; g++) sum += _normHost[g];
-        return (float)Math.Sqrt(sum);
-    }
-
     /// <summary>All kernel methods with whether each is explicitly grouped: the PTX check compiles each.</summary>
     public static IEnumerable<(string Name, System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> All()
     {
@@ -113,8 +96,8 @@ public sealed partial class KernelSet
         yield return (nameof(GemmKernel.ReduceSplits), typeof(GemmKernel).GetMethod(nameof(GemmKernel.ReduceSplits))!, false);
         yield return (nameof(VectorKernels.AddColumnSums), typeof(VectorKernels).GetMethod(nameof(VectorKernels.AddColumnSums))!, false);
         yield return (nameof(VectorKernels.ColumnSumsPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.ColumnSumsPartial))!, false);
-        yield return (nameof(VectorKernels.SumSquaresPartial), typeof(VectorKernels).GetMethod(nameof(VectorKernels.SumSquaresPartial))!, true);
-        yield return (nameof(AdamKernel.Step), typeof(AdamKernel).GetMethod(nameof(AdamKernel.Step))!, false);
+        yield return (nameof(AdamKernels.SumSquaresPartial), typeof(AdamKernels).GetMethod(nameof(AdamKernels.SumSquaresPartial))!, true);
+        yield return ("Adam", typeof(AdamKernels).GetMethod(nameof(AdamKernels.Step))!, false);
         // Heads.
         yield return ("AttentionForward", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.Forward))!, true);
         yield return ("AttentionBackwardTargets", typeof(AttentionKernels).GetMethod(nameof(AttentionKernels.BackwardTargets))!, true);

@@ -1,4 +1,3 @@
-using Alpine.Cpu;
 using Alpine.Model;
 using ILGPU;
 using ILGPU.Runtime;

@@ -7,26 +7,26 @@ namespace Alpine.Kernels;
 
 public sealed partial class GpuModel
 {
-    /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K, B) head logits.</summary>
+    /// <summary>
+    /// One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K, B) head logits. Its backward
+    /// also adds the x_new part of du to dx_new when x has trained parts.
+    /// </summary>
     private sealed class Head : IDisposable
     {
         private readonly GpuModel _model;
         private readonly GpuMlp _mlp;
-        private readonly TensorSlot _w1, _b1, _w2, _b2;
+        private readonly HeadTensors _t;
         private readonly DeviceArray<float> _u, _z, _du, _dz; // (B,I), (B,M), (B,I), (B,M)
 
-        public Head(GpuModel model, string prefix, int inputs)
+        public Head(GpuModel model, HeadTensors t)
         {
-            _model = model;
-            Inputs = inputs;
+            _model = model; _t = t;
             _mlp = new GpuMlp(model._k);
-            ParameterLayout l = model.Layout;
-            (_w1, _b1, _w2, _b2) = (l[$"{prefix}.mlp.W1"], l[$"{prefix}.mlp.b1"], l[$"{prefix}.mlp.W2"], l[$"{prefix}.mlp.b2"]);
             Accelerator a = model._k.Accelerator;
             (_u, _z, _du, _dz) = (new(a), new(a), new(a), new(a));
         }
 
-        public int Inputs { get; }
+        public int Inputs => _t.Inputs;
 
         /// <summary>The (B, I) input, for the caller to fill before <see cref="Forward"/>.</summary>
         public ArrayView<float> Input(int b) => _u.Ensure((long)b * Inputs);
@@ -39,7 +39,7 @@ public sealed partial class GpuModel
             int b = _model._b, m = _model._m;
             var z = _z.Ensure((long)b * m);
             if (b == 0) return;
-            _mlp.Forward(y, z, U, b, Inputs, m, Of(_w1, p), Of(_b1, p), Of(_w2, p), Of(_b2, p));
+            _mlp.Forward(y, z, U, b, Inputs, m, Of(_t.W1, p), Of(_t.B1, p), Of(_t.W2, p), Of(_t.B2, p));
         }
 
         /// <summary>Adds the head's weight gradients and returns du (B, I).</summary>
@@ -49,8 +49,11 @@ public sealed partial class GpuModel
             var du = _du.Ensure((long)b * Inputs);
             var dz = _dz.Ensure((long)b * m);
             if (b == 0) return du;
-            _mlp.Backward(du, Of(_w1, g), Of(_b1, g), Of(_w2, g), Of(_b2, g), dz, dy, _z.View.SubView(0, (long)b * m), U,
-                b, Inputs, m, Of(_w1, p), Of(_w2, p));
+            _mlp.Backward(du, Of(_t.W1, g), Of(_t.B1, g), Of(_t.W2, g), Of(_t.B2, g), dz, dy, _z.View.SubView(0, (long)b * m), U,
+                b, Inputs, m, Of(_t.W1, p), Of(_t.W2, p));
+            // dx_new[t] += du[t, XNewColumn : +D] for every target.
+            int d = _model._d;
+            if (_model.TrainsX) _model._k.CopyBlock(b * d, RowBlock.Copy(d, Inputs, _t.XNewColumn, d, 0, accumulate: true), du, _model.DxNew());
             return du;
         }
 
@@ -68,85 +71,59 @@ public sealed partial class GpuModel
     private sealed class Branch : IDisposable
     {
         private readonly GpuModel _model;
-        private readonly bool _clicks;
-        private readonly int _k;
+        private readonly BranchTensors _t;
         private readonly GpuGraphLstm _lstm;
         private readonly GpuAttention _attention;
         private readonly Head _head;
-        private readonly TensorSlot _wx, _wh, _b;
-        private readonly TensorSlot? _wg, _wa;
+        private readonly BatchIndex _ix = new();
         // (N,D) x; (B,H) query and its gradient; (N,H) dh; α of every window, concatenated.
         private readonly DeviceArray<float> _x, _q, _dq, _dhs, _alpha;
         // Per batch, in the index upload: the items of every position (N); each target's first row in hs (B) and
-        // its α offset (B+1); each row's sequence (N); the targets grouped by sequence in target order (B, S+1).
+        // its α offset (B+1); each row's sequence (N); the targets grouped by sequence, by window start (B, S+1).
         private IndexRange _items, _rowStart, _alphaOffset, _rowSequence, _order, _seqTargets;
-        private SequenceSet _seqs = SequenceSet.Empty(1);
-        private int _n, _alphaTotal, _firstDxRow, _maxWindow;
+        private int _n, _firstDxRow;
         private long[] _sortKey = [];
 
-        public Branch(GpuModel model, string prefix, int k, bool clicks)
+        public Branch(GpuModel model, BranchTensors t)
         {
-            _model = model; _k = k; _clicks = clicks;
-            ParameterLayout l = model.Layout;
+            _model = model; _t = t;
             ModelConfig c = model._c;
             _lstm = new GpuGraphLstm(model._k, model._d, model._h, c.UsesGraph, c.CStar, c.TopL);
             _attention = new GpuAttention(model._k);
-            (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
-            if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
-            if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];
-            _head = new Head(model, prefix, model._h + model._d);
+            _head = new Head(model, t.Mlp);
             Accelerator a = model._k.Accelerator;
             (_x, _q, _dq, _dhs, _alpha) = (new(a), new(a), new(a), new(a), new(a));
         }
 
-        private (SequenceSet Seqs, int[] Seq, int[] Start, int[] End) Select(Batch b) => _clicks
-            ? (b.Clicks, b.ClickSeq, b.ClickStart, b.ClickEnd)
-            : (b.NotClicks, b.NotClickSeq, b.NotClickStart, b.NotClickEnd);
-
-        /// <summary>The item of every position, in row order.</summary>
-        public int[] Items(Batch batch) => Select(batch).Seqs.Items;
+        /// <summary>The item of every position of the packed batch, in row order.</summary>
+        public int[] Items => _ix.Seqs.Items;
 
         /// <summary>
-        /// Puts the branch's index arrays into the batch's upload: window rows and α offsets per target, each row's
-        /// sequence, and the targets of each sequence in target order (the stable counting sort of
-        /// CpuModel.SequenceBranch.GroupTargets). Returns the number of rows N; <paramref name="firstDxRow"/> is
-        /// where they start in the model's dx buffer.
+        /// Puts the branch's <see cref="BatchIndex"/> into the batch's upload, with each row's sequence and each
+        /// sequence's targets sorted by window start (<see cref="GpuAttention.SortByStart"/>). Returns the number of
+        /// rows N; <paramref name="firstDxRow"/> is where they start in the model's dx buffer.
         /// </summary>
         public int Pack(Batch batch, IndexUpload up, int firstDxRow)
         {
-            var (seqs, seq, start, end) = Select(batch);
+            BatchIndex ix = _ix;
+            ix.Build(batch, _t.Clicks);
+            SequenceSet seqs = ix.Seqs;
             int n = seqs.TotalSteps, b = batch.TargetCount, count = seqs.Count;
-            (_seqs, _n, _firstDxRow) = (seqs, n, firstDxRow);
+            (_n, _firstDxRow) = (n, firstDxRow);
             _lstm.Pack(seqs, up);
             (_items, _rowStart, _alphaOffset) = (up.Add(n), up.Add(b), up.Add(b + 1));
             (_rowSequence, _order, _seqTargets) = (up.Add(n), up.Add(b), up.Add(count + 1));
             seqs.Items.AsSpan().CopyTo(up.Host(_items));
-            Span<int> rowStart = up.Host(_rowStart), aoff = up.Host(_alphaOffset), rowSeq = up.Host(_rowSequence);
-            Span<int> order = up.Host(_order), counts = up.Host(_seqTargets);
-            int total = 0, longest = 0;
-            for (int t = 0; t < b; t++)
-            {
-                System.Diagnostics.Debug.Assert(0 <= start[t] && start[t] <= end[t] && end[t] <= seqs.Length(seq[t]));
-                rowStart[t] = seqs.Offsets[seq[t]] + start[t];
-                aoff[t] = total;
-                total += end[t] - start[t];
-                longest = Math.Max(longest, end[t] - start[t]);
-            }
-            _maxWindow = longest;
-            aoff[b] = total;
-            _alphaTotal = total;
+            ix.RowStart.AsSpan(0, b).CopyTo(up.Host(_rowStart));
+            ix.AlphaOffset.AsSpan(0, b + 1).CopyTo(up.Host(_alphaOffset));
+            ix.SeqTargets.AsSpan(0, count + 1).CopyTo(up.Host(_seqTargets));
+            Span<int> rowSeq = up.Host(_rowSequence), order = up.Host(_order);
             for (int s = 0; s < count; s++) rowSeq[seqs.Offsets[s]..seqs.Offsets[s + 1]].Fill(s);
-            counts.Clear();
-            for (int t = 0; t < b; t++) counts[seq[t] + 1]++;
-            for (int s = 0; s < count; s++) counts[s + 1] += counts[s];
-            for (int t = 0; t < b; t++) order[counts[seq[t]]++] = t;
-            // The fill advanced each start to the next sequence's; shift back.
-            for (int s = count; s > 0; s--) counts[s] = counts[s - 1];
-            counts[0] = 0;
+            ix.Order.AsSpan(0, b).CopyTo(order);
             // Within a sequence by window start (ties in target order), so the attention's fan-in finds each row's
             // covering targets by binary search.
             if (_sortKey.Length < b) _sortKey = new long[b];
-            GpuAttention.SortByStart(order, counts, rowStart, _sortKey);
+            GpuAttention.SortByStart(order, ix.SeqTargets.AsSpan(0, count + 1), ix.RowStart.AsSpan(0, b), _sortKey);
             return n;
         }
 
@@ -154,7 +131,7 @@ public sealed partial class GpuModel
 
         private LstmWeightViews Weights(ArrayView<float> flat) => new()
         {
-            Wx = Of(_wx, flat), Wh = Of(_wh, flat), Wg = _wg is { } wg ? Of(wg, flat) : default, B = Of(_b, flat),
+            Wx = Of(_t.Wx, flat), Wh = Of(_t.Wh, flat), Wg = _t.Wg is { } wg ? Of(wg, flat) : default, B = Of(_t.B, flat),
         };
 
         private ArrayView<float> XNew => _model._xNew.View.SubView(0, (long)_model._b * _model._d);
@@ -168,18 +145,18 @@ public sealed partial class GpuModel
             m.GatherX(x, V(_items), p);
             _lstm.Forward(Weights(p), x, m.Schedule);
             var q = _q.Ensure((long)b * h);
-            var alpha = _alpha.Ensure(_alphaTotal);
+            var alpha = _alpha.Ensure(_ix.AlphaTotal);
             var u = _head.Input(b);
             if (b > 0)
             {
                 // The query: W_a x_new (bilinear) or x_new/√H (scaled dot, H = D), SPEC D7.
-                if (_wa is { } wa) k.RunGemm(new GemmDims { M = b, N = h, K = d, Sam = d, Sak = 1, Sbk = 1, Sbn = d, Ldc = h }, XNew, Of(wa, p), default, q);
+                if (_t.Wa is { } wa) k.RunGemm(new GemmDims { M = b, N = h, K = d, Sam = d, Sak = 1, Sbk = 1, Sbn = d, Ldc = h }, XNew, Of(wa, p), default, q);
                 else k.CopyBlock(b * h, RowBlock.Copy(h, d, 0, h, 0, 1f / MathF.Sqrt(h)), XNew, q);
                 // f goes straight into the head's input row [f ; x_new].
                 _attention.Forward(b, h, u, inputs, alpha, V(_alphaOffset), V(_rowStart), _lstm.Hidden, q);
                 k.CopyBlock(b * d, RowBlock.Copy(d, d, 0, inputs, h), XNew, u);
             }
-            _head.Forward(p, m.HeadLogits(_k));
+            _head.Forward(p, m.HeadLogits(_t.Head));
         }
 
         public void Backward(ArrayView<float> p, ArrayView<float> g)
@@ -187,17 +164,16 @@ public sealed partial class GpuModel
             GpuModel m = _model;
             KernelSet k = m._k;
             int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
-            var du = _head.Backward(p, g, m.DHeadLogits(_k));
-            m.AddToDxNew(du, inputs, h);
+            var du = _head.Backward(p, g, m.DHeadLogits(_t.Head));
             var dhs = _dhs.Ensure((long)_n * h);
             var dq = _dq.Ensure((long)b * h);
             if (_n > 0) dhs.MemSetToZero();
             if (b > 0)
             {
                 var q = _q.View.SubView(0, (long)b * h);
-                _attention.Backward(b, h, dhs, dq, du, _head.U, inputs, _alpha.View.SubView(0, _alphaTotal), V(_alphaOffset), V(_rowStart),
-                    V(_rowSequence), V(_order), V(_seqTargets), _maxWindow, _lstm.Hidden, q);
-                if (_wa is { } wa)
+                _attention.Backward(b, h, dhs, dq, du, _head.U, inputs, _alpha.View.SubView(0, _ix.AlphaTotal), V(_alphaOffset), V(_rowStart),
+                    V(_rowSequence), V(_order), V(_seqTargets), _ix.MaxWindow, _lstm.Hidden, q);
+                if (_t.Wa is { } wa)
                 {
                     // dx_new += dq·W_a (thacil only); dW_a += dqᵀ·x_new.
                     if (m.TrainsX) k.RunGemm(new GemmDims { M = b, N = d, K = h, Sam = h, Sak = 1, Sbk = d, Sbn = 1, Ldc = d, Accumulate = 1 }, dq, Of(wa, p), default, m.DxNew());

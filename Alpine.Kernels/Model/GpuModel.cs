@@ -1,4 +1,3 @@
-using Alpine.Cpu;
 using Alpine.Data;
 using Alpine.Model;
 using Alpine.Prep;
@@ -8,7 +7,7 @@ using ILGPU.Runtime;
 namespace Alpine.Kernels;
 
 /// <summary>
-/// The whole ALPINE model on the device for one <see cref="Batch"/>: the twin of <see cref="CpuModel{T}"/> (same
+/// The whole ALPINE model on the device for one <see cref="Batch"/>: the twin of <c>Alpine.Cpu.CpuModel</c> (same
 /// structure, same order of every sum that a fan-in makes). Per sequence branch: gather x → graph-LSTM
 /// (<see cref="GpuGraphLstm"/>) → query → attention (<see cref="GpuAttention"/>) → MLP head (<see cref="GpuMlp"/>);
 /// the multi-level head on the user matrix; fusion; loss. Parameters and gradients are device views of the flat
@@ -24,10 +23,9 @@ public sealed partial class GpuModel : IDisposable
     private readonly ItemDims _itemDims;
     private readonly int[]? _itemCategory;
     private readonly int _categoryCount, _userCount;
+    private readonly ModelLayout _layout;
     private readonly Branch[] _branches;
     private readonly Head? _user;
-    private readonly TensorSlot? _category, _userMatrix;
-    private readonly float[] _alphas; // (K) fusion weights of the computed heads, in head order
     // Fixed item inputs, uploaded once: visual (items, Dv); each item's category id (thacil).
     private readonly DeviceArray<float> _visual;
     private readonly DeviceArray<int> _itemCategoryDev;
@@ -44,13 +42,13 @@ public sealed partial class GpuModel : IDisposable
     private Batch? _batch;
     private int _b, _branchRows; // targets; rows of all branches' sequences
 
-    public GpuModel(KernelSet kernels, ModelConfig config, ParameterLayout layout, ItemTable items, int userCount)
+    public GpuModel(KernelSet kernels, ModelConfig config, ModelLayout layout, ItemTable items, int userCount)
     {
         config.Validate();
         if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
         if (config.Profile == Profile.Thacil && items.Category == null)
             throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
-        _k = kernels; _c = config; Layout = layout; _userCount = userCount;
+        _k = kernels; _c = config; _layout = layout; _userCount = userCount;
         Accelerator a = kernels.Accelerator;
         (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
         _itemDims = new ItemDims { Dc = config.ItemDim - config.VisualDim, Dv = config.VisualDim };
@@ -67,31 +65,16 @@ public sealed partial class GpuModel : IDisposable
         DeviceArray<float> F() => new(a);
         (_xNew, _headLogits, _dheadLogits, _logits, _dlogits, _dxAll, _pieceSums) = (F(), F(), F(), F(), F(), F(), F());
 
-        float[] alphas = config.EffectiveAlphas;
-        var kept = new List<float>();
-        _branches = ModelLayout.SequenceBranches(config).Select((p, k) =>
-        {
-            kept.Add(alphas[k]);
-            return new Branch(this, p, k, p == ModelLayout.Click);
-        }).ToArray();
-        if (config.UsesUserMatrix)
-        {
-            kept.Add(alphas[2]);
-            _user = new Head(this, ModelLayout.User, 2 * _d);
-            _userMatrix = layout[$"{ModelLayout.User}.U"];
-        }
-        if (layout.Contains("item.category")) _category = layout["item.category"];
-        _alphas = [.. kept];
-
-        _l2 = new GpuL2(kernels, layout, config.L2);
+        _branches = [.. layout.Branches.Select(t => new Branch(this, t))];
+        if (layout.UserHead is { } user) _user = new Head(this, user);
+        _l2 = new GpuL2(kernels, layout.Parameters, config.L2);
     }
 
-    public ParameterLayout Layout { get; }
+    public ParameterLayout Layout => _layout.Parameters;
     /// <summary>How the graph-LSTM recurrences are launched.</summary>
     public CellSchedule Schedule { get; set; } = CellSchedule.StepLaunch;
-    private int Heads => _alphas.Length;
-    /// <summary>Whether x carries trained parameters (thacil's category embedding), so its gradient is needed.</summary>
-    private bool TrainsX => _category != null;
+    private int Heads => _layout.Heads;
+    private bool TrainsX => _layout.TrainsX;
 
     /// <summary>
     /// Forward for the batch with parameters <paramref name="p"/> (the flat layout on the device): writes one
@@ -142,13 +125,13 @@ public sealed partial class GpuModel : IDisposable
             var u = user.Input(b);
             if (b > 0)
             {
-                _k.GatherRows(b * d, RowBlock.Copy(d, d, 0, 2 * d, 0), _up.View(_targetUser), Of(_userMatrix!.Value, p), u);
+                _k.GatherRows(b * d, RowBlock.Copy(d, d, 0, 2 * d, 0), _up.View(_targetUser), Of(_layout.UserMatrix!.Value, p), u);
                 _k.CopyBlock(b * d, RowBlock.Copy(d, d, 0, 2 * d, d), xNew, u);
             }
             user.Forward(p, HeadLogits(Heads - 1));
         }
         var down = _logits.Ensure(b + _l2.Chunks);
-        if (b > 0) _k.FusionForward(b, FusionArgs.Of(_alphas, b), _headLogits.View, down.SubView(0, b));
+        if (b > 0) _k.FusionForward(b, FusionArgs.Of(_layout.Alphas, b), _headLogits.View, down.SubView(0, b));
         if (l2) _l2.Launch(p, down.SubView(b, _l2.Chunks));
     }
 
@@ -164,15 +147,14 @@ public sealed partial class GpuModel : IDisposable
         if (b > 0)
         {
             _k.BceBackward(b, 1f / b, _logits.View, _up.FloatView(_labels), dlogits);
-            _k.FusionBackward(Heads * b, FusionArgs.Of(_alphas, b), dlogits, dhead);
+            _k.FusionBackward(Heads * b, FusionArgs.Of(_layout.Alphas, b), dlogits, dhead);
         }
         if (TrainsX) DxNew().MemSetToZero();
         if (_user is { } user)
         {
             var du = user.Backward(p, g, DHeadLogits(Heads - 1));
             // Fan-in: targets of one user add into one row, in target order (SPEC D13).
-            _userFanIn.Add(_k, _up, RowBlock.Copy(d, 2 * d, 0, d, 0), du, Of(_userMatrix!.Value, g), _pieceSums);
-            AddToDxNew(du, 2 * d, d);
+            _userFanIn.Add(_k, _up, RowBlock.Copy(d, 2 * d, 0, d, 0), du, Of(_layout.UserMatrix!.Value, g), _pieceSums);
         }
         foreach (Branch s in _branches) s.Backward(p, g);
         if (TrainsX)
@@ -181,7 +163,7 @@ public sealed partial class GpuModel : IDisposable
             // rows, targets); only the category part of dx has a parameter behind it. A category gathers ~N/C rows,
             // so long groups are summed in pieces first (FanIn), each piece in that order, then the pieces in order.
             int dc = _itemDims.Dc;
-            _categoryFanIn.Add(_k, _up, RowBlock.Copy(dc, d, 0, dc, 0), _dxAll.View, Of(_category!.Value, g), _pieceSums);
+            _categoryFanIn.Add(_k, _up, RowBlock.Copy(dc, d, 0, dc, 0), _dxAll.View, Of(_layout.Category!.Value, g), _pieceSums);
         }
         _l2.Backward(g, p);
     }
@@ -219,7 +201,7 @@ public sealed partial class GpuModel : IDisposable
             int n = rows + b, at = 0;
             if (_keys.Length < n) _keys = new int[n];
             foreach (Branch s in _branches)
-                foreach (int item in s.Items(batch)) _keys[at++] = _itemCategory![item];
+                foreach (int item in s.Items) _keys[at++] = _itemCategory![item];
             foreach (int item in batch.TargetItem) _keys[at++] = _itemCategory![item];
             _categoryFanIn.Build(_up, _keys.AsSpan(0, n), _categoryCount);
         }
@@ -231,14 +213,7 @@ public sealed partial class GpuModel : IDisposable
         if (ids.Length == 0) return;
         // Kuaishou has no category part: pass stand-in views that the kernel never reads.
         bool cat = _itemDims.Dc > 0;
-        _k.GatherItems((int)ids.Length * _d, _itemDims, ids, cat ? _itemCategoryDev.View : ids, cat ? Of(_category!.Value, p) : _visual.View, _visual.View, x);
-    }
-
-    /// <summary>dx_new[t] += du[t, from : from + D] for every target (the x_new part of a head's input).</summary>
-    private void AddToDxNew(ArrayView<float> du, int width, int from)
-    {
-        if (!TrainsX || _b == 0) return;
-        _k.CopyBlock(_b * _d, RowBlock.Copy(_d, width, from, _d, 0, accumulate: true), du, DxNew());
+        _k.GatherItems((int)ids.Length * _d, _itemDims, ids, cat ? _itemCategoryDev.View : ids, cat ? Of(_layout.Category!.Value, p) : _visual.View, _visual.View, x);
     }
 
     /// <summary>(B, D) dx_new: the rows after the branches' rows in the dx buffer.</summary>

@@ -17,7 +17,7 @@ public struct FusionArgs
     };
 }
 
-/// <summary>The device twins of <see cref="Alpine.Cpu.Loss"/>: fusion, BCE-with-logits backward, L2.</summary>
+/// <summary>The device twins of <see cref="Alpine.Model.Loss"/>: fusion, BCE-with-logits backward, L2.</summary>
 public static class LossKernels
 {
     /// <summary>Effectively computes logits[t] = Σ_k α_k headLogits[k, t], k in order (one thread per target).</summary>

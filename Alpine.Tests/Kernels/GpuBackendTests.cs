@@ -295,8 +295,7 @@ public abstract class GpuBackendChecks : KernelChecks
         var rng = new Random(8);
         var items = ItemsOf(config, rng);
         Batch large = Mixed(config, rng), small = Windows(config, rng);
-        var layout = ModelLayout.Create(config, Users, items.CategoryCount);
-        using var model = new GpuModel(Kernels, config, layout, items, Users);
+        using var model = new GpuModel(Kernels, config, ModelLayout.Of(config, Users, items.CategoryCount), items, Users);
         model.Pack(large);
         model.Pack(small);
         long before = GC.GetAllocatedBytesForCurrentThread();

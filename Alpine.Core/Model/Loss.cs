@@ -1,7 +1,6 @@
 using System.Numerics;
-using Alpine.Model;
 
-namespace Alpine.Cpu;
+namespace Alpine.Model;
 
 /// <summary>
 /// Fusion of the branch logits (SPEC D10) and the loss (SPEC "Loss"): mean BCE-with-logits plus L2 on

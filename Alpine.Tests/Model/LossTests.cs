@@ -1,7 +1,6 @@
-using Alpine.Cpu;
 using Alpine.Model;
 
-namespace Alpine.Tests.Cpu;
+namespace Alpine.Tests.Model;
 
 [TestFixture]
 public class LossTests

@@ -1,25 +1,26 @@
 using System.Numerics.Tensors;
 using Alpine.Cpu;
+using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace Alpine.Kernels;
+namespace Alpine.Tests.Kernels;
 
 /// <summary>
-/// <see cref="GpuGraphLstm"/> behind the host-span contract of <see cref="GraphLstm{T}"/>: each call uploads
-/// the layer's weights and inputs, runs the kernels, and copies the results back. The cell tests compare the device
-/// layer with <see cref="GraphLstm{T}"/> through it; the GPU backend drives <see cref="GpuGraphLstm"/> directly on
-/// device views (<see cref="GpuModel"/>).
+/// A test adapter: <see cref="GpuGraphLstm"/> called with host spans in the argument order of
+/// <see cref="GraphLstm{T}"/>. Each call uploads the layer's weights and inputs, runs the kernels, and copies the
+/// results back, so a cell test compares the two layers call for call; the GPU backend drives
+/// <see cref="GpuGraphLstm"/> directly on device views.
 /// </summary>
-public sealed class GpuSequenceEncoder : ISequenceEncoder<float>, IDisposable
+public sealed class HostGraphLstm : IDisposable
 {
     private readonly GpuGraphLstm _lstm;
     private readonly DeviceArray<float> _wx, _wh, _wg, _b, _x, _dh, _dx, _dwx, _dwh, _dwg, _db;
     private SequenceSet? _forwardSeqs;
 
-    public GpuSequenceEncoder(KernelSet kernels, int d, int h, bool useGraph, CStarReading cstar, int topL, CellSchedule schedule)
+    public HostGraphLstm(KernelSet kernels, int d, int h, bool useGraph, CStarReading cstar, int topL, CellSchedule schedule)
     {
         _lstm = new GpuGraphLstm(kernels, d, h, useGraph, cstar, topL);
         Schedule = schedule;
