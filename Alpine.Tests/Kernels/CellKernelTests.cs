@@ -1,9 +1,12 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
 using Alpine.Model;
 using ILGPU;
 using ILGPU.Runtime;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
+using Alpine.Kernels.GraphLstm;
+using Alpine.Kernels.Optim;
 
 namespace Alpine.Tests.Kernels;
 

@@ -1,9 +1,11 @@
 using Alpine.Data;
 using Alpine.Cpu;
-using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Backend;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 
 namespace Alpine.Tests.Kernels;
 

@@ -1,7 +1,7 @@
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Gemm;
 
 /// <summary>
 /// Shape and strides of <c>C[M,N] (+)= A·B (+ bias)</c>. A(m,k) = <c>a[m·Sam + k·Sak]</c> and
@@ -18,7 +18,7 @@ public struct GemmDims
     /// <summary>1: store max(value, 0) (after bias and accumulation): an MLP's hidden layer in the product's store.</summary>
     public int Relu;
     /// <summary>Split-K: grid slice z covers k in [z·KChunk, (z+1)·KChunk) and writes its own dense (M, N) partial
-    /// at <c>c[z·M·N]</c>; <see cref="GemmKernel.ReduceSplits"/> then adds the slices in order. 0: no split.</summary>
+    /// at <c>c[z·M·N]</c>; <see cref="GemmKernels.ReduceSplits"/> then adds the slices in order. 0: no split.</summary>
     public int KChunk;
 }
 
@@ -33,7 +33,7 @@ internal struct Row4
 /// Tiled shared-memory FP32 GEMM: one 32×32 tile of C per group of 64 threads, each thread a 4×4 block
 /// (8 shared-memory loads per 16 FMAs), K in slices of 16.
 /// </summary>
-public static class GemmKernel
+public static class GemmKernels
 {
     /// <summary>Rows and columns of C per group.</summary>
     public const int Tile = 32;

@@ -1,10 +1,14 @@
 using Alpine.Data;
+using Alpine.Kernels.Attention;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
+using Alpine.Kernels.Mlp;
 using Alpine.Model;
 using Alpine.Prep;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>
 /// The whole ALPINE model on the device for one <see cref="Batch"/>: the twin of <c>Alpine.Cpu.CpuModel</c> (same

@@ -1,7 +1,9 @@
-using ILGPU;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Mlp;
 
 /// <summary>
 /// One prediction head on the device (SPEC D8), the twin of <c>Alpine.Cpu.Mlp</c>: z = ReLU(W1 u + b1),

@@ -1,7 +1,7 @@
-using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>Fusion over the K computed heads (SPEC D10): K ≤ 3 weights, head k's logits at row k of (K, B).</summary>
 public struct FusionArgs

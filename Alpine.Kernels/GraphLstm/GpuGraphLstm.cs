@@ -1,9 +1,11 @@
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
 using Alpine.Model;
 using Alpine.Prep;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.GraphLstm;
 
 /// <summary>Device views of one LSTM layer's parameters (or of their gradients), as in the flat layout.</summary>
 public struct LstmWeightViews

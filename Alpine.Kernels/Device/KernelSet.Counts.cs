@@ -1,7 +1,7 @@
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Device;
 
 /// <summary>
 /// What a train step costs the device beyond its arithmetic: kernel launches and host↔device copies, counted as

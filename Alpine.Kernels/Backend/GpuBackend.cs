@@ -1,9 +1,12 @@
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
+using Alpine.Kernels.Optim;
 using Alpine.Model;
 using Alpine.Prep;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>
 /// <see cref="IAlpineBackend"/> with the whole model on an ILGPU accelerator (<see cref="GpuModel"/>: gathers, both

@@ -1,7 +1,8 @@
-using ILGPU;
+using Alpine.Kernels.Device;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>
 /// A fan-in as CSR (SPEC D13): the sources 0 .. n−1 grouped by destination row, each group in increasing source

@@ -1,8 +1,9 @@
+using Alpine.Kernels.Device;
 using Alpine.Model;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>
 /// The L2 term on the device (SPEC "Loss"; twin of <see cref="Loss.L2Forward{T}"/> / <see cref="Loss.L2Backward{T}"/>):

@@ -1,9 +1,9 @@
-using ILGPU;
+using Alpine.Prep;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
-using Alpine.Prep;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.GraphLstm;
 
 /// <summary>Cell dimensions passed into every cell kernel (STYLE.md: dims named once).</summary>
 public struct CellDims
@@ -248,10 +248,10 @@ public static class CellKernels
                     if (count > 2) a2 += w * sh[2 * gh + g + r];
                     if (count > 3) a3 += w * sh[3 * gh + g + r];
                 }
-                FanIn(v.DH, n0, t, d, v.GraphPred, k, a0);
-                if (count > 1) FanIn(v.DH, n1, t, d, v.GraphPred, k, a1);
-                if (count > 2) FanIn(v.DH, n2, t, d, v.GraphPred, k, a2);
-                if (count > 3) FanIn(v.DH, n3, t, d, v.GraphPred, k, a3);
+                ScatterToPredecessors(v.DH, n0, t, d, v.GraphPred, k, a0);
+                if (count > 1) ScatterToPredecessors(v.DH, n1, t, d, v.GraphPred, k, a1);
+                if (count > 2) ScatterToPredecessors(v.DH, n2, t, d, v.GraphPred, k, a2);
+                if (count > 3) ScatterToPredecessors(v.DH, n3, t, d, v.GraphPred, k, a3);
             }
         }
         Group.Barrier();
@@ -285,12 +285,12 @@ public static class CellKernels
         dg[4 * h + j] = gis; dg[5 * h + j] = gfs; dg[6 * h + j] = gos; dg[7 * h + j] = gus;
         float dcsPrev = dcS * fS;
         if (d.Carried != 0) { if (t > 0) v.DCs[nh - h + j] = dcsPrev; }
-        else FanIn(v.DC, n, t, d, v.GraphPred, j, dcsPrev);
+        else ScatterToPredecessors(v.DC, n, t, d, v.GraphPred, j, dcsPrev);
     }
 
     /// <summary>Adds g / (valid t* count) to unit j of every valid graph predecessor of step n (SPEC D4 mean).
     /// Only the thread handling (this sequence, unit j) in this phase writes there: no atomics (SPEC D13).</summary>
-    private static void FanIn(ArrayView<float> target, int n, int t, CellDims d, ArrayView<int> graphPred, int j, float g)
+    private static void ScatterToPredecessors(ArrayView<float> target, int n, int t, CellDims d, ArrayView<int> graphPred, int j, float g)
     {
         int valid = 0;
         for (int l = 0; l < d.TopL; l++) if (graphPred[(long)n * d.TopL + l] >= 0) valid++;

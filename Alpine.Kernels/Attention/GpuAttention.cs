@@ -1,7 +1,8 @@
-using ILGPU;
+using Alpine.Kernels.Device;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Attention;
 
 /// <summary>
 /// Attention pooling of every target of a batch over its window of hidden states (SPEC D7), the twin of

@@ -1,6 +1,6 @@
 using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>Widths of an item's input x = [category embedding (Dc) ; visual (Dv)]; Dc = 0 for kuaishou.</summary>
 public struct ItemDims

@@ -1,8 +1,8 @@
-using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Attention;
 
 /// <summary>
 /// Device views of one attention call (SPEC D7): b targets, each pooling its window of rows of hs. Target t's

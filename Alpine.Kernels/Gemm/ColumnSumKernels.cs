@@ -1,20 +1,11 @@
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Gemm;
 
-/// <summary>Small kernels around the cell: weight re-layout, bias gradients.</summary>
-public static class VectorKernels
+/// <summary>Column sums of a row-major matrix (bias gradients): per-chunk partials, then the chunks in order.</summary>
+public static class ColumnSumKernels
 {
-    /// <summary>WrT[k, r] = W_h[r, k] for r &lt; 4H, W*_h[r−4H, k] otherwise: (H, GH), so the forward's
-    /// threads (one per hidden unit j) read consecutive addresses.</summary>
-    public static void FuseRecurrentWeights(Index1D e, CellDims d, ArrayView<float> wh, ArrayView<float> wg, ArrayView<float> wrT)
-    {
-        int gh = d.GH, h = d.H;
-        int k = e / gh, r = e % gh;
-        wrT[e] = r < 4 * h ? wh[(long)r * h + k] : wg[(long)(r - 4 * h) * h + k];
-    }
-
     /// <summary>db[c] += Σ_rows a[row, c]: one thread per column, rows in order (deterministic).</summary>
     public static void AddColumnSums(Index1D c, int rows, int cols, ArrayView<float> a, ArrayView<float> db)
     {

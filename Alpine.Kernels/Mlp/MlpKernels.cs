@@ -1,10 +1,11 @@
-using ILGPU;
+using Alpine.Kernels.Gemm;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Mlp;
 
 /// <summary>The element-wise backward step of an MLP head (SPEC D8) between its two products, which run on
-/// <see cref="GemmKernel"/> (the forward's ReLU is <see cref="GemmDims.Relu"/>).</summary>
+/// <see cref="GemmKernels"/> (the forward's ReLU is <see cref="GemmDims.Relu"/>).</summary>
 public static class MlpKernels
 {
     /// <summary>dz[r, k] = dy[r]·w2[k] where z[r, k] &gt; 0, else 0: the gradient through the second product and

@@ -1,6 +1,6 @@
 using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 /// <summary>
 /// A block of <c>Cols</c> columns in rows of two row-major buffers: row r of the source starts at

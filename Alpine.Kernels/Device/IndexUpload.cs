@@ -1,7 +1,7 @@
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Device;
 
 /// <summary>A range of an <see cref="IndexUpload"/>: <c>Length</c> ints at <c>At</c>.</summary>
 public readonly record struct IndexRange(int At, int Length);

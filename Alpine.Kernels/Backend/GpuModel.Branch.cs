@@ -1,9 +1,14 @@
+using Alpine.Kernels.Attention;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
+using Alpine.Kernels.GraphLstm;
+using Alpine.Kernels.Mlp;
 using Alpine.Model;
 using Alpine.Prep;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Backend;
 
 public sealed partial class GpuModel
 {
