@@ -1,4 +1,6 @@
 using Alpine.Data;
+using Alpine.Prep;
+
 namespace Alpine.Model;
 
 /// <summary>The tensors of one MLP head (SPEC D8) over a (B, <see cref="Inputs"/>) input whose columns
@@ -49,6 +51,20 @@ public sealed class ModelLayout
 
     /// <summary>The size table of <see cref="Of"/>, for callers that only carve or size the flat buffer.</summary>
     public static ParameterLayout Create(ModelConfig c, int userCount, int categoryCount) => Of(c, userCount, categoryCount).Parameters;
+
+    /// <summary>
+    /// The layout a backend runs for <paramref name="items"/> and <paramref name="userCount"/> users, after checking
+    /// that the item table carries what the profile reads and that <paramref name="initialParameters"/> fits it.
+    /// </summary>
+    public static ModelLayout ForBackend(ModelConfig config, ItemTable items, int userCount, ReadOnlySpan<float> initialParameters)
+    {
+        if (config.Profile == Profile.Thacil && items.Category == null)
+            throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
+        ModelLayout model = Of(config, userCount, items.CategoryCount);
+        if (initialParameters.Length != model.Parameters.Size)
+            throw new ArgumentException($"expected {model.Parameters.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
+        return model;
+    }
 
     /// <summary>
     /// Per LSTM branch (click; notclick when the uninterest branch is used):

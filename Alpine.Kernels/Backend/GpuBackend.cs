@@ -33,10 +33,8 @@ public sealed class GpuBackend : IAlpineBackend
         _owned = owned;
         accelerator ??= owned?.Accelerator;
         Config = config;
-        var model = ModelLayout.Of(config, userCount, items.CategoryCount);
+        var model = ModelLayout.ForBackend(config, items, userCount, initialParameters);
         Layout = model.Parameters;
-        if (initialParameters.Length != Layout.Size)
-            throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
         if (accelerator is null)
         {
             _owned = AcceleratorFactory.TryCreateCuda()
