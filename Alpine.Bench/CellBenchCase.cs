@@ -1,9 +1,10 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 using Alpine.Model;
 using Alpine.Prep;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace Alpine.Bench;
 

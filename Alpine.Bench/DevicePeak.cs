@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
-using Alpine.Kernels;
-using ILGPU;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace Alpine.Bench;
 

@@ -1,4 +1,5 @@
-using Alpine.Kernels;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 using BenchmarkDotNet.Attributes;
 
 namespace Alpine.Bench;

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Alpine.Kernels;
 using static Alpine.Bench.HandTimed;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 
 namespace Alpine.Bench;
 

@@ -1,4 +1,5 @@
-using Alpine.Kernels;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 using Alpine.Train;
 using BenchmarkDotNet.Attributes;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
-using Alpine.Kernels;
 using Alpine.Train;
 using static Alpine.Bench.HandTimed;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 
 namespace Alpine.Bench;
 

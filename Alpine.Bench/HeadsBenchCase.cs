@@ -1,7 +1,9 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
-using ILGPU;
+using Alpine.Kernels.Attention;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Mlp;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace Alpine.Bench;
 

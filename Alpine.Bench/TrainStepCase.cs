@@ -1,8 +1,10 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
+using Alpine.Kernels.Backend;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 using Alpine.Model;
-using Alpine.Train;
 using Alpine.Prep;
+using Alpine.Train;
 
 namespace Alpine.Bench;
 

@@ -1,6 +1,6 @@
 using Alpine.Cpu;
 using Alpine.Data;
-using Alpine.Kernels;
+using Alpine.Kernels.Backend;
 using Alpine.Model;
 using Alpine.Prep;
 using Alpine.Train;

@@ -1,4 +1,3 @@
-using Alpine.Data;
 using Alpine.Model;
 using Alpine.Prep;
 
@@ -20,13 +19,10 @@ public sealed class CpuBackend : IAlpineBackend
     /// every core. Results are bit-identical whatever this is (SPEC D13).</param>
     public CpuBackend(ModelConfig config, ItemTable items, int userCount, float[] initialParameters, int threads = 0)
     {
-        if (config.Profile == Profile.Thacil && items.Category == null)
-            throw new ArgumentException("the thacil profile needs item categories, and the item table has none", nameof(items));
         Config = config;
-        Layout = ModelLayout.Create(config, userCount, items.CategoryCount);
-        if (initialParameters.Length != Layout.Size)
-            throw new ArgumentException($"expected {Layout.Size} parameters for this configuration, got {initialParameters.Length}", nameof(initialParameters));
-        _model = new CpuModel<float>(config, Layout, items, threads);
+        var model = ModelLayout.ForBackend(config, items, userCount, initialParameters);
+        Layout = model.Parameters;
+        _model = new CpuModel<float>(config, model, items, threads);
         _limit = new ThreadLimit(threads);
         _p = (float[])initialParameters.Clone();
         _g = new float[Layout.Size];

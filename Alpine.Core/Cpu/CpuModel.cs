@@ -14,45 +14,32 @@ namespace Alpine.Cpu;
 public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly ModelConfig _c;
+    private readonly ModelLayout _layout;
     private readonly ItemTable _items;
     private readonly Workers _workers;
     private readonly int _d, _h, _m;
     private readonly SequenceBranch[] _branches;
     private readonly Head? _user;
-    private readonly TensorSlot? _category, _userMatrix;
-    private readonly T[] _alphas; // (K) fusion weights of the computed heads, in head order
+    private readonly T[] _alphas; // (K) the layout's fusion weights in T
     // Per batch: (B,D) x_new and its gradient, (K,B) head logits and theirs, (B) fused logits and theirs.
     private T[] _xNew = [], _dxNew = [], _headLogits = [], _dheadLogits = [], _logits = [], _dlogits = [];
     private int _b;
 
-    public CpuModel(ModelConfig config, ParameterLayout layout, ItemTable items, int threads = 0)
+    public CpuModel(ModelConfig config, ModelLayout model, ItemTable items, int threads = 0)
     {
         config.Validate();
-        _c = config; _items = items; Layout = layout;
+        _c = config; _layout = model; _items = items;
         _workers = new Workers(threads);
         (_d, _h, _m) = (config.ItemDim, config.HiddenSize, config.MlpHidden);
         if (items.VisualDim != config.VisualDim) throw new ArgumentException($"item table has {items.VisualDim} visual dims, the model {config.VisualDim}");
-        float[] a = config.EffectiveAlphas;
-        var alphas = new List<T>();
-        _branches = ModelLayout.SequenceBranches(config).Select((p, k) =>
-        {
-            alphas.Add(T.CreateTruncating(a[k]));
-            return new SequenceBranch(this, p, k, p == ModelLayout.Click);
-        }).ToArray();
-        if (config.UsesUserMatrix)
-        {
-            alphas.Add(T.CreateTruncating(a[2]));
-            _user = new Head(this, ModelLayout.User, _branches.Length, 2 * _d);
-            _userMatrix = layout[$"{ModelLayout.User}.U"];
-        }
-        if (layout.Contains("item.category")) _category = layout["item.category"];
-        _alphas = [.. alphas];
+        _branches = [.. model.Branches.Select(t => new SequenceBranch(this, t))];
+        if (model.UserHead is { } user) _user = new Head(this, user, model.Heads - 1);
+        _alphas = [.. model.Alphas.Select(T.CreateTruncating)];
     }
 
-    public ParameterLayout Layout { get; }
+    public ParameterLayout Layout => _layout.Parameters;
     private int Heads => _alphas.Length;
-    /// <summary>Whether x carries trained parameters (thacil's category embedding), so its gradient is needed.</summary>
-    private bool TrainsX => _category != null;
+    private bool TrainsX => _layout.TrainsX;
 
     /// <summary>Forward for the batch: writes one logit per target and keeps what <see cref="Backward"/> needs.</summary>
     public void Forward(Batch batch, T[] p, Span<T> logits)
@@ -60,7 +47,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         int b = _b = batch.TargetCount, d = _d;
         Buffers.Grow(ref _xNew, b * d); Buffers.Grow(ref _headLogits, Heads * b); Buffers.Grow(ref _logits, b);
         T[] xNew = _xNew;
-        TensorSlot? cat = _category;
+        TensorSlot? cat = _layout.Category;
         _workers.For(b, (lo, hi) =>
         {
             ReadOnlySpan<T> category = cat is { } c ? c.Of(p) : [];
@@ -70,7 +57,7 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         if (_user != null)
         {
             // u = [U[user] ; x_new] (SPEC D8, D9)
-            TensorSlot users = _userMatrix!.Value;
+            TensorSlot users = _layout.UserMatrix!.Value;
             T[] u = _user.Input(b);
             for (int t = 0; t < b; t++)
             {
@@ -99,19 +86,18 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         if (_user != null)
         {
             T[] du = _user.Backward(p, g, b);
-            Span<T> dusers = _userMatrix!.Value.Of(g);
+            Span<T> dusers = _layout.UserMatrix!.Value.Of(g);
             // Fan-in: targets of one user add into one row, in target order (SPEC D13).
             for (int t = 0; t < b; t++)
             {
                 Span<T> row = dusers.Slice(batch.TargetUser[t] * d, d);
                 System.Numerics.Tensors.TensorPrimitives.Add(row, du.AsSpan(t * 2 * d, d), row);
             }
-            AddToDxNew(du, 2 * d, d);
         }
-        foreach (SequenceBranch s in _branches) s.Backward(batch, p, g);
+        foreach (SequenceBranch s in _branches) s.Backward(p, g);
         if (TrainsX)
         {
-            Span<T> dcat = _category!.Value.Of(g);
+            Span<T> dcat = _layout.Category!.Value.Of(g);
             for (int t = 0; t < b; t++) ItemEmbedding.ScatterGradient<T>(dcat, _items, _dxNew.AsSpan(t * d, d), batch.TargetItem[t]);
         }
         Loss.L2Backward<T>(g, Layout, p, _c.L2);
@@ -126,50 +112,50 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         return loss;
     }
 
-    /// <summary>dx_new[t] += du[t, from : from + D] for every target (the x_new part of a head's input).</summary>
-    private void AddToDxNew(T[] du, int width, int from)
+    /// <summary>
+    /// One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K,B) head logits. Its backward
+    /// also adds the x_new part of du to dx_new when x has trained parts.
+    /// </summary>
+    private sealed class Head(CpuModel<T> model, HeadTensors t, int k)
     {
-        if (!TrainsX) return;
-        int d = _d;
-        T[] dxNew = _dxNew;
-        _workers.For(_b, (lo, hi) =>
-        {
-            for (int t = lo; t < hi; t++)
-            {
-                Span<T> dx = dxNew.AsSpan(t * d, d);
-                System.Numerics.Tensors.TensorPrimitives.Add(dx, du.AsSpan(t * width + from, d), dx);
-            }
-        });
-    }
-
-
-    /// <summary>One MLP head (SPEC D8) over a (B, I) input; its logits are row k of the (K,B) head logits.</summary>
-    private sealed class Head(CpuModel<T> model, string prefix, int k, int inputs)
-    {
-        private readonly TensorSlot _w1 = model.Layout[$"{prefix}.mlp.W1"], _b1 = model.Layout[$"{prefix}.mlp.b1"],
-            _w2 = model.Layout[$"{prefix}.mlp.W2"], _b2 = model.Layout[$"{prefix}.mlp.b2"];
         private T[] _u = [], _z = [], _du = [], _dz = [];
 
-        public int Inputs => inputs;
+        public int Inputs => t.Inputs;
 
         /// <summary>The (B, I) input buffer, for the caller to fill.</summary>
-        public T[] Input(int b) { Buffers.Grow(ref _u, b * inputs); return _u; }
+        public T[] Input(int b) { Buffers.Grow(ref _u, b * Inputs); return _u; }
 
         public void Forward(T[] p, int b)
         {
-            int m = model._m;
+            int m = model._m, inputs = Inputs;
             Buffers.Grow(ref _z, b * m);
-            Mlp.Forward(model._headLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _b1.Of(p), _w2.Of(p), _b2.Of(p));
+            Mlp.Forward(model._headLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), t.W1.Of(p), t.B1.Of(p), t.W2.Of(p), t.B2.Of(p));
         }
 
         /// <summary>Adds the head's weight gradients and returns du (B, I).</summary>
         public T[] Backward(T[] p, T[] g, int b)
         {
-            int m = model._m;
+            int m = model._m, inputs = Inputs;
             Buffers.Grow(ref _du, b * inputs); Buffers.Grow(ref _dz, b * m);
-            Mlp.Backward(_du.AsSpan(0, b * inputs), _w1.Of(g), _b1.Of(g), _w2.Of(g), _b2.Of(g), _dz.AsSpan(0, b * m),
-                model._dheadLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), _w1.Of(p), _w2.Of(p));
+            Mlp.Backward(_du.AsSpan(0, b * inputs), t.W1.Of(g), t.B1.Of(g), t.W2.Of(g), t.B2.Of(g), _dz.AsSpan(0, b * m),
+                model._dheadLogits.AsSpan(k * b, b), _z.AsSpan(0, b * m), _u.AsSpan(0, b * inputs), t.W1.Of(p), t.W2.Of(p));
+            if (model.TrainsX) AddToDxNew(b);
             return _du;
+        }
+
+        /// <summary>dx_new[t] += du[t, XNewColumn : +D] for every target.</summary>
+        private void AddToDxNew(int b)
+        {
+            int d = model._d, inputs = Inputs, from = t.XNewColumn;
+            T[] dxNew = model._dxNew, du = _du;
+            model._workers.For(b, (lo, hi) =>
+            {
+                for (int r = lo; r < hi; r++)
+                {
+                    Span<T> dx = dxNew.AsSpan(r * d, d);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dx, du.AsSpan(r * inputs + from, d), dx);
+                }
+            });
         }
     }
 
@@ -180,100 +166,89 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
     private sealed class SequenceBranch
     {
         private readonly CpuModel<T> _model;
-        private readonly bool _clicks;
+        private readonly BranchTensors _t;
         private readonly GraphLstm<T> _lstm;
-        private readonly TensorSlot _wx, _wh, _b;
-        private readonly TensorSlot? _wg, _wa;
         private readonly Head _head;
+        private readonly BatchIndex _ix = new();
         // (N,D) x, (N,D) dx, (N,H) h, (N,H) dh; (B,H) query and its gradient; α of every window, concatenated.
         private T[] _x = [], _dx = [], _hs = [], _dhs = [], _q = [], _dq = [], _alpha = [];
-        // Window offsets into α (B+1); targets grouped by sequence (counting sort, stable): order (B), start (S+1).
-        private int[] _alphaOffset = [], _order = [], _seqTargets = [];
         private long[] _seqWork = []; // (S+1) cumulative window positions per sequence, for the backward's split
 
-        public SequenceBranch(CpuModel<T> model, string prefix, int k, bool clicks)
+        public SequenceBranch(CpuModel<T> model, BranchTensors t)
         {
-            _model = model; _clicks = clicks;
-            ParameterLayout l = model.Layout;
+            _model = model; _t = t;
             ModelConfig c = model._c;
             // x is gathered per item (below), so rows of one item may share their projection.
             _lstm = new GraphLstm<T>(model._d, model._h, c.UsesGraph, c.CStar, c.TopL, shareByItem: true);
-            (_wx, _wh, _b) = (l[$"{prefix}.Wx"], l[$"{prefix}.Wh"], l[$"{prefix}.b"]);
-            if (c.UsesGraph) _wg = l[$"{prefix}.Wg"];
-            if (c.Attention == AttentionKind.Bilinear) _wa = l[$"{prefix}.attn.W"];
-            _head = new Head(model, prefix, k, model._h + model._d);
+            _head = new Head(model, t.Mlp, t.Head);
         }
-
-        private (SequenceSet Seqs, int[] Seq, int[] Start, int[] End) Select(Batch b) => _clicks
-            ? (b.Clicks, b.ClickSeq, b.ClickStart, b.ClickEnd)
-            : (b.NotClicks, b.NotClickSeq, b.NotClickStart, b.NotClickEnd);
 
         public void Forward(Batch batch, T[] p)
         {
             CpuModel<T> m = _model;
             int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
-            var (seqs, seq, start, end) = Select(batch);
+            BatchIndex ix = _ix;
+            ix.Build(batch, _t.Clicks);
+            SequenceSet seqs = ix.Seqs;
             int n = seqs.TotalSteps;
             Buffers.Grow(ref _x, n * d); Buffers.Grow(ref _hs, n * h); Buffers.Grow(ref _q, b * h);
             T[] x = _x, hs = _hs, q = _q, xNew = m._xNew;
-            TensorSlot? cat = m._category;
+            TensorSlot? cat = m._layout.Category;
             m._workers.For(n, (lo, hi) =>
             {
                 ReadOnlySpan<T> category = cat is { } c ? c.Of(p) : [];
                 for (int i = lo; i < hi; i++) ItemEmbedding.Gather(x.AsSpan(i * d, d), m._items, category, seqs.Items[i]);
             });
-            _lstm.Forward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, x.AsSpan(0, n * d), hs.AsSpan(0, n * h));
+            _lstm.Forward(_t.Wx.Of(p), _t.Wh.Of(p), Wg(p), _t.B.Of(p), seqs, x.AsSpan(0, n * d), hs.AsSpan(0, n * h));
 
             // The query: W_a x_new (bilinear) or x_new/√H (scaled dot), SPEC D7.
-            if (_wa is { } wa) Linear.Forward(q.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), [], h);
+            if (_t.Wa is { } wa) Linear.Forward(q.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), [], h);
             else System.Numerics.Tensors.TensorPrimitives.Multiply(xNew.AsSpan(0, b * d), T.One / T.Sqrt(T.CreateTruncating(h)), q.AsSpan(0, b * h));
 
-            GroupTargets(seqs, seq, start, end, b);
+            Buffers.Grow(ref _alpha, ix.AlphaTotal);
             T[] alpha = _alpha, u = _head.Input(b);
-            int[] aoff = _alphaOffset;
             m._workers.For(b, (lo, hi) =>
             {
                 for (int t = lo; t < hi; t++)
                 {
-                    int row = seqs.Offsets[seq[t]] + start[t], len = end[t] - start[t];
+                    int row = ix.RowStart[t], len = ix.Window(t);
                     // f goes straight into the head's input row [f ; x_new].
-                    Attention.Forward(u.AsSpan(t * inputs, h), alpha.AsSpan(aoff[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h));
+                    Attention.Forward(u.AsSpan(t * inputs, h), alpha.AsSpan(ix.AlphaOffset[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h));
                     xNew.AsSpan(t * d, d).CopyTo(u.AsSpan(t * inputs + h, d));
                 }
             });
             _head.Forward(p, b);
         }
 
-        public void Backward(Batch batch, T[] p, T[] g)
+        public void Backward(T[] p, T[] g)
         {
             CpuModel<T> m = _model;
             int b = m._b, d = m._d, h = m._h, inputs = _head.Inputs;
-            var (seqs, seq, start, end) = Select(batch);
+            BatchIndex ix = _ix;
+            SequenceSet seqs = ix.Seqs;
             int n = seqs.TotalSteps;
             T[] du = _head.Backward(p, g, b);
-            m.AddToDxNew(du, inputs, h);
 
             Buffers.Grow(ref _dhs, n * h); Buffers.Grow(ref _dq, b * h);
             if (m.TrainsX) Buffers.Grow(ref _dx, n * d);
             T[] dhs = _dhs, dq = _dq, hs = _hs, q = _q, alpha = _alpha, u = _head.Input(b), xNew = m._xNew;
-            int[] aoff = _alphaOffset, order = _order, seqTargets = _seqTargets;
             dhs.AsSpan(0, n * h).Clear();
             // Windows of one sequence overlap in SharedPrefix mode (SPEC D12): each sequence's dh is owned by one
             // work item, which adds its targets in target order, so the fan-in sum is fixed (SPEC D13).
             // Sequences differ in length and in targets, so they are split by window positions, not by count
-            // (9 sequences of very unequal work on 2 threads left one idle); the split never changes a sum.
-            int[] cut = BalancedCuts(seqs.Count, start, end, m._workers.Threads);
+            // (a few sequences of very unequal work would leave threads idle); the split never changes a sum.
+            int[] cut = BalancedCuts(seqs.Count, m._workers.Threads);
             m._workers.For(cut.Length - 1, (klo, khi) =>
             {
                 for (int s = cut[klo]; s < cut[khi]; s++)
-                    for (int i = seqTargets[s]; i < seqTargets[s + 1]; i++)
+                    for (int i = ix.SeqTargets[s]; i < ix.SeqTargets[s + 1]; i++)
                     {
-                        int t = order[i], row = seqs.Offsets[s] + start[t], len = end[t] - start[t];
+                        int t = ix.Order[i], row = ix.RowStart[t], len = ix.Window(t);
                         Attention.Backward(dhs.AsSpan(row * h, len * h), dq.AsSpan(t * h, h), du.AsSpan(t * inputs, h),
-                            alpha.AsSpan(aoff[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h), u.AsSpan(t * inputs, h));
+                            alpha.AsSpan(ix.AlphaOffset[t], len), hs.AsSpan(row * h, len * h), q.AsSpan(t * h, h), u.AsSpan(t * inputs, h));
                     }
             });
-            if (_wa is { } wa)
+            if (_t.Wa is { } wa)
                 Linear.Backward(m.TrainsX ? m._dxNew.AsSpan(0, b * d) : [], wa.Of(g), [], dq.AsSpan(0, b * h), xNew.AsSpan(0, b * d), wa.Of(p), h);
             else if (m.TrainsX)
             {
@@ -284,11 +259,11 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             // dx feeds only the category embedding's gradient: without one it is not computed (1/6 of the
             // layer's backward FLOPs): GraphLstm skips an empty dx.
             Span<T> dx = m.TrainsX ? _dx.AsSpan(0, n * d) : [];
-            _lstm.Backward(_wx.Of(p), _wh.Of(p), Wg(p), _b.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), dx,
-                _wx.Of(g), _wh.Of(g), Wg(g), _b.Of(g));
+            _lstm.Backward(_t.Wx.Of(p), _t.Wh.Of(p), Wg(p), _t.B.Of(p), seqs, _x.AsSpan(0, n * d), dhs.AsSpan(0, n * h), dx,
+                _t.Wx.Of(g), _t.Wh.Of(g), Wg(g), _t.B.Of(g));
             if (m.TrainsX)
             {
-                Span<T> dcat = m._category!.Value.Of(g);
+                Span<T> dcat = m._layout.Category!.Value.Of(g);
                 for (int i = 0; i < n; i++) ItemEmbedding.ScatterGradient<T>(dcat, m._items, _dx.AsSpan(i * d, d), seqs.Items[i]);
             }
         }
@@ -297,16 +272,16 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         /// Cuts [0, S) into at most <paramref name="parts"/> contiguous ranges of sequences with about equal
         /// window positions (the attention backward's work): range k is [cut[k], cut[k+1]).
         /// </summary>
-        private int[] BalancedCuts(int sequences, int[] start, int[] end, int parts)
+        private int[] BalancedCuts(int sequences, int parts)
         {
-            int[] seqTargets = _seqTargets, order = _order;
+            BatchIndex ix = _ix;
             Buffers.Grow(ref _seqWork, sequences + 1);
             long[] work = _seqWork;
             work[0] = 0;
             for (int s = 0; s < sequences; s++)
             {
                 long w = 0;
-                for (int i = seqTargets[s]; i < seqTargets[s + 1]; i++) w += end[order[i]] - start[order[i]];
+                for (int i = ix.SeqTargets[s]; i < ix.SeqTargets[s + 1]; i++) w += ix.Window(ix.Order[i]);
                 work[s + 1] = work[s] + w;
             }
             parts = Math.Max(1, Math.Min(parts, sequences));
@@ -321,29 +296,6 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
             return cut;
         }
 
-        private Span<T> Wg(T[] flat) => _wg is { } w ? w.Of(flat) : [];
-
-        /// <summary>α offsets per target, and the targets of each sequence in target order (a stable counting sort).</summary>
-        private void GroupTargets(SequenceSet seqs, int[] seq, int[] start, int[] end, int b)
-        {
-            Buffers.Grow(ref _alphaOffset, b + 1); Buffers.Grow(ref _order, b); Buffers.Grow(ref _seqTargets, seqs.Count + 1);
-            int total = 0;
-            for (int t = 0; t < b; t++)
-            {
-                System.Diagnostics.Debug.Assert(0 <= start[t] && start[t] <= end[t] && end[t] <= seqs.Length(seq[t]));
-                _alphaOffset[t] = total;
-                total += end[t] - start[t];
-            }
-            _alphaOffset[b] = total;
-            Buffers.Grow(ref _alpha, total);
-            Span<int> counts = _seqTargets.AsSpan(0, seqs.Count + 1);
-            counts.Clear();
-            for (int t = 0; t < b; t++) counts[seq[t] + 1]++;
-            for (int s = 0; s < seqs.Count; s++) counts[s + 1] += counts[s];
-            for (int t = 0; t < b; t++) _order[counts[seq[t]]++] = t;
-            // The fill advanced each start to the next sequence's; shift back.
-            for (int s = seqs.Count; s > 0; s--) counts[s] = counts[s - 1];
-            counts[0] = 0;
-        }
+        private Span<T> Wg(T[] flat) => _t.Wg is { } w ? w.Of(flat) : [];
     }
 }

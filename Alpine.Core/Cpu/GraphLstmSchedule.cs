@@ -6,7 +6,7 @@ namespace Alpine.Cpu;
 
 /// <summary>
 /// The step order of a <see cref="SequenceSet"/> that lets the recurrence run as GEMMs over many sequences
-/// at once (SPEC "Fusion"): sequences sorted by length (longest first, ties by index), cut into fixed groups
+/// at once (SPEC "Fusion"): sequences in <see cref="LongestFirst"/> order, cut into fixed groups
 /// of <see cref="GroupSize"/> consecutive sorted sequences; each group's rows are one contiguous range
 /// (so its input projection is one GEMM), stored time-major inside it: the rows of step t of the group's
 /// sequences are one block <c>Row(g, t) + (j − first sequence of g)</c>, and the rows of step t−1 of the
@@ -20,7 +20,7 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>N, all rows.</summary>
     public int Rows { get; private set; }
     /// <summary>(Steps) how many sorted sequences are longer than t.</summary>
-    public int[] Active = [];
+    public int[] Active => _longest.Active;
     /// <summary>Sorted sequences per group (the last group may have fewer).</summary>
     public int GroupSize { get; private set; } = 1;
     /// <summary>Number of groups.</summary>
@@ -53,30 +53,17 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>First row of step t (0 ≤ t ≤ Steps) of group g; the group's sequence j sits at + (j − g·GroupSize).</summary>
     public int Row(int g, int t) => _stepRow[g * (Steps + 1) + t];
 
-    private int[] _order = [];
-    private int[] _length = [];
+    private readonly LongestFirst _longest = new();
 
     /// <summary>Rebuilds the schedule for <paramref name="seqs"/>, growing arrays only when it is larger.</summary>
     public void Build(SequenceSet seqs, int chunks, int groupSize)
     {
         int b = seqs.Count, n = seqs.TotalSteps, topL = seqs.TopL;
-        Buffers.Grow(ref _order, b);
-        Buffers.Grow(ref _length, b);
-        for (int s = 0; s < b; s++) { _order[s] = s; _length[s] = seqs.Length(s); }
-        // Longest first; the index breaks ties so the order is a pure function of the lengths.
-        var lengths = _length;
-        Array.Sort(_order, 0, b, Comparer<int>.Create((p, q) => lengths[p] != lengths[q] ? lengths[q].CompareTo(lengths[p]) : p.CompareTo(q)));
-
-        Steps = b == 0 ? 0 : _length[_order[0]];
+        _longest.Build(seqs);
+        int[] order = _longest.Order;
+        Steps = _longest.Steps;
         Rows = n;
         Sequences = b;
-        Buffers.Grow(ref Active, Steps);
-        int active = b;
-        for (int t = 0; t < Steps; t++)
-        {
-            while (active > 0 && _length[_order[active - 1]] <= t) active--;
-            Active[t] = active;
-        }
 
         // Groups of GroupSize sorted sequences, each a contiguous row range, time-major inside.
         GroupSize = groupSize;
@@ -102,8 +89,8 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
         Buffers.Grow(ref PredScale, n);
         for (int j = 0; j < b; j++)
         {
-            int s = _order[j], off = seqs.Offsets[s], g = j / groupSize, at = j - g * groupSize;
-            for (int t = 0; t < _length[s]; t++)
+            int s = order[j], off = seqs.Offsets[s], g = j / groupSize, at = j - g * groupSize;
+            for (int t = 0; t < seqs.Length(s); t++)
             {
                 int row = Row(g, t) + at, src = off + t, valid = 0;
                 Source[row] = src;
@@ -137,7 +124,7 @@ internal sealed class GraphLstmSchedule<T> where T : unmanaged, IBinaryFloatingP
         long sum = 0;
         for (int j = 0; j < b && c < chunks; j++)
         {
-            sum += _length[_order[j]];
+            sum += seqs.Length(order[j]);
             if (sum * chunks >= (long)n * c) ChunkStart[c++] = j + 1;
         }
         while (c <= chunks) ChunkStart[c++] = b;

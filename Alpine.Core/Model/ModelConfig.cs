@@ -89,6 +89,3 @@ public sealed record ModelConfig
         if (Alphas is { Length: not 3 }) throw new Data.UsageException("--alphas takes three numbers α1,α2,α3");
     }
 }
-
-/// <summary>Dimensions named once (STYLE.md): B sequences, T steps, D item dim, H hidden, M MLP hidden.</summary>
-public readonly record struct Dims(int B, int T, int D, int H, int M);

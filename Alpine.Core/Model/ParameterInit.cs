@@ -24,11 +24,11 @@ public static class ParameterInit
     {
         var p = new float[layout.Size];
         // The category embedding first: the user matrix is initialised from x, which contains it.
-        foreach (TensorSlot s in layout.Slots.OrderBy(s => s.Name == $"{ModelLayout.User}.U" ? 1 : 0))
+        foreach (TensorSlot s in layout.Slots.OrderBy(s => s.Name == ModelLayout.UserMatrixName ? 1 : 0))
         {
             var rng = new SplitMix64(seed ^ Fnv1a(s.Name));
             Span<float> w = s.Of(p);
-            if (s.Name == $"{ModelLayout.User}.U") UserMatrix(w, config, layout, p, items, likeFollow);
+            if (s.Name == ModelLayout.UserMatrixName) UserMatrix(w, config, layout, p, items, likeFollow);
             else switch (s.Kind)
             {
                 case TensorKind.Weight: Uniform(w, GlorotLimit(s, config), ref rng); break;
@@ -84,7 +84,7 @@ public static class ParameterInit
     {
         if (lists == null) return;
         int d = c.ItemDim;
-        ReadOnlySpan<float> category = layout.Contains("item.category") ? layout["item.category"].Of(p) : [];
+        ReadOnlySpan<float> category = layout.Contains(ModelLayout.CategoryName) ? layout[ModelLayout.CategoryName].Of(p) : [];
         var x = new float[d];
         int users = Math.Min(u.Length / d, lists.UserCount);
         for (int user = 0; user < users; user++)

@@ -1,9 +1,9 @@
-using ILGPU;
-using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Device;
 
 /// <summary>
 /// An ILGPU accelerator together with the context that owns it; disposing it releases both.

@@ -1,7 +1,7 @@
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Device;
 
 /// <summary>
 /// A device buffer that grows only when a larger shape arrives (STYLE.md: allocate once per shape), by at least

@@ -1,11 +1,11 @@
 using System.Reflection;
-using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
-using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime;
+using ILGPU;
 
-namespace Alpine.Kernels;
+namespace Alpine.Kernels.Device;
 
 /// <summary>
 /// Compiles a kernel to PTX text with no GPU and no driver: ILGPU's PTX backend only needs the target's

@@ -96,7 +96,7 @@ public class TrainCommandTests
     public void DeviceGpuUsesCudaOrSaysThereIsNone()
     {
         bool hasCuda;
-        using (var probe = Alpine.Kernels.AcceleratorFactory.TryCreateCuda()) hasCuda = probe is not null;
+        using (var probe = Alpine.Kernels.Device.AcceleratorFactory.TryCreateCuda()) hasCuda = probe is not null;
         var (code, err) = Cli(Train("--device", "gpu"));
         if (hasCuda)
         {

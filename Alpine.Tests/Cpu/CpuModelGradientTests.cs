@@ -34,23 +34,24 @@ public class CpuModelGradientTests
     {
         ModelConfig c = TinyModel.Config(variant, cstar, attention, profile, topL);
         ItemTable items = TinyModel.ItemTable(c);
-        ParameterLayout layout = ModelLayout.Create(c, TinyModel.Users, TinyModel.Categories);
+        var model = ModelLayout.Of(c, TinyModel.Users, TinyModel.Categories);
+        ParameterLayout layout = model.Parameters;
         double[] p = TinyModel.ToDouble(TinyModel.Parameters(c, layout, items));
         Batch batch = TinyModel.Batch(topL);
-        var model = new CpuModel<double>(c, layout, items, threads: 1);
+        var cpu = new CpuModel<double>(c, model, items, threads: 1);
         var logits = new double[batch.TargetCount];
         var g = new double[layout.Size];
-        model.ForwardBackward(batch, p, g, logits);
+        cpu.ForwardBackward(batch, p, g, logits);
 
         double LossOf(double[] _)
         {
-            model.Forward(batch, p, logits);
-            return model.LossOf(batch, p);
+            cpu.Forward(batch, p, logits);
+            return cpu.LossOf(batch, p);
         }
         foreach (TensorSlot s in layout.Slots)
             GradCheck.Check(s.Name, p, s.Offset, s.Size, LossOf, g.AsSpan(s.Offset, s.Size), tolerance: 1e-5);
         if (profile == Profile.Thacil)
-            Assert.That(layout["item.category"].Of(g).ToArray(), Has.Some.Not.EqualTo(0.0), "the category embedding is trained");
+            Assert.That(layout[ModelLayout.CategoryName].Of(g).ToArray(), Has.Some.Not.EqualTo(0.0), "the category embedding is trained");
     }
 
     [Test]
@@ -58,11 +59,12 @@ public class CpuModelGradientTests
     {
         ModelConfig c = TinyModel.Config(Variant.Alpine, profile: Profile.Thacil);
         ItemTable items = TinyModel.ItemTable(c);
-        ParameterLayout layout = ModelLayout.Create(c, TinyModel.Users, TinyModel.Categories);
+        var model = ModelLayout.Of(c, TinyModel.Users, TinyModel.Categories);
+        ParameterLayout layout = model.Parameters;
         float[] p = TinyModel.Parameters(c, layout, items);
         Batch batch = TinyModel.Batch();
         var gd = new double[layout.Size];
-        double lossD = new CpuModel<double>(c, layout, items).ForwardBackward(batch, TinyModel.ToDouble(p), gd, new double[batch.TargetCount]);
+        double lossD = new CpuModel<double>(c, model, items).ForwardBackward(batch, TinyModel.ToDouble(p), gd, new double[batch.TargetCount]);
         using var backend = new CpuBackend(c, items, TinyModel.Users, p);
         float lossF = backend.ForwardBackward(batch, new float[batch.TargetCount]);
         var gf = new float[layout.Size];

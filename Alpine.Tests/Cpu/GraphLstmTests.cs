@@ -190,7 +190,6 @@ public class GraphLstmTests
         var k = MakeCase(9, [30, 17, 0, 1, 25, 9, 30, 4], 16, 20, useGraph, cstar, 2);
         var (wx, wh, wg, b, x, r) = (F(k.Wx), F(k.Wh), F(k.Wg), F(k.B), F(k.X), F(k.R));
         var layer = new GraphLstm<float>(k.D, k.H, useGraph, cstar, 2);
-        Assert.That(((ISequenceEncoder<float>)layer).SkipsEmptyDx, Is.True);
         var full = Run(layer, k, wx, wh, wg, b, x, r);
         var h = new float[k.Seqs.TotalSteps * k.H];
         var (dwx, dwh, dwg, db) = (new float[wx.Length], new float[wh.Length], new float[wg.Length], new float[b.Length]);

@@ -1,9 +1,12 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
 using Alpine.Model;
 using ILGPU;
 using ILGPU.Runtime;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
+using Alpine.Kernels.GraphLstm;
+using Alpine.Kernels.Optim;
 
 namespace Alpine.Tests.Kernels;
 
@@ -41,7 +44,7 @@ public abstract class CellKernelChecks : KernelChecks
         cpu.Forward(wx, wh, wg, b, seqs, x, hRef);
         cpu.Backward(wx, wh, wg, b, seqs, x, dh, dxRef, dwxRef, dwhRef, dwgRef, dbRef);
 
-        using var gpu = new GpuSequenceEncoder(Kernels, d, h, useGraph, cstar, topL, schedule);
+        using var gpu = new HostGraphLstm(Kernels, d, h, useGraph, cstar, topL, schedule);
         // Persistent: two groups, so a group owns several sequences; half the weight rows on chip.
         gpu.Layer.PersistentGroups = 2;
         gpu.Layer.SharedRowsLimit = h / 2;
@@ -130,8 +133,8 @@ public abstract class CellKernelChecks : KernelChecks
         using var dg = Acc.Allocate1D(g);
         using var dm = Acc.Allocate1D(m);
         using var dv = Acc.Allocate1D(v);
-        using var partials = new DeviceArray<float>(Acc);
-        float normGpu = GpuAdam.Step(Kernels, dp.View, dg.View, dm.View, dv.View, partials, settings, step: 3);
+        using var adam = new GpuAdam(Kernels);
+        float normGpu = adam.Step(dp.View, dg.View, dm.View, dv.View, settings, step: 3);
         float normCpu = Adam.Step(p, g, m, v, settings, 3);
         // float partial sums on the device against float64 chunks on the host.
         Assert.That(normGpu, Is.EqualTo(normCpu).Within(1e-3).Percent, "global norm");

@@ -1,9 +1,11 @@
 using Alpine.Data;
 using Alpine.Cpu;
-using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Backend;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.GraphLstm;
 
 namespace Alpine.Tests.Kernels;
 
@@ -302,8 +304,7 @@ public abstract class GpuBackendChecks : KernelChecks
         var rng = new Random(8);
         var items = ItemsOf(config, rng);
         Batch large = Mixed(config, rng), small = Windows(config, rng);
-        var layout = ModelLayout.Create(config, Users, items.CategoryCount);
-        using var model = new GpuModel(Kernels, config, layout, items, Users);
+        using var model = new GpuModel(Kernels, config, ModelLayout.Of(config, Users, items.CategoryCount), items, Users);
         model.Pack(large);
         model.Pack(small);
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -1,4 +1,4 @@
-using Alpine.Kernels;
+using Alpine.Kernels.Device;
 using ILGPU.Runtime;
 
 namespace Alpine.Tests.Kernels;

@@ -1,10 +1,11 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
 using Alpine.Model;
 using Alpine.Prep;
 using ILGPU;
 using ILGPU.Runtime;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Backend;
+using Alpine.Kernels.Device;
 
 namespace Alpine.Tests.Kernels;
 

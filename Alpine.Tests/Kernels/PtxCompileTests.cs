@@ -1,4 +1,5 @@
-using Alpine.Kernels;
+using Alpine.Kernels.Device;
+
 
 namespace Alpine.Tests.Kernels;
 

@@ -1,8 +1,11 @@
 using Alpine.Cpu;
-using Alpine.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
 using static Alpine.Tests.Kernels.KernelFixtures;
+using Alpine.Kernels.Attention;
+using Alpine.Kernels.Device;
+using Alpine.Kernels.Gemm;
+using Alpine.Kernels.Mlp;
 
 namespace Alpine.Tests.Kernels;
 
