@@ -19,9 +19,10 @@ public sealed class DataFormatException : Exception
     public DataFormatException(string file, string problem, Exception? inner = null)
         : this(file, 0, problem, inner) { }
 
+    /// <summary>One line whatever the file held: control characters are escaped (<see cref="Printable"/>).</summary>
     private static string Format(string file, long line, string problem) =>
-        line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}";
+        Printable.Escape(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}");
 }
 
 /// <summary>A bad option or argument given by a user (names the option and what was expected).</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : Exception(Printable.Escape(message));
