@@ -194,7 +194,7 @@ public static class KuaiVideoImporter
         try { return read(); }
         catch (Exception e) when (e is not DataFormatException)
         {
-            string why = e.Message.ReplaceLineEndings(" ");
+            string why = Printable.Quote(e.Message.ReplaceLineEndings(" "), 160);
             throw new DataFormatException(path, $"not a readable HDF5 features file (truncated or damaged?): {e.GetType().Name}: {why}", e);
         }
     }

@@ -133,6 +133,7 @@ public class NativeFormatReadTests
     [TestCase("item_id,category\n0,1\n", 1L, "expected 'item_id,category_id'")]
     [TestCase("item_id,category_id\n0,1\n1,2\n", 0L, "item 2 has no row")]
     [TestCase("", 0L, "empty")]
+    [TestCase("item_id,category_id\n0,1\n1,2147483647\n2,0\n", 3L, "category_id 2147483647 is not dense")]
     public void CategoriesErrorsNameFileAndLine(string text, long line, string mention)
     {
         string p = Write(text, "item_categories.csv");
