@@ -115,7 +115,7 @@ public sealed class DataFolder
         }
         catch (IOException e) when (e.Message.Contains(tmp, StringComparison.Ordinal))
         {
-            Directory.Delete(tmp, recursive: true);
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
             // Disk full and the like: the runtime names the staging folder; the user knows only --out.
             throw new IOException(e.Message.Replace(tmp, dir, StringComparison.Ordinal), e);
         }
