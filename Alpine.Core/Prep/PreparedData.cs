@@ -110,6 +110,8 @@ public sealed class PreparedData
         progress?.Report(("read", 0));
         var log = folder.LoadLog();
         var categories = folder.LoadCategories();
+        // Every feature row, not only the PCA's sample, is checked before the long work (FeatureCheck).
+        folder.ValidateFeatures();
         progress?.Report(("read", 1));
         PreparedData data;
         using (var npy = folder.OpenFeatures())
