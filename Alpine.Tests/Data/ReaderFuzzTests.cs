@@ -33,7 +33,7 @@ public class ReaderFuzzTests
         if (categories) NativeFormat.WriteCategories(Path.Combine(Data, NativeFormat.CategoriesFile), [.. Enumerable.Range(0, 40).Select(i => i % 5)]);
     }
 
-    /// <summary>Prepare (what <c>alpine prepare</c> and a first <c>train</c> run) on a corrupted copy of one file of the folder.</summary>
+    /// <summary>Prepares (as <c>alpine prepare</c> and a first <c>train</c> do) with one file of the folder corrupted.</summary>
     private void FuzzPrepare(string file, int seed)
     {
         string path = Path.Combine(Data, file);
