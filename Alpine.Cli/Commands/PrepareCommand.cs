@@ -25,7 +25,10 @@ public sealed class PrepareCommand : ICommand
         var total = Stopwatch.StartNew();
         var data = CtrlC.Run(ct => WithProgress((p, t) => PreparedData.Prepare(dir, options, p, t), ct));
         var size = new FileInfo(PreparedData.CachePath(dir)).Length;
-        AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{data.ItemCount:N0}[/] items ({data.Items.VisualDim}-d), " +
+        // The same counts as `stats`: users (dense ids, all with impressions) and, when some rows are never shown, items with impressions.
+        int shown = DatasetStats.Of(data).Items;
+        string items = shown == data.ItemCount ? $"{data.ItemCount:N0}" : $"{data.ItemCount:N0}[/] feature rows, [bold]{shown:N0}";
+        AnsiConsole.MarkupLine($"prepared [bold]{data.UserCount:N0}[/] users, [bold]{items}[/] items ({data.Items.VisualDim}-d), " +
             $"[bold]{data.ImpressionCount:N0}[/] impressions ({data.ClickItem.Length:N0} clicks), profile {data.Profile}, " +
             $"top-L {data.TopL} {data.Metric} in {total.Elapsed.TotalSeconds:F1} s");
         AnsiConsole.MarkupLine($"cache: {Markup.Escape(PreparedData.CachePath(dir))} ({size / 1048576.0:F1} MiB)");

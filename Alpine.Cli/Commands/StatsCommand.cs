@@ -25,6 +25,7 @@ public sealed class StatsCommand : ICommand
         var table = new Table().AddColumn("Dataset").AddColumn(new TableColumn(Markup.Escape(Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')))).RightAligned());
         foreach (var (label, value) in stats.Rows()) table.AddRow(Markup.Escape(label), value);
         table.AddRow("[grey](of training: validation)[/]", $"[grey]{stats.ValidationInteractions:N0}[/]");
+        if (stats.FeatureRows != stats.Items) table.AddRow("[grey](feature rows, shown or not)[/]", $"[grey]{stats.FeatureRows:N0}[/]");
         AnsiConsole.Write(table);
         return 0;
     }

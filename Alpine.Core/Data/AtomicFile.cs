@@ -21,6 +21,11 @@ public static class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
+        catch (IOException e) when (e.Message.Contains(tmp, StringComparison.Ordinal))
+        {
+            // Disk full and the like: the runtime names the temp file; the user knows only the target.
+            throw new IOException(e.Message.Replace(tmp, full, StringComparison.Ordinal), e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
@@ -28,6 +33,35 @@ public static class AtomicFile
     }
 
     private const string TempSuffix = ".tmp";
+
+    /// <summary>
+    /// Checks up front that <paramref name="path"/> can be written atomically, by creating and removing a temp
+    /// file beside it, so a command fails before its long work rather than after. Throws
+    /// <see cref="DataFormatException"/> naming <paramref name="path"/> and what <paramref name="purpose"/> needed it.
+    /// </summary>
+    public static void EnsureWritable(string path, string purpose)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new DataFormatException(path, $"is a folder, so it cannot be written as a file; remove or rename it ({purpose})");
+        string probe = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1).Dispose();
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException(path, $"cannot be written ({Reason(e, path, probe)}); {purpose}", e);
+        }
+    }
+
+    /// <summary>Why a write failed, in words naming <paramref name="userPath"/> instead of any <paramref name="internalPath"/>.</summary>
+    public static string Reason(Exception e, string userPath, string? internalPath = null) => e switch
+    {
+        UnauthorizedAccessException => "permission denied: the folder is read-only or not yours",
+        DirectoryNotFoundException => "its folder does not exist",
+        _ => internalPath is null ? e.Message.ReplaceLineEndings(" ") : e.Message.Replace(internalPath, userPath, StringComparison.Ordinal).ReplaceLineEndings(" "),
+    };
 
     /// <summary>Whether <paramref name="name"/> is the temporary file of a write to <paramref name="target"/> (a crash can leave one).</summary>
     public static bool IsTempOf(string name, string target) =>

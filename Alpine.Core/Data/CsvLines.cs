@@ -17,6 +17,9 @@ internal sealed class CsvLines : IDisposable
     private bool _eof;
     private readonly CancellationToken _ct;
 
+    /// <summary>The longest line read: far above any real row, and a binary file without newlines stops here.</summary>
+    public const int MaxLineBytes = 16 << 20;
+
     public string Path { get; }
     /// <summary>1-based number of the line last returned (the header is line 1).</summary>
     public long Line { get; private set; }
@@ -64,8 +67,7 @@ internal sealed class CsvLines : IDisposable
                 return i;
             }
         }
-        string got = Encoding.UTF8.GetString(line[..Math.Min(line.Length, 120)]);
-        throw new DataFormatException(Path, 1, $"wrong or missing header '{got}'; expected '{expected}'");
+        throw new DataFormatException(Path, 1, $"wrong or missing header '{Printable.Quote(line, 60)}'; expected '{expected}'");
     }
 
     /// <summary>The next non-blank line without its line ending; false at the end of the file.</summary>
@@ -95,7 +97,12 @@ internal sealed class CsvLines : IDisposable
     {
         _ct.ThrowIfCancellationRequested();
         int rest = _end - _start;
-        if (rest == _buf.Length) Array.Resize(ref _buf, checked(_buf.Length * 2));
+        if (rest == _buf.Length)
+        {
+            if (_buf.Length >= MaxLineBytes)
+                throw new DataFormatException(Path, Line + 1, $"a line longer than {MaxLineBytes >> 20} MiB; expected a CSV file of short lines (is it a binary file?)");
+            Array.Resize(ref _buf, _buf.Length * 2);
+        }
         Buffer.BlockCopy(_buf, _start, _buf, 0, rest);
         _start = 0;
         _end = rest;
@@ -118,7 +125,7 @@ internal sealed class CsvLines : IDisposable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     public DataFormatException FieldError(string column, ReadOnlySpan<byte> field, string problem) =>
-        new(Path, Line, $"{column} '{Encoding.UTF8.GetString(field[..Math.Min(field.Length, 40)])}' {problem}");
+        new(Path, Line, $"{column} '{Printable.Quote(field)}' {problem}");
 
     public DataFormatException Error(string problem) => new(Path, Line, problem);
 

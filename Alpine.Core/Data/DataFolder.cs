@@ -46,8 +46,16 @@ public sealed class DataFolder
         return new DataFolder(dir, File.Exists(cats) ? cats : null, (int)npy.Rows, npy.Cols);
     }
 
-    /// <summary>Reads the impressions, refusing an item id without a feature row (naming the line).</summary>
-    public InteractionLog LoadLog() => NativeFormat.ReadInteractions(InteractionsPath, ItemCount);
+    /// <summary>
+    /// Reads the impressions, refusing an item id without a feature row (naming the line) and user ids that
+    /// are not dense (<see cref="InteractionLog.EnsureDenseUsers"/>).
+    /// </summary>
+    public InteractionLog LoadLog()
+    {
+        var log = NativeFormat.ReadInteractions(InteractionsPath, ItemCount);
+        log.EnsureDenseUsers(InteractionsPath);
+        return log;
+    }
 
     /// <summary>The category of each item, or null for the Kuaishou profile.</summary>
     public int[]? LoadCategories() => CategoriesPath is null ? null : NativeFormat.ReadCategories(CategoriesPath, ItemCount);
@@ -55,7 +63,7 @@ public sealed class DataFolder
     /// <summary>Opens <c>items.npy</c> for chunked reading; the caller disposes it.</summary>
     public NpyReader OpenFeatures() => NpyFile.OpenRead(ItemsPath);
 
-    /// <summary>Streams every feature row once, refusing NaN or infinite values (naming the row).</summary>
+    /// <summary>Streams every feature row once, refusing values training cannot use (<see cref="FeatureCheck"/>; naming row and column).</summary>
     public void ValidateFeatures(int chunkRows = 4096)
     {
         using var npy = OpenFeatures();
@@ -85,13 +93,31 @@ public sealed class DataFolder
                 throw new UsageException($"--out {dir} is not a data folder (it holds '{foreign}'); --force only replaces a folder of " +
                     $"{NativeFormat.InteractionsFile}, {NativeFormat.ItemsFile}, {NativeFormat.CategoriesFile} and {NativeFormat.PreparedCacheFile}");
         }
-        string? parent = Path.GetDirectoryName(dir);
-        if (parent is not null) Directory.CreateDirectory(parent);
-        string tmp = AtomicFile.CreateStagingFolder(dir);
+        // Preflight: the staging folder is made before any work, so a read-only or missing place fails at once,
+        // naming --out rather than the staging folder.
+        string tmp;
+        try
+        {
+            string? parent = Path.GetDirectoryName(dir);
+            if (parent is not null) Directory.CreateDirectory(parent);
+            tmp = AtomicFile.CreateStagingFolder(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = System.Text.RegularExpressions.Regex.Replace(AtomicFile.Reason(e, dir),
+                System.Text.RegularExpressions.Regex.Escape(dir) + @"\.tmp-[0-9a-f]{32}", dir);
+            throw new UsageException($"--out {dir} cannot be written: {why}; choose a folder you can write to");
+        }
         try
         {
             write(tmp);
             AtomicFile.ReplaceFolder(tmp, dir);
+        }
+        catch (IOException e) when (e.Message.Contains(tmp, StringComparison.Ordinal))
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            // Disk full and the like: the runtime names the staging folder; the user knows only --out.
+            throw new IOException(e.Message.Replace(tmp, dir, StringComparison.Ordinal), e);
         }
         catch
         {

@@ -19,6 +19,7 @@ public sealed class DataFormatException : Exception
     public DataFormatException(string file, string problem, Exception? inner = null)
         : this(file, 0, problem, inner) { }
 
+    /// <summary>One line whatever the file held: control characters are escaped (<see cref="Printable"/>).</summary>
     private static string Format(string file, long line, string problem) =>
-        line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}";
+        Printable.Escape(line > 0 ? $"{file}:{line}: {problem}" : $"{file}: {problem}");
 }

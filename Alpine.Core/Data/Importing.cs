@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Alpine.Data;
 
 /// <summary>What an importer wrote.</summary>
@@ -107,7 +105,7 @@ internal static class Importing
 
     /// <summary>
     /// Copies the source rows <paramref name="usedRows"/> (ascending) into a new <c>.npy</c>, reading the source
-    /// chunk by chunk and skipping chunks nobody uses; refuses NaN or infinite values, naming the source row.
+    /// chunk by chunk and skipping chunks nobody uses; refuses values training cannot use (<see cref="FeatureCheck"/>), naming the source row.
     /// </summary>
     private static void CopyRows(string outPath, int[] usedRows, long sourceRows, int cols, FeatureRowReader readRows, string sourcePath, CancellationToken ct)
     {
@@ -123,9 +121,7 @@ internal static class Importing
             for (; u < usedRows.Length && usedRows[u] < first + n; u++)
             {
                 var row = buf.AsSpan((int)(usedRows[u] - first) * cols, cols);
-                int bad = TensorPrimitives.IndexOfMaxMagnitude(row);
-                if (!float.IsFinite(row[bad]))
-                    throw new DataFormatException(sourcePath, $"row {usedRows[u]} (0-based) column {bad} holds {row[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected finite features");
+                if (FeatureCheck.Problem(row, cols, usedRows[u]) is { } problem) throw new DataFormatException(sourcePath, problem);
                 w.WriteRows(row);
             }
         }

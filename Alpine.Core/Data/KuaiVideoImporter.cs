@@ -49,6 +49,7 @@ public static class KuaiVideoImporter
             int featureRow = h5.RowOf(item);
             if (featureRow < 0)
                 throw csv.Error($"item_id {item} is not in the 'key' dataset of {h5.Path}; expected an item with visual features");
+            if (raw.Log.Count == InteractionLog.MaxCount) throw NativeFormat.TooManyRows(csv);
             raw.Log.Add(raw.User(user), featureRow, ts, click, like, follow, split);
         }
     }
@@ -193,7 +194,7 @@ public static class KuaiVideoImporter
         try { return read(); }
         catch (Exception e) when (e is not DataFormatException)
         {
-            string why = e.Message.ReplaceLineEndings(" ");
+            string why = Printable.Quote(e.Message.ReplaceLineEndings(" "), 160);
             throw new DataFormatException(path, $"not a readable HDF5 features file (truncated or damaged?): {e.GetType().Name}: {why}", e);
         }
     }

@@ -31,6 +31,7 @@ public static partial class NativeFormat
             var split = SplitPart.None;
             if (withSplit) split = ParseSplit(csv, row.Next());
             if (!click && (like || follow)) throw NotClickedError(csv, like);
+            if (log.Count == InteractionLog.MaxCount) throw TooManyRows(csv);
             log.Add(user, item, ts, click, like, follow, split);
         }
         return log;
@@ -39,6 +40,10 @@ public static partial class NativeFormat
     /// <summary>Like or follow on an impression that was not clicked (SPEC: they only occur on clicks).</summary>
     internal static DataFormatException NotClickedError(CsvLines csv, bool like) =>
         csv.Error($"{(like ? "like" : "follow")} = 1 on a not-clicked impression; like and follow only occur on clicks");
+
+    /// <summary>A log beyond what one array holds.</summary>
+    internal static DataFormatException TooManyRows(CsvLines csv) =>
+        csv.Error($"more than {InteractionLog.MaxCount:N0} impressions; at most that many are supported");
 
     private static SplitPart ParseSplit(CsvLines csv, ReadOnlySpan<byte> f)
     {
@@ -64,6 +69,9 @@ public static partial class NativeFormat
             int cat = row.Id("category_id");
             if (item >= itemCount)
                 throw csv.Error($"item_id {item} is beyond the feature rows; expected < {itemCount}");
+            // Category ids size the category embedding: with one category per item, an id ≥ items cannot be dense.
+            if (cat >= itemCount)
+                throw csv.Error($"category_id {cat} is not dense: {itemCount} items have at most {itemCount} categories, so ids must be < {itemCount}; renumber them 0..categories-1");
             if (category[item] >= 0)
                 throw csv.Error($"item_id {item} appears twice; expected each item exactly once");
             category[item] = cat;

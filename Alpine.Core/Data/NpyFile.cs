@@ -109,14 +109,13 @@ public sealed class NpyReader : IDisposable
     }
 
     /// <summary>
-    /// Reads rows like <see cref="ReadRows"/> and refuses NaN or infinite values, naming the row.
+    /// Reads rows like <see cref="ReadRows"/> and refuses values float32 training cannot use
+    /// (<see cref="FeatureCheck"/>: NaN, infinite, or a row norm above 2⁶⁰), naming the row and column.
     /// </summary>
     public void ReadRowsChecked(long firstRow, Span<float> dest)
     {
         ReadRows(firstRow, dest);
-        int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(dest);
-        if (bad >= 0 && !float.IsFinite(dest[bad]))
-            throw new DataFormatException(Path, $"row {firstRow + bad / Cols} (0-based) column {bad % Cols} holds {dest[bad]}; expected finite features");
+        if (FeatureCheck.Problem(dest, Cols, firstRow) is { } problem) throw new DataFormatException(Path, problem);
     }
 
     public void Dispose() => _stream.Dispose();

@@ -52,6 +52,7 @@ public static class ThacilImporter
             if (categoryOfRow[item] < 0) categoryOfRow[item] = cat;
             else if (categoryOfRow[item] != cat)
                 throw csv.Error($"item_id {item} has cate_id {cat} here but {categoryOfRow[item]} on an earlier row; expected one category per item");
+            if (raw.Log.Count == InteractionLog.MaxCount) throw NativeFormat.TooManyRows(csv);
             raw.Log.Add(raw.User(user), item, ts, click, false, false, split);
         }
     }

@@ -1,4 +1,4 @@
 namespace Alpine.Data;
 
 /// <summary>A bad option or argument given by a user (names the option and what was expected).</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : Exception(Printable.Escape(message));

@@ -14,7 +14,7 @@ public interface IFeatureRows
     void ReadRows(long firstRow, Span<float> dest);
 }
 
-/// <summary>The rows of an <c>items.npy</c> file; NaN or infinite values are refused, naming the row.</summary>
+/// <summary>The rows of an <c>items.npy</c> file; values training cannot use are refused (<see cref="FeatureCheck"/>), naming the row.</summary>
 public sealed class NpyFeatureRows(NpyReader reader) : IFeatureRows
 {
     public long Rows => reader.Rows;

@@ -89,7 +89,68 @@ internal static class PreparedCache
             LikesFollows = new LikeFollowLists(r.Array<int>(u1), r.Array<int>(h.Liked), r.Array<int>(u1), r.Array<int>(h.Followed)),
         };
         r.Finish();
+        string? problem = Inconsistency(data);
+        if (problem is not null) throw r.Bad($"corrupt: {problem}");
         return data;
+    }
+
+    /// <summary>
+    /// The first broken invariant of data read from a cache, or null. The checksum catches accidental damage;
+    /// this catches a file whose checksum was rewritten over bad content, which would otherwise index out of
+    /// range deep inside training. Linear in the size of the data.
+    /// </summary>
+    internal static string? Inconsistency(PreparedData d)
+    {
+        int n = d.ImpressionCount, items = d.ItemCount, L = d.TopL;
+        if (Offsets(d.UserOffsets, n) is { } o) return $"user offsets {o}";
+        if (d.Items.Category is { } cats && cats.Any(c => (uint)c >= (uint)d.CategoryCount)) return "a category id is out of range";
+        int top = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(d.Items.Visual);
+        if (top >= 0 && !float.IsFinite(d.Items.Visual[top])) return "a visual feature is not finite";
+        for (int p = 0; p < n; p++)
+        {
+            if ((uint)d.Item[p] >= (uint)items) return $"impression {p} names item {d.Item[p]} of {items}";
+            byte f = d.Flags[p];
+            if (f > 7 || ((f & InteractionLog.ClickFlag) == 0 && f != 0)) return $"impression {p} has flags {f}";
+            if (d.Part[p] is not (SplitPart.Train or SplitPart.Validation or SplitPart.Test)) return $"impression {p} has part {(int)d.Part[p]}";
+        }
+        foreach (var (offsets, seqItems, preds, histEnd, clicked) in new[]
+        {
+            (d.ClickOffsets, d.ClickItem, d.ClickGraphPred, d.ClickHistEnd, true),
+            (d.NotClickOffsets, d.NotClickItem, d.NotClickGraphPred, d.NotClickHistEnd, false),
+        })
+        {
+            string kind = clicked ? "click" : "not-click";
+            if (Offsets(offsets, seqItems.Length) is { } so) return $"{kind} offsets {so}";
+            for (int u = 0; u < d.UserCount; u++)
+            {
+                int a = offsets[u], b = offsets[u + 1];
+                for (int q = a; q < b; q++)
+                {
+                    if ((uint)seqItems[q] >= (uint)items) return $"{kind} sequence item {seqItems[q]} of {items}";
+                    for (int k = 0; k < L; k++)
+                    {
+                        int pred = preds[(long)q * L + k];
+                        if (pred < -1 || pred >= q - a) return $"{kind} graph edge {pred} at position {q - a} of user {u}";
+                    }
+                }
+                for (int p = d.UserOffsets[u]; p < d.UserOffsets[u + 1]; p++)
+                    if ((uint)histEnd[p] > (uint)(b - a)) return $"{kind} history end {histEnd[p]} beyond user {u}'s {b - a}";
+            }
+        }
+        var lf = d.LikesFollows;
+        if (Offsets(lf.LikedOffsets, lf.LikedItems.Length) is { } lo) return $"liked offsets {lo}";
+        if (Offsets(lf.FollowedOffsets, lf.FollowedItems.Length) is { } fo) return $"followed offsets {fo}";
+        if (lf.LikedItems.Concat(lf.FollowedItems).Any(i => (uint)i >= (uint)items)) return "a liked or followed item is out of range";
+        return null;
+    }
+
+    /// <summary>Why CSR offsets are broken (not starting at 0, decreasing, or not ending at <paramref name="count"/>), or null.</summary>
+    private static string? Offsets(int[] offsets, long count)
+    {
+        if (offsets[0] != 0 || offsets[^1] != count) return $"run from {offsets[0]} to {offsets[^1]}, expected 0 to {count}";
+        for (int i = 1; i < offsets.Length; i++)
+            if (offsets[i] < offsets[i - 1]) return $"decrease at {i}";
+        return null;
     }
 
     private static Header ReadHeader(Reader r)

@@ -103,11 +103,15 @@ public sealed class PreparedData
     {
         options.Validate();
         var folder = DataFolder.Open(dataDir);
+        AtomicFile.EnsureWritable(CachePath(dataDir),
+            "'alpine prepare' writes its cache beside the data: make the data folder writable, or copy it somewhere writable");
         // Fingerprint first: a file changed while we read it leaves a cache that is stale, never one that lies.
         string fingerprint = SourceFingerprint(folder);
         progress?.Report(("read", 0));
         var log = folder.LoadLog();
         var categories = folder.LoadCategories();
+        // Every feature row, not only the PCA's sample, is checked before the long work (FeatureCheck).
+        folder.ValidateFeatures();
         progress?.Report(("read", 1));
         PreparedData data;
         using (var npy = folder.OpenFeatures())
@@ -183,6 +187,8 @@ public sealed class PreparedData
             throw new DataFormatException(sourceName, $"item id {log.MaxItemIdPlusOne - 1} has no feature row (there are {itemCount})");
         if (categories is not null && categories.Length != itemCount)
             throw new ArgumentException($"{categories.Length} categories for {itemCount} items", nameof(categories));
+        if (categories is not null && categories.Any(c => (uint)c >= (uint)itemCount))
+            throw new ArgumentException($"category ids must be in 0..{itemCount - 1} (NativeFormat.ReadCategories refuses others)", nameof(categories));
 
         progress?.Report(("split", 0));
         var split = Splitter.Split(log);

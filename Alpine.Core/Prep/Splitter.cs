@@ -28,14 +28,19 @@ public sealed record SplitResult(int[] UserOffsets, int[] Order, SplitPart[] Par
 /// users with fewer than 10 train impressions have no validation part.</item>
 /// </list>
 /// Integer arithmetic keeps the rounding exact (0.8·n in floating point is not always exact).
+/// A user id without impressions gets an empty range; the native reader refuses such gaps
+/// (<see cref="DataFolder.LoadLog"/>), so from files every user has impressions.
 /// </summary>
 public static class Splitter
 {
     public static SplitResult Split(InteractionLog log)
     {
+        // One offset per user id: an id near int.MaxValue cannot be laid out (DataFolder.LoadLog refuses it first).
+        if (log.UserCount >= Array.MaxLength)
+            throw new ArgumentException($"user id {log.MaxUserId} is too large to lay out one offset per user id; ids must be dense", nameof(log));
         var users = log.Users;
         var ts = log.Timestamps;
-        int n = log.Count, userCount = log.UserCount;
+        int n = log.Count, userCount = (int)log.UserCount;
 
         // Counting sort by user keeps input order within a user (stable).
         var offsets = new int[userCount + 1];

@@ -32,4 +32,25 @@ public class AtomicFileTests
         AtomicFile.Write(path, s => { s.Write([1, 2]); s.Write([3]); });
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(new byte[] { 1, 2, 3 }));
     }
+
+    [Test]
+    public void ADiskFullErrorNamesTheTargetNotTheTempFile()
+    {
+        // The runtime names the file it was writing, here the temp file: the user only knows the target.
+        string path = Path.Combine(_dir, "prepared.alpc");
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+            throw new IOException($"No space left on device : '{((FileStream)s).Name}'")))!;
+        Assert.That(e.Message, Is.EqualTo($"No space left on device : '{path}'"));
+        Assert.That(Directory.GetFiles(_dir), Is.Empty, "no temp file left");
+    }
+
+    [Test]
+    public void ADiskFullErrorInAFolderWriteNamesOutNotTheStagingFolder()
+    {
+        string dir = Path.Combine(_dir, "data");
+        var e = Assert.Throws<IOException>(() => DataFolder.WriteAtomically(dir, false, tmp =>
+            throw new IOException($"No space left on device : '{Path.Combine(tmp, NativeFormat.ItemsFile)}'")))!;
+        Assert.That(e.Message, Is.EqualTo($"No space left on device : '{Path.Combine(dir, NativeFormat.ItemsFile)}'"));
+        Assert.That(Directory.EnumerateFileSystemEntries(_dir), Is.Empty, "no staging folder left");
+    }
 }

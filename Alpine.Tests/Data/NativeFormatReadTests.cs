@@ -120,11 +120,11 @@ public class NativeFormatReadTests
     [Test]
     public void CategoriesRoundTripInAnyOrder()
     {
-        string p = Write("item_id,category_id\n2,5\n0,1\n1,5\n", "item_categories.csv");
-        Assert.That(NativeFormat.ReadCategories(p, 3), Is.EqualTo(new[] { 1, 5, 5 }));
+        string p = Write("item_id,category_id\n2,2\n0,1\n1,2\n", "item_categories.csv");
+        Assert.That(NativeFormat.ReadCategories(p, 3), Is.EqualTo(new[] { 1, 2, 2 }));
         string q = Path.Combine(_dir, "c2.csv");
-        NativeFormat.WriteCategories(q, [4, 0, 2, 2]);
-        Assert.That(NativeFormat.ReadCategories(q, 4), Is.EqualTo(new[] { 4, 0, 2, 2 }));
+        NativeFormat.WriteCategories(q, [3, 0, 2, 2]);
+        Assert.That(NativeFormat.ReadCategories(q, 4), Is.EqualTo(new[] { 3, 0, 2, 2 }));
     }
 
     [TestCase("item_id,category_id\n0,1\n0,2\n", 3L, "appears twice")]
@@ -133,6 +133,7 @@ public class NativeFormatReadTests
     [TestCase("item_id,category\n0,1\n", 1L, "expected 'item_id,category_id'")]
     [TestCase("item_id,category_id\n0,1\n1,2\n", 0L, "item 2 has no row")]
     [TestCase("", 0L, "empty")]
+    [TestCase("item_id,category_id\n0,1\n1,2147483647\n2,0\n", 3L, "category_id 2147483647 is not dense")]
     public void CategoriesErrorsNameFileAndLine(string text, long line, string mention)
     {
         string p = Write(text, "item_categories.csv");

@@ -201,6 +201,31 @@ public class PreparedDataTests
         Assert.That(File.ReadAllBytes(cache), Is.EqualTo(good), "re-preparing gives the same bytes (deterministic)");
     }
 
+    [TestCase("item")]
+    [TestCase("edge")]
+    [TestCase("history")]
+    [TestCase("offsets")]
+    [TestCase("flags")]
+    public void RefusesACacheWhoseChecksumWasRewrittenOverBadContent(string broken)
+    {
+        // A valid checksum over content that would index out of range in training: refused by the invariant check.
+        var rng = new Random(10);
+        WriteFolder(_dir, RandomLog(rng, 4, 30, 120), RandomFeatures(rng, 30, 5), 5);
+        var d = PreparedData.Prepare(_dir, new PrepareOptions());
+        Assert.That(PreparedCache.Inconsistency(d), Is.Null, "a prepared cache is consistent");
+        switch (broken)
+        {
+            case "item": d.Item[7] = d.ItemCount; break;
+            case "edge": d.ClickGraphPred[^1] = d.ClickItem.Length; break;
+            case "history": d.NotClickHistEnd[3] = d.NotClickItem.Length + 1; break;
+            case "offsets": d.UserOffsets[2] = d.UserOffsets[1] - 1; break;
+            case "flags": d.Flags[0] = InteractionLog.LikeFlag; break;
+        }
+        PreparedCache.Write(PreparedData.CachePath(_dir), d);
+        var e = Assert.Throws<DataFormatException>(() => PreparedData.Load(_dir))!;
+        Assert.That(e.Message, Does.StartWith(PreparedData.CachePath(_dir)).And.Contain("corrupt").And.Contain("alpine prepare"));
+    }
+
     [Test]
     public void LoadOrPrepareRepreparesWhenOptionsDiffer()
     {
