@@ -7,6 +7,9 @@ namespace Alpine.Cli;
 /// </summary>
 internal static class CtrlC
 {
+    /// <summary>The exit code of a run that Ctrl-C stopped.</summary>
+    public static int ExitCode => 130;
+
     public static T Run<T>(Func<CancellationToken, T> work)
     {
         using var cts = new CancellationTokenSource();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Alpine.Data.Synthetic;
@@ -21,16 +22,27 @@ public sealed class DemoCommand : ICommand
     /// <summary>The paper's Table 2, ALPINE on Dataset I: AUC, P@50, R@50, F@50.</summary>
     private static readonly double[] PaperRow = [0.739, 0.331, 0.436, 0.376];
 
-    public string Name => "demo";
-    public string Usage => "[--out DIR] [--epochs N] [--threads N] [--device cpu|gpu|auto]   generate small → prepare → train → evaluate (default folder ./alpine-demo)";
     public int Order => 1;
 
-    public int Run(Options o)
+    private readonly Option<string> _out = Opt.Text("out", "the demo folder (data/ and run/ inside) [default: alpine-demo]");
+    private readonly Option<int> _epochs = Opt.Int("epochs", "epochs at most", DefaultEpochs, min: 1);
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
     {
-        string outDir = o.String("out") ?? "alpine-demo";
-        int epochs = o.Int("epochs", DefaultEpochs, min: 1);
-        var compute = Compute.Parse(o);
-        o.EnsureAllUsed();
+        get
+        {
+            var c = new Command("demo", "generate small → prepare → train → evaluate, beside the paper's Table 2 row") { _out, _epochs };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
+
+    public int Run(ParseResult p)
+    {
+        string outDir = p.GetValue(_out) ?? "alpine-demo";
+        int epochs = p.GetValue(_epochs);
+        var compute = _compute.Parse(p);
         if (File.Exists(outDir)) throw new Data.UsageException($"--out '{outDir}' is a file; expected a folder");
 
         var clock = Stopwatch.StartNew();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Alpine.Data;
 using Alpine.Eval;
@@ -15,17 +16,28 @@ public sealed class EvaluateCommand : ICommand
 {
     public const string MetricsFileName = Trainer.TestMetricsFileName;
 
-    public string Name => "evaluate";
-    public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N] [--device cpu|gpu|auto]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
     public int Order => 50;
 
-    public int Run(Options o)
+    private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
+    private readonly Option<string> _model = Opt.Text("model", "a run folder or a model file", required: true, helpName: "RUN|FILE");
+    private readonly Option<string> _k = Opt.Text("k", "the K of P/R/F@K, whole numbers ≥ 1 [default: 10,20,30,40,50]", helpName: "K1,K2,...");
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
     {
-        string dataDir = o.Required("data", "the prepared data folder");
-        string model = o.Required("model", "a run folder or a model file");
-        int[] ks = ParseKs(o.String("k"));
-        var compute = Compute.Parse(o);
-        o.EnsureAllUsed();
+        get
+        {
+            var c = new Command("evaluate", "test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss; writes metrics_test.json beside the model") { _data, _model, _k };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
+
+    public int Run(ParseResult p)
+    {
+        string dataDir = p.GetValue(_data)!, model = p.GetValue(_model)!;
+        int[] ks = ParseKs(p.GetValue(_k));
+        var compute = _compute.Parse(p);
 
         var data = PreparedData.Load(dataDir);
         var report = Evaluate(data, dataDir, model, ks, compute);

@@ -70,6 +70,18 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void PipedOutputIsNotWrapped()
+    {
+        // Spectre wrapped at 80 columns when piped: the final "best validation … → path" line split, breaking scripts.
+        string run = Path.Combine(_dir, new string('r', 90));
+        var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--epochs", "1", "--batch", "32", "--device", "cpu"]);
+        Assert.That(code, Is.Zero, err);
+        string modelPath = Path.Combine(run, Trainer.ModelFileName);
+        Assert.That(output.Split('\n').Where(l => l.Contains("best validation")).ToArray(),
+            Has.Length.EqualTo(1).And.All.EndsWith($"→ {modelPath}"), output);
+    }
+
+    [Test]
     public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
