@@ -167,7 +167,7 @@ public sealed class TrainCommand : ICommand
         {
             Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");
             Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
-            return 130;
+            return CtrlC.ExitCode;
         }
         string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} validation rounds" : $"{p.Epoch} epochs";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,

@@ -12,7 +12,7 @@ public class TrainCommandTests
     private string _root = "", _data = "", _other = "", _dir = "";
 
     /// <summary>A native data folder of a tiny random log; prepared unless <paramref name="prepare"/> is false.</summary>
-    private static string WriteData(string dir, int seed, bool prepare = true)
+    internal static string WriteData(string dir, int seed, bool prepare = true)
     {
         Directory.CreateDirectory(dir);
         var log = TinyData.Log(seed, users: 8, maxPerUser: 40);
