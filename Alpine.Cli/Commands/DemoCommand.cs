@@ -50,6 +50,7 @@ public sealed class DemoCommand : ICommand
         // Ctrl-C stops generate and prepare at their next check; their temporary folder / cache file is removed.
         var data = CtrlC.Run(ct =>
         {
+            using var writer = Data.FolderLock.Acquire(dataDir, "data folder", createParent: true);
             if (!File.Exists(Path.Combine(dataDir, Data.NativeFormat.InteractionsFile)) || !File.Exists(Path.Combine(dataDir, Data.NativeFormat.ItemsFile)))
             {
                 AnsiConsole.MarkupLine($"[bold]1/4 generate[/] small, kuaishou, seed 1 → {Markup.Escape(dataDir)}");

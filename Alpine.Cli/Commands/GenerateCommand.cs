@@ -30,6 +30,7 @@ public sealed class GenerateCommand : ICommand
         string outDir = p.GetValue(_out)!;
         bool force = p.GetValue(_force);
 
+        using var writer = Alpine.Data.FolderLock.Acquire(outDir, "data folder", createParent: true);
         var clock = Stopwatch.StartNew();
         var s = CtrlC.Run(ct => Console.IsOutputRedirected
             ? SyntheticLog.Generate(outDir, preset, profile, seed, new PlainProgress(), ct, force)

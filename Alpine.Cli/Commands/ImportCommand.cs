@@ -33,6 +33,7 @@ public sealed class ImportCommand : ICommand
         string features = p[0] == "kuaivideo" ? "<item_visual_emb_dim64.h5>" : "<features.npy>";
         if (p.Length != 4) throw new UsageException($"{p[0]}: expected <train.csv> <test.csv> {features}, got {p.Length - 1} file(s)");
 
+        using var writer = FolderLock.Acquire(outDir, "data folder", createParent: true);
         // Ctrl-C stops the import at its next check; the temporary folder is removed on the way out.
         var s = CtrlC.Run(ct => import(p[1], p[2], p[3], outDir, force, msg => Console.Error.WriteLine($"import: {msg}"), ct));
         Console.WriteLine($"wrote {outDir}: {s.Impressions} impressions, {s.Users} users, {s.Items} items ({s.FeatureDim}-d)" +

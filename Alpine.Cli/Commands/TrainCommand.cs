@@ -117,6 +117,7 @@ public sealed class TrainCommand : ICommand
         r.Options.Validate();
         var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
+        using var writer = FolderLock.Acquire(r.RunDir, "run folder", createParent: true);
         RunFolder.RequireReplaceable(r.RunDir, force);
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         string staging = AtomicFile.CreateStagingFolder(r.RunDir);
@@ -140,6 +141,7 @@ public sealed class TrainCommand : ICommand
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
+        using var writer = FolderLock.Acquire(runDir, "run folder");
         var ck = ModelFile.Read(path);
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");

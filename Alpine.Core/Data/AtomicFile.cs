@@ -63,6 +63,37 @@ public static class AtomicFile
     public static string? FirstForeignEntry(string dir, Func<string, bool> belongs) =>
         Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)).FirstOrDefault(n => !belongs(n));
 
+    /// <summary>
+    /// Removes what interrupted writes to <paramref name="dir"/> left: staging folders (<c>DIR.tmp-&lt;guid&gt;</c>),
+    /// replaced folders not yet deleted (<c>DIR.old-&lt;guid&gt;</c>) and the temp files of atomic writes inside it.
+    /// Only for a caller holding <paramref name="dir"/>'s <see cref="FolderLock"/>: then no live writer owns them.
+    /// </summary>
+    public static void SweepStale(string dir)
+    {
+        string full = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string? parent = Path.GetDirectoryName(full);
+        string name = Path.GetFileName(full);
+        if (parent is not null && Directory.Exists(parent))
+            foreach (var d in Directory.EnumerateDirectories(parent, $"{name}.*-*"))
+                if (IsStagingName(Path.GetFileName(d), name)) Directory.Delete(d, recursive: true);
+        if (Directory.Exists(full))
+            foreach (var f in Directory.EnumerateFiles(full, $".*{TempSuffix}"))
+                if (IsTempName(Path.GetFileName(f))) File.Delete(f);
+    }
+
+    /// <summary><c>name.tmp-&lt;guid&gt;</c> or <c>name.old-&lt;guid&gt;</c>: a folder <see cref="CreateStagingFolder"/> or <see cref="ReplaceFolder"/> made.</summary>
+    private static bool IsStagingName(string entry, string name) =>
+        entry.Length == name.Length + 5 + 32 && entry.StartsWith(name, StringComparison.Ordinal)
+        && (entry.AsSpan(name.Length).StartsWith(".tmp-") || entry.AsSpan(name.Length).StartsWith(".old-"))
+        && IsGuid(entry.AsSpan(name.Length + 5));
+
+    /// <summary><c>.file.&lt;guid&gt;.tmp</c>: <see cref="Write"/>'s temp file.</summary>
+    private static bool IsTempName(string entry) =>
+        entry.Length > 1 + 1 + 32 + TempSuffix.Length && entry[0] == '.'
+        && entry[^(TempSuffix.Length + 33)] == '.' && IsGuid(entry.AsSpan(entry.Length - TempSuffix.Length - 32, 32));
+
+    private static bool IsGuid(ReadOnlySpan<char> s) => s.Length == 32 && !s.ContainsAnyExcept("0123456789abcdef");
+
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 
     public static void WriteAllText(string path, string text) =>
