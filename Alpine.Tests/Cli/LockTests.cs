@@ -24,14 +24,7 @@ public class LockTests
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
-    private static (int Code, string Err) Cli(params string[] args)
-    {
-        var err = new StringWriter();
-        var saved = Console.Error;
-        Console.SetError(err);
-        try { return (Alpine.Cli.Program.Main(args), err.ToString()); }
-        finally { Console.SetError(saved); }
-    }
+    private static (int Code, string Err) Cli(params string[] args) => TrainCommandTests.Cli(args);
 
     [Test]
     public void ASecondWriterOfARunFolderIsOneLineNamingTheHolder()

@@ -42,7 +42,7 @@ public class TrainCommandTests
     private string RunDir => Path.Combine(_dir, "run");
 
     /// <summary>Runs the CLI; returns the exit code and stderr.</summary>
-    private static (int Code, string Err) Cli(params string[] args)
+    internal static (int Code, string Err) Cli(params string[] args)
     {
         var err = new StringWriter();
         var saved = Console.Error;
