@@ -18,7 +18,7 @@ public sealed class RankCommand : ICommand
     private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
     private readonly Option<string> _model = Opt.Text("model", "a run folder or a model file", required: true, helpName: "RUN|FILE");
     private readonly Option<int> _user = Opt.Int("user", "a user id", null, min: 0);
-    private readonly Option<string> _candidates = Opt.Text("candidates", "item ids to rank [default: every item the user was not shown]", helpName: "ID1,ID2,...");
+    private readonly Option<string> _candidates = Opt.Text("candidates", "item ids to rank, an id given twice ranked once [default: every item the user was not shown]", helpName: "ID1,ID2,...");
     private readonly Option<int> _top = Opt.Int("top", "rows to print", 10, min: 1);
     private readonly ComputeOptions _compute = new();
 

@@ -148,6 +148,9 @@ public class TrainCommandTests
     [TestCase("--alphas", "0.5,0.5", "--alphas")]
     [TestCase("--alphas", "0.5,x,0.1", "--alphas")]
     [TestCase("--alphas", "0.5,-1,0.1", "--alphas")]
+    [TestCase("--alphas", "0,0,0", "--alphas")] // once a constant predictor, exit 0
+    [TestCase("--lr", "inf", "a finite number > 0")]
+    [TestCase("--epochs", "99999999999", "out of range")]
     [TestCase("--lr", "0", "--lr")]
     [TestCase("--lr", "-0.001", "--lr")]
     [TestCase("--lr", "fast", "--lr")]
