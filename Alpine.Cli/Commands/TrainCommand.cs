@@ -165,6 +165,11 @@ public sealed class TrainCommand : ICommand
         var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
 
         var p = result.Progress;
+        if (result.KeptPrevious)
+        {
+            Console.Error.WriteLine($"alpine train: stopped at step {p.Step}, before the first validation round; {runDir} keeps the previous run (nothing to resume)");
+            return CtrlC.ExitCode;
+        }
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");

@@ -21,12 +21,13 @@ public class SignalTests
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
-    internal const int SigTerm = 15, SigKill = 9;
+    internal const int SigInt = 2, SigTerm = 15, SigKill = 9;
 
     /// <summary>Starts a long training run and returns once it reports its first batches (its signal handlers are wired by then).</summary>
     internal static (System.Diagnostics.Process Process, StringBuilder Out, StringBuilder Err) StartTraining(string data, string run, params string[] extra)
     {
-        var p = AlpineProcess.Start(["train", "--data", data, "--out", run, "--epochs", "100000", "--patience", "100000", "--batch", "16", "--device", "cpu", .. extra]);
+        string[] batch = extra.Contains("--batch") ? [] : ["--batch", "16"];
+        var p = AlpineProcess.Start(["train", "--data", data, "--out", run, "--epochs", "100000", "--patience", "100000", "--device", "cpu", .. batch, .. extra]);
         var (stdout, stderr) = (new StringBuilder(), new StringBuilder());
         p.OutputDataReceived += (_, e) => { lock (stdout) stdout.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
@@ -60,5 +61,25 @@ public class SignalTests
 
         var (code, _, resumeErr) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--resume", "--epochs", (ck.Epoch + 1).ToString()]);
         Assert.That(code, Is.Zero, resumeErr);
+    }
+
+    [Test]
+    public void ForceThenCtrlCBeforeTheFirstRoundKeepsTheOldRun()
+    {
+        // Once: the checkpoint written at Ctrl-C replaced the old run, model and all, with a run of a few batches.
+        string run = Path.Combine(_dir, "force");
+        var (code, _, err) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--epochs", "1", "--batch", "32"]);
+        Assert.That(code, Is.Zero, err);
+        var old = Directory.GetFiles(run).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+        // --batch 1: an epoch of a hundred-odd batches, so the signal lands well before its validation round.
+        var (p, _, stderr) = StartTraining(_data, run, "--force", "--batch", "1");
+        Assert.That(kill(p.Id, SigInt), Is.Zero);
+        Assert.That(p.WaitForExit(60_000), Is.True);
+        p.WaitForExit();
+        Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
+        Assert.That(stderr.ToString(), Does.Contain("before the first validation round").And.Contain("keeps the previous run"));
+        Assert.That(Directory.GetFiles(run).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
+        Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp") || n.EndsWith(".lock")), Is.Empty);
     }
 }
