@@ -26,13 +26,14 @@ public sealed class DemoCommand : ICommand
 
     private readonly Option<string> _out = Opt.Text("out", "the demo folder (data/ and run/ inside) [default: alpine-demo]");
     private readonly Option<int> _epochs = Opt.Int("epochs", "epochs at most", DefaultEpochs, min: 1);
+    private readonly Option<bool> _force = Opt.Flag("force", "replace the previous demo run in OUT/run (the data is reused either way)");
     private readonly ComputeOptions _compute = new();
 
     public Command Definition
     {
         get
         {
-            var c = new Command("demo", "generate small → prepare → train → evaluate, beside the paper's Table 2 row") { _out, _epochs };
+            var c = new Command("demo", "generate small → prepare → train → evaluate, beside the paper's Table 2 row") { _out, _epochs, _force };
             foreach (var o in _compute.All) c.Add(o);
             return c;
         }
@@ -45,8 +46,12 @@ public sealed class DemoCommand : ICommand
         var compute = _compute.Parse(p);
         if (File.Exists(outDir)) throw new Data.UsageException($"--out '{outDir}' is a file; expected a folder");
 
+        bool force = p.GetValue(_force);
         var clock = Stopwatch.StartNew();
         string dataDir = Path.Combine(outDir, "data"), runDir = Path.Combine(outDir, "run");
+        // Before any work: a previous demo's run is the user's result, replaced only when asked.
+        if (!force && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
+            throw new Data.UsageException($"{runDir} holds a previous demo run; replace it with --force or give another --out");
         // Ctrl-C stops generate and prepare at their next check; their temporary folder / cache file is removed.
         var data = CtrlC.Run(ct =>
         {
@@ -63,7 +68,7 @@ public sealed class DemoCommand : ICommand
 
         AnsiConsole.MarkupLine($"[bold]3/4 train[/] ALPINE, {epochs} epochs at most → {Markup.Escape(runDir)}");
         var options = new TrainOptions { Epochs = epochs };
-        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, new ModelConfig(), options, compute), force: true);
+        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, new ModelConfig(), options, compute), force);
         if (code != 0) return code;
 
         AnsiConsole.MarkupLine("[bold]4/4 evaluate[/] on the test part");

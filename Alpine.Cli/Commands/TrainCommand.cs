@@ -119,6 +119,7 @@ public sealed class TrainCommand : ICommand
         config.Validate();
         using var writer = FolderLock.Acquire(r.RunDir, "run folder", createParent: true);
         RunFolder.RequireReplaceable(r.RunDir, force);
+        RequireMemory(ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         string staging = AtomicFile.CreateStagingFolder(r.RunDir);
         try
@@ -131,6 +132,19 @@ public sealed class TrainCommand : ICommand
             // Published at the first checkpoint; still here only when the run failed before it.
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Refuses a model whose parameters, gradients and Adam's two moments (4 floats per parameter, before any
+    /// activations) do not fit in <paramref name="availableBytes"/>: it would only run out of memory, slowly.
+    /// </summary>
+    internal static void RequireMemory(long parameters, long availableBytes)
+    {
+        long need = parameters * 4 * sizeof(float);
+        if (need > availableBytes)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"the model has {parameters:N0} parameters: with gradients and Adam's state that is {need / 1073741824.0:F1} GiB, " +
+                $"more than the {availableBytes / 1073741824.0:F1} GiB available; try a smaller --hidden"));
     }
 
     /// <summary>
@@ -206,15 +220,30 @@ public sealed class TrainCommand : ICommand
                 });
             return result;
         }
-        // Redirected output: a line per tenth of an epoch and one per validation round.
+        // Redirected output: the first batch (with the time it took: a slow configuration shows at once), then a
+        // line per tenth of an epoch or per half minute, whichever comes first, and one per validation round.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var sinceLine = System.Diagnostics.Stopwatch.StartNew();
+        int batches = 0;
         return trainer.Run(start, new Reporter(r =>
         {
-            if (r.Validation is not null) Console.WriteLine(RoundLine(r));
-            else if (r.Batch % Math.Max(1, r.Batches / 10) == 0)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s"));
+            if (r.Validation is not null) { Console.WriteLine(RoundLine(r)); return; }
+            bool first = ++batches == 1;
+            if (!first && r.Batch % Math.Max(1, r.Batches / 10) != 0 && sinceLine.Elapsed.TotalSeconds < 30) return;
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s");
+            if (first)
+            {
+                double seconds = clock.Elapsed.TotalSeconds;
+                line += string.Create(CultureInfo.InvariantCulture, $" (first batch {seconds:0.###} s; an epoch ~{Duration(seconds * r.Batches)})");
+            }
+            Console.WriteLine(line);
+            sinceLine.Restart();
         }), ct);
     }
+
+    private static string Duration(double seconds) =>
+        seconds < 120 ? $"{seconds:0} s" : seconds < 7200 ? $"{seconds / 60:0} min" : $"{seconds / 3600:0.#} h";
 
     /// <summary>A validation round: "epoch 2/5" at an epoch's end, "epoch 2/5 batch 7/40" within one (--eval-every).</summary>
     private static string RoundLine(TrainProgressReport r)

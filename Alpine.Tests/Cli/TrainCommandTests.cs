@@ -82,6 +82,24 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void TheFirstBatchIsReportedAtOnceWithItsTime()
+    {
+        // Once: `--hidden 4096` printed nothing for 10 minutes; the first line came at a tenth of an epoch.
+        var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "1", "--device", "cpu"]);
+        Assert.That(code, Is.Zero, err);
+        string first = output.Split('\n').First(l => l.Contains(" batch "));
+        Assert.That(first, Does.Match(@"^  epoch 1/1 batch 1/\d+ loss .* \(first batch [0-9.]+ s; an epoch ~\d+ (s|min|h)\)$"));
+    }
+
+    [Test]
+    public void AModelThatCannotFitInMemoryIsRefusedWithTheEstimate()
+    {
+        var e = Assert.Throws<UsageException>(() => Alpine.Cli.TrainCommand.RequireMemory(parameters: 300_000_000, availableBytes: 2L << 30))!;
+        Assert.That(e.Message, Does.Contain("300,000,000 parameters").And.Contain("4.5 GiB").And.Contain("2.0 GiB available").And.Contain("--hidden"));
+        Assert.That(() => Alpine.Cli.TrainCommand.RequireMemory(parameters: 100_000_000, availableBytes: 2L << 30), Throws.Nothing);
+    }
+
+    [Test]
     public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
