@@ -49,6 +49,7 @@ public sealed class DemoCommand : ICommand
         bool force = p.GetValue(_force);
         var clock = Stopwatch.StartNew();
         string dataDir = Path.Combine(outDir, "data"), runDir = Path.Combine(outDir, "run");
+        Data.AtomicFile.RequireWritable(outDir);
         // Before any work: a previous demo's run is the user's result, replaced only when asked.
         if (!force && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
             throw new Data.UsageException($"{runDir} holds a previous demo run; replace it with --force or give another --out");
@@ -73,7 +74,6 @@ public sealed class DemoCommand : ICommand
 
         AnsiConsole.MarkupLine("[bold]4/4 evaluate[/] on the test part");
         var r = EvaluateCommand.Evaluate(data, dataDir, runDir, Eval.Metrics.DefaultKs, compute);
-        EvaluateCommand.Print(r, "test");
         int k = r.IndexOfK(50);
         var table = new Table().Border(TableBorder.Rounded).Title("Table 2 style: AUC_user and top-50");
         table.AddColumn("").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("P@50").RightAligned())

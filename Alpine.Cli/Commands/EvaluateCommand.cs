@@ -40,18 +40,22 @@ public sealed class EvaluateCommand : ICommand
         var compute = _compute.Parse(p);
 
         var data = PreparedData.Load(dataDir);
-        var report = Evaluate(data, dataDir, model, ks, compute);
-        Print(report, "test");
+        Evaluate(data, dataDir, model, ks, compute);
         return 0;
     }
 
-    /// <summary>Scores the Test part and writes <c>metrics_test.json</c> atomically beside the model file.</summary>
+    /// <summary>
+    /// Scores the Test part, prints the metrics, then writes <c>metrics_test.json</c> atomically beside the model
+    /// file: printed first, so a run folder that cannot be written still shows them (the failed write is then
+    /// one line and exit 2).
+    /// </summary>
     internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, Compute compute)
     {
         var (path, file) = ReadModel(data, dataDir, model);
         using var backend = BackendFactory.Create(file.Config, data, file.Parameters, compute);
         var batcher = new Batcher(data, file.Config, file.Mode);
         var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
+        Print(report, "test");
         AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, MetricsFileName), MetricsJson.Write(report,
         [
             new("part", "test"), new("model", Path.GetFullPath(path)),

@@ -156,6 +156,7 @@ public sealed class TrainCommand : ICommand
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
         using var writer = FolderLock.Acquire(runDir, "run folder");
+        AtomicFile.RequireWritable(runDir);
         var ck = ModelFile.Read(path);
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");

@@ -3,7 +3,8 @@ namespace Alpine.Data;
 /// <summary>
 /// Output files written whole or not at all: a temp file in the same folder (so the rename stays on one file
 /// system), flushed to disk, then moved over the target. A crash leaves the old file or the new one, never half.
-/// Model files, checkpoints, metrics and the prepared cache all go through here.
+/// Model files, checkpoints, metrics and the prepared cache all go through here. A failure names the file the
+/// user asked for, never the temp file: "cannot write RUN/model.alp: No space left on device".
 /// </summary>
 public static class AtomicFile
 {
@@ -21,10 +22,42 @@ public static class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write {full}: {Reason(e, tmp, full)}", e);
+        }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
         }
+    }
+
+    /// <summary>
+    /// Refuses, before long work, an existing <paramref name="dir"/> in which no file can be created (read-only,
+    /// no permission): a probe file is created and removed at once.
+    /// </summary>
+    public static void RequireWritable(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        string probe = Path.Combine(dir, $".write-check.{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            using var _ = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot write to {dir}: {Reason(e, probe, dir)}");
+        }
+    }
+
+    /// <summary>The OS's reason without the path it names (<paramref name="internalPath"/> becomes <paramref name="userPath"/>).</summary>
+    private static string Reason(Exception e, string internalPath, string userPath)
+    {
+        if (e is UnauthorizedAccessException) return "permission denied";
+        string m = e.Message.Replace(internalPath, userPath, StringComparison.Ordinal).ReplaceLineEndings(" ").Trim();
+        // "No space left on device : '/path'": the path is already in the caller's message.
+        m = System.Text.RegularExpressions.Regex.Replace(m, @"\s*:\s*'[^']*'\s*\.?$", "");
+        return m.TrimEnd('.');
     }
 
     private const string TempSuffix = ".tmp";
@@ -38,7 +71,11 @@ public static class AtomicFile
     {
         string full = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         string staging = $"{full}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(staging);
+        try { Directory.CreateDirectory(staging); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot create {full}: {Reason(e, staging, full)}", e);
+        }
         return staging;
     }
 
@@ -49,14 +86,21 @@ public static class AtomicFile
     public static void ReplaceFolder(string staging, string dir)
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        if (Directory.Exists(dir))
+        string old = $"{dir}.old-{Guid.NewGuid():N}";
+        try
         {
-            string old = $"{dir}.old-{Guid.NewGuid():N}";
-            Directory.Move(dir, old);
-            Directory.Move(staging, dir);
-            Directory.Delete(old, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                Directory.Move(dir, old);
+                Directory.Move(staging, dir);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(staging, dir);
         }
-        else Directory.Move(staging, dir);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot replace {dir}: {Reason(e, staging, dir).Replace(old, dir, StringComparison.Ordinal)}", e);
+        }
     }
 
     /// <summary>The name of the first entry of <paramref name="dir"/> that <paramref name="belongs"/> refuses, or null: what <c>--force</c> checks before it replaces a folder.</summary>

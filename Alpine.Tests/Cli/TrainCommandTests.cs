@@ -51,6 +51,21 @@ public class TrainCommandTests
         finally { Console.SetError(saved); }
     }
 
+    /// <summary>Runs the CLI with Spectre's console captured too: the exit code, stdout and stderr.</summary>
+    private static (int Code, string Out, string Err) CliWithStdout(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var saved = Spectre.Console.AnsiConsole.Console;
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            { Out = new Spectre.Console.AnsiConsoleOutput(stdout), Interactive = Spectre.Console.InteractionSupport.No });
+        try
+        {
+            var (code, err) = Cli(args);
+            return (code, stdout.ToString(), err);
+        }
+        finally { Spectre.Console.AnsiConsole.Console = saved; }
+    }
+
     private string[] Train(params string[] extra) =>
         ["train", "--data", _data, "--out", RunDir, "--epochs", "2", "--batch", "32", .. extra];
 
@@ -100,19 +115,25 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void EvaluatePrintsTheMetricsEvenWhenItCannotSaveThem()
+    {
+        // Once: evaluate computed the metrics, then exited 2 without printing them, naming a temp file.
+        Assert.That(Cli(Train()).Code, Is.Zero);
+        string metrics = Path.Combine(RunDir, Alpine.Cli.EvaluateCommand.MetricsFileName);
+        Directory.CreateDirectory(metrics); // the OS refuses to put a file there, even to root
+        var (code, stdout, err) = CliWithStdout("evaluate", "--data", _data, "--model", RunDir, "--device", "cpu");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stdout, Does.Contain("AUC_user").And.Contain("P@K"));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine evaluate: cannot write {metrics}: ").And.Not.Contain(".tmp").And.Not.Contain("\n"));
+    }
+
+    [Test]
     public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        var stdout = new StringWriter();
-        var saved = Spectre.Console.AnsiConsole.Console;
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
-            { Out = new Spectre.Console.AnsiConsoleOutput(stdout), Interactive = Spectre.Console.InteractionSupport.No });
-        int code;
-        string err;
-        try { (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "1", "--top", "3", "--device", "cpu"); }
-        finally { Spectre.Console.AnsiConsole.Console = saved; }
+        var (code, stdout, err) = CliWithStdout("rank", "--data", _data, "--model", RunDir, "--user", "1", "--top", "3", "--device", "cpu");
         Assert.That(code, Is.Zero, err);
-        Assert.That(stdout.ToString(), Does.Contain("user 1: top 3 of"));
+        Assert.That(stdout, Does.Contain("user 1: top 3 of"));
 
         (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "99999");
         Assert.That(code, Is.EqualTo(2));
