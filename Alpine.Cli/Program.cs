@@ -26,9 +26,9 @@ public static class Program
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = UnwrappedWidth;
         var root = CreateRoot();
         // `alpine help [COMMAND]` is `alpine [COMMAND] --help`; no arguments at all is help and exit 2.
-        if (args.Length == 0) { Invoke(root.Parse(["--help"])); return 2; }
+        if (args.Length == 0) { Invoke(root.Parse(["--help"]), []); return 2; }
         if (args[0] == "help") args = [.. args[1..], "--help"];
-        return Invoke(root.Parse(args));
+        return Invoke(root.Parse(args), args);
     }
 
     /// <summary>A line width no output reaches: tables keep their natural width, lines never wrap.</summary>
@@ -51,15 +51,32 @@ public static class Program
     }
 
     /// <summary>Runs the parsed command, or help/version; a parse error is one line and exit 2.</summary>
-    private static int Invoke(ParseResult p)
+    private static int Invoke(ParseResult p, string[] args)
     {
         string name = p.CommandResult.Command is RootCommand ? "alpine" : $"alpine {p.CommandResult.Command.Name}";
-        if (p.Action is ParseErrorAction || (p.Action is not HelpAction && p.Errors.Count > 0))
+        string? error = p.Action is HelpAction ? null
+            : FlagWithValue(p.CommandResult.Command, args) ?? (p.Action is ParseErrorAction || p.Errors.Count > 0 ? FirstError(p) : null);
+        if (error is not null)
         {
-            Console.Error.WriteLine($"{name}: {FirstError(p)}");
+            Console.Error.WriteLine($"{name}: {error}");
             return 2;
         }
         return p.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>
+    /// <c>--force=yes</c>: the parser would take "yes" as a positional argument (an import file); said as what it is.
+    /// </summary>
+    private static string? FlagWithValue(Command command, string[] args)
+    {
+        foreach (string a in args)
+        {
+            int eq = a.IndexOf('=');
+            if (!a.StartsWith("--", StringComparison.Ordinal) || eq < 0) continue;
+            var o = command.Options.FirstOrDefault(o => o.Name == a[..eq]);
+            if (o is not null && o.Arity.MaximumNumberOfValues == 0) return $"option {o.Name} is a flag and takes no value, got '{a[(eq + 1)..]}'";
+        }
+        return null;
     }
 
     /// <summary>The error to show: a missing required option with what it is, an unknown option by name, else the parser's (or an option's own) message.</summary>

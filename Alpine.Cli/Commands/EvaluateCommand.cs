@@ -20,7 +20,7 @@ public sealed class EvaluateCommand : ICommand
 
     private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
     private readonly Option<string> _model = Opt.Text("model", "a run folder or a model file", required: true, helpName: "RUN|FILE");
-    private readonly Option<string> _k = Opt.Text("k", "the K of P/R/F@K, whole numbers ≥ 1 [default: 10,20,30,40,50]", helpName: "K1,K2,...");
+    private readonly Option<string> _k = Opt.Text("k", $"the K of P/R/F@K, whole numbers ≥ 1 [default: {string.Join(",", Metrics.DefaultKs)}]", helpName: "K1,K2,...");
     private readonly ComputeOptions _compute = new();
 
     public Command Definition

@@ -83,6 +83,7 @@ public class HelpAndParsingTests
     [TestCase(new[] { "train", "--data", "D", "--data", "E", "--out", "R" }, "--data")]
     [TestCase(new[] { "train", "--data", "D", "--out", "R", "--epochs" }, "--epochs")]
     [TestCase(new[] { "teach" }, "unknown command 'teach'")]
+    [TestCase(new[] { "import", "thacil", "--force=yes", "a", "b", "--out", "R" }, "option --force is a flag and takes no value, got 'yes'")]
     public void ABadOptionIsOneLineExit2NamingIt(string[] args, string expected)
     {
         var (code, output, err) = Cli(args);
