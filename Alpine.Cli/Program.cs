@@ -101,6 +101,7 @@ public static class Program
     /// <summary>Runs one command, turning user errors into a one-line message and exit code 2.</summary>
     public static int Run(string name, Func<int> run)
     {
+        using var signals = CtrlC.Listen();
         try
         {
             return run();

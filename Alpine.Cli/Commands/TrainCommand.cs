@@ -119,7 +119,11 @@ public sealed class TrainCommand : ICommand
         config.Validate();
         using var writer = FolderLock.Acquire(r.RunDir, "run folder", createParent: true);
         RunFolder.RequireReplaceable(r.RunDir, force);
-        RequireMemory(ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        long parameters = ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size;
+        RequireMemory(parameters, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        // Before the first batch, which can take minutes for a large --hidden: what is being built.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model: {parameters:N0} parameters ({parameters * 4 * sizeof(float) / 1048576.0:F0} MiB with gradients and Adam's state)"));
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         string staging = AtomicFile.CreateStagingFolder(r.RunDir);
         try

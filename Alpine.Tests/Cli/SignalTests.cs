@@ -24,7 +24,11 @@ public class SignalTests
     internal const int SigInt = 2, SigTerm = 15, SigKill = 9;
 
     /// <summary>Starts a long training run and returns once it reports its first batches (its signal handlers are wired by then).</summary>
-    internal static (System.Diagnostics.Process Process, StringBuilder Out, StringBuilder Err) StartTraining(string data, string run, params string[] extra)
+    internal static (System.Diagnostics.Process Process, StringBuilder Out, StringBuilder Err) StartTraining(string data, string run, params string[] extra) =>
+        StartTrainingUntil(" batch ", data, run, extra);
+
+    /// <summary>Starts a long training run and returns once its output shows <paramref name="waitFor"/>.</summary>
+    internal static (System.Diagnostics.Process Process, StringBuilder Out, StringBuilder Err) StartTrainingUntil(string waitFor, string data, string run, params string[] extra)
     {
         string[] batch = extra.Contains("--batch") ? [] : ["--batch", "16"];
         var p = AlpineProcess.Start(["train", "--data", data, "--out", run, "--epochs", "100000", "--patience", "100000", "--device", "cpu", .. batch, .. extra]);
@@ -36,7 +40,7 @@ public class SignalTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            lock (stdout) if (stdout.ToString().Contains(" batch ")) break;
+            lock (stdout) if (stdout.ToString().Contains(waitFor)) break;
             Assert.That(p.HasExited, Is.False, $"training ended early: {stderr}");
             Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(60), "no progress line");
             Thread.Sleep(20);
@@ -80,6 +84,21 @@ public class SignalTests
         Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
         Assert.That(stderr.ToString(), Does.Contain("before the first validation round").And.Contain("keeps the previous run"));
         Assert.That(Directory.GetFiles(run).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
+        Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp") || n.EndsWith(".lock")), Is.Empty);
+    }
+
+    [Test]
+    public void SigtermDuringSetupStopsAtTheFirstCheckAndLeavesNoLockOrTempFiles()
+    {
+        // Once: a signal before the training loop (building a large model) killed the process outright, leaving its
+        // lock file and staging folder.
+        string run = Path.Combine(_dir, "setup");
+        var (p, _, err) = StartTrainingUntil("model: ", _data, run, "--hidden", "256");
+        Assert.That(kill(p.Id, SigTerm), Is.Zero);
+        Assert.That(p.WaitForExit(120_000), Is.True);
+        p.WaitForExit();
+        Assert.That(p.ExitCode, Is.EqualTo(143), err.ToString());
+        Assert.That(err.ToString(), Does.Contain("alpine train: stopped at epoch 1"));
         Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp") || n.EndsWith(".lock")), Is.Empty);
     }
 }
