@@ -28,6 +28,8 @@ internal static class CtrlC
             if (cts.IsCancellationRequested) return; // the second: the default, the process ends now
             c.Cancel = true;
             _exitCode = code;
+            // Setup (building a large model, loading data) can take minutes before the next check.
+            Console.Error.WriteLine("alpine: stopping at the next safe point (a second signal stops at once)");
             cts.Cancel();
         }
         var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, 130));

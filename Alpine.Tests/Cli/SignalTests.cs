@@ -98,7 +98,7 @@ public class SignalTests
         Assert.That(p.WaitForExit(120_000), Is.True);
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(143), err.ToString());
-        Assert.That(err.ToString(), Does.Contain("alpine train: stopped at epoch 1"));
+        Assert.That(err.ToString(), Does.Contain("alpine: stopping at the next safe point (a second signal stops at once)").And.Contain("alpine train: stopped at epoch 1"));
         Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp") || n.EndsWith(".lock")), Is.Empty);
     }
 }
