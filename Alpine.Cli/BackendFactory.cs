@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Alpine.Cpu;
 using Alpine.Data;
 using Alpine.Kernels.Backend;
@@ -10,12 +11,18 @@ namespace Alpine.Cli;
 /// <summary>Where the model runs (`--device`).</summary>
 internal enum Device { Auto, Cpu, Gpu }
 
-/// <summary>`--device cpu|gpu|auto` and `--threads N`, shared by train, evaluate and demo.</summary>
-internal readonly record struct Compute(Device Device, int Threads)
+/// <summary>`--device cpu|gpu|auto` and `--threads N`, shared by train, evaluate, rank and demo.</summary>
+internal readonly record struct Compute(Device Device, int Threads);
+
+/// <summary>The two options of <see cref="Compute"/>, declared once per command that has them.</summary>
+internal sealed class ComputeOptions
 {
-    public static Compute Parse(Options o) => new(
-        o.Enum("device", Device.Auto, ("auto", Device.Auto), ("cpu", Device.Cpu), ("gpu", Device.Gpu)),
-        o.Int("threads", 0, min: 0));
+    public readonly Choice<Device> Device = Opt.Choice("device", "where the model runs: a CUDA GPU if found (auto), the CPU, or the GPU only",
+        Cli.Device.Auto, ("auto", Cli.Device.Auto), ("cpu", Cli.Device.Cpu), ("gpu", Cli.Device.Gpu));
+    public readonly Option<int> Threads = Opt.Int("threads", "CPU threads, 0 = all cores", 0, min: 0);
+
+    public IEnumerable<Option> All => [Device, Threads];
+    public Compute Parse(ParseResult p) => new(Device.Get(p), p.GetValue(Threads));
 }
 
 /// <summary>The one place the CLI picks a backend; the trainer and evaluator see only <see cref="IAlpineBackend"/>.</summary>

@@ -1,109 +1,114 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
-using Alpine.Data;
+using System.Numerics;
 
 namespace Alpine.Cli;
 
 /// <summary>
-/// Parsed <c>--name value</c> / <c>--flag</c> options and positional arguments of one command.
-/// Every option a command reads is declared by reading it; <see cref="EnsureAllUsed"/> then refuses the rest,
-/// so a misspelt option is an error, never silently ignored.
+/// The kinds of option the commands declare, as System.CommandLine options whose parsers say in one line what
+/// was expected: a bad value names the option, the accepted range or words, and what was given. Every option
+/// with a default carries it, so <c>alpine COMMAND --help</c> shows it.
 /// </summary>
-public sealed class Options
+internal static class Opt
 {
-    private readonly Dictionary<string, string?> _named = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
-    // Where each option's value stood in the arguments, and which were written --name=value.
-    private readonly Dictionary<string, int> _valueAt = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _withEquals = new(StringComparer.Ordinal);
-    // Positional arguments with their index in the arguments: a value a flag swallowed goes back in its place.
-    private readonly List<(int At, string Value)> _positional = [];
+    /// <summary>A path or other text. <paramref name="required"/> ones are checked by <see cref="Program"/> with <paramref name="description"/> in the message.</summary>
+    public static Option<string> Text(string name, string description, bool required = false, string? helpName = null) =>
+        new($"--{name}") { Description = description, Required = required, HelpName = helpName ?? Placeholder(name) };
 
-    /// <summary>The positional arguments in the order given, wherever flags stood among them.</summary>
-    public IReadOnlyList<string> Positional => _positional.OrderBy(p => p.At).Select(p => p.Value).ToList();
-    public string Command { get; }
-
-    public Options(string command, IEnumerable<string> args)
-    {
-        Command = command;
-        var list = args.ToList();
-        for (int i = 0; i < list.Count; i++)
+    /// <summary>A flag: present or not; it takes no value (<c>--force=yes</c> is an error).</summary>
+    public static Option<bool> Flag(string name, string description) =>
+        new($"--{name}")
         {
-            string a = list[i];
-            if (a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)
+            Description = description, Arity = ArgumentArity.Zero,
+        };
+
+    /// <summary>
+    /// A whole number in [<paramref name="min"/>, <paramref name="max"/>]; one beyond Int32 is "out of range", not
+    /// "at least min". A null <paramref name="default"/> reads as 0 when absent, a default the description words
+    /// ("the item dimension").
+    /// </summary>
+    public static Option<int> Int(string name, string description, int? @default, int min = int.MinValue, int max = int.MaxValue) =>
+        new($"--{name}")
+        {
+            Description = description, HelpName = "N",
+            DefaultValueFactory = @default is int d ? _ => d : null,
+            CustomParser = r =>
             {
-                string name = a[2..];
-                string? value = null;
-                int eq = name.IndexOf('=');
-                if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; _withEquals.Add(name); }
-                else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal)) value = list[++i];
-                if (_named.ContainsKey(name)) throw new UsageException($"option --{name} is given twice");
-                _named[name] = value;
-                _valueAt[name] = i;
-            }
-            else _positional.Add((i, a));
-        }
-    }
+                string s = Value(r);
+                if (!BigInteger.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big))
+                    return Fail<int>(r, $"option --{name} expects a whole number{Range(min, max)}, got '{s}'");
+                if (big < int.MinValue || big > int.MaxValue)
+                    return Fail<int>(r, $"option --{name}: {s} is out of range; expected a whole number{Range(min, max, always: true)}");
+                if (big < min || big > max)
+                    return Fail<int>(r, $"option --{name} expects a whole number{Range(min, max)}, got '{s}'");
+                return (int)big;
+            },
+        };
 
-    public bool Flag(string name)
+    /// <summary>A finite number checked by <paramref name="ok"/>; <paramref name="expected"/> says what it accepts ("a finite number > 0").</summary>
+    public static Option<float> Float(string name, string description, float @default, string expected, Func<float, bool> ok) =>
+        new($"--{name}")
+        {
+            Description = description, HelpName = "X",
+            DefaultValueFactory = _ => @default,
+            CustomParser = r =>
+            {
+                string s = Value(r);
+                return float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) && ok(v)
+                    ? v
+                    : Fail<float>(r, $"option --{name} expects {expected}, got '{s}'");
+            },
+        };
+
+    /// <summary>One of a few words (case-insensitive), each standing for a value: the option holds the word, so help shows the default as the user types it.</summary>
+    public static Choice<T> Choice<T>(string name, string description, T @default, params (string Word, T Value)[] choices)
     {
-        _used.Add(name);
-        if (!_named.TryGetValue(name, out var v)) return false;
-        if (_withEquals.Contains(name)) throw new UsageException($"option --{name} is a flag and takes no value, got '{v}'");
-        // A flag takes no value: what followed it was positional, at the place it was given.
-        if (v is not null) _positional.Add((_valueAt[name], v));
-        return true;
+        string words = string.Join("|", choices.Select(c => c.Word));
+        var option = new Option<string>($"--{name}")
+        {
+            Description = description, HelpName = words,
+            DefaultValueFactory = _ => choices.First(c => EqualityComparer<T>.Default.Equals(c.Value, @default)).Word,
+            CustomParser = r =>
+            {
+                string s = Value(r);
+                foreach (var (w, _) in choices) if (string.Equals(w, s, StringComparison.OrdinalIgnoreCase)) return w;
+                return Fail<string>(r, $"option --{name} expects one of {words}, got '{s}'");
+            },
+        };
+        return new Choice<T>(option, choices.ToDictionary(c => c.Word, c => c.Value));
     }
 
-    public string? String(string name)
+    /// <summary>Whether the user gave <paramref name="option"/> (not its default).</summary>
+    public static bool Given(this ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
+    /// <summary>The value token; SCL has already refused a missing or repeated one (the arity is one).</summary>
+    private static string Value(ArgumentResult r) => r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+
+    private static T Fail<T>(ArgumentResult r, string message)
     {
-        _used.Add(name);
-        if (!_named.TryGetValue(name, out var v)) return null;
-        return v ?? throw new UsageException($"option --{name} needs a value");
+        r.AddError(message);
+        return default!;
     }
 
-    public string Required(string name, string what) =>
-        String(name) ?? throw new UsageException($"option --{name} is required ({what})");
-
-    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    private static string Placeholder(string name) => name switch
     {
-        string? s = String(name);
-        if (s is null) return fallback;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
-            throw new UsageException($"option --{name} expects a whole number{Range(min, max)}, got '{s}'");
-        return v;
-    }
+        "data" or "out" => "DIR",
+        _ => name.ToUpperInvariant(),
+    };
 
-    public float Float(string name, float fallback, float min = float.NegativeInfinity, bool exclusiveMin = false)
-    {
-        string? s = String(name);
-        if (s is null) return fallback;
-        if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v) || v < min || (exclusiveMin && v == min))
-            throw new UsageException($"option --{name} expects a number{(exclusiveMin ? " greater than " : " of at least ")}{min.ToString(CultureInfo.InvariantCulture)}, got '{s}'");
-        return v;
-    }
-
-    public T Enum<T>(string name, T fallback, params (string Word, T Value)[] choices)
-    {
-        string? s = String(name);
-        if (s is null) return fallback;
-        foreach (var (w, v) in choices) if (string.Equals(w, s, StringComparison.OrdinalIgnoreCase)) return v;
-        throw new UsageException($"option --{name} expects one of {string.Join("|", choices.Select(c => c.Word))}, got '{s}'");
-    }
-
-    /// <summary>Refuses options no one read and surplus positional arguments.</summary>
-    public void EnsureAllUsed(int maxPositional = 0)
-    {
-        foreach (var k in _named.Keys)
-            if (!_used.Contains(k)) throw new UsageException($"unknown option --{k} (see 'alpine help')");
-        if (Positional.Count > maxPositional)
-            throw new UsageException($"unexpected argument '{Positional[maxPositional]}'");
-    }
-
-    private static string Range(int min, int max) =>
+    private static string Range(int min, int max, bool always = false) =>
         (min, max) switch
         {
-            (int.MinValue, int.MaxValue) => "",
-            (_, int.MaxValue) => $" of at least {min}",
+            (int.MinValue, int.MaxValue) => always ? $" from {int.MinValue} to {int.MaxValue}" : "",
+            (_, int.MaxValue) => always ? $" from {min} to {int.MaxValue}" : $" of at least {min}",
             _ => $" from {min} to {max}",
         };
+}
+
+/// <summary>An option whose value is one of a few words, read back as the value each stands for.</summary>
+internal sealed record Choice<T>(Option<string> Option, IReadOnlyDictionary<string, T> Values)
+{
+    public T Get(ParseResult p) => Values[p.GetValue(Option)!];
+    public static implicit operator Option(Choice<T> c) => c.Option;
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Alpine.Data.Synthetic;
@@ -21,23 +22,41 @@ public sealed class DemoCommand : ICommand
     /// <summary>The paper's Table 2, ALPINE on Dataset I: AUC, P@50, R@50, F@50.</summary>
     private static readonly double[] PaperRow = [0.739, 0.331, 0.436, 0.376];
 
-    public string Name => "demo";
-    public string Usage => "[--out DIR] [--epochs N] [--threads N] [--device cpu|gpu|auto]   generate small → prepare → train → evaluate (default folder ./alpine-demo)";
     public int Order => 1;
 
-    public int Run(Options o)
+    private readonly Option<string> _out = Opt.Text("out", "the demo folder (data/ and run/ inside) [default: alpine-demo]");
+    private readonly Option<int> _epochs = Opt.Int("epochs", "epochs at most", DefaultEpochs, min: 1);
+    private readonly Option<bool> _force = Opt.Flag("force", "replace the previous demo run in OUT/run (the data is reused either way)");
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
     {
-        string outDir = o.String("out") ?? "alpine-demo";
-        int epochs = o.Int("epochs", DefaultEpochs, min: 1);
-        var compute = Compute.Parse(o);
-        o.EnsureAllUsed();
+        get
+        {
+            var c = new Command("demo", "generate small → prepare → train → evaluate, beside the paper's Table 2 row") { _out, _epochs, _force };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
+
+    public int Run(ParseResult p)
+    {
+        string outDir = p.GetValue(_out) ?? "alpine-demo";
+        int epochs = p.GetValue(_epochs);
+        var compute = _compute.Parse(p);
         if (File.Exists(outDir)) throw new Data.UsageException($"--out '{outDir}' is a file; expected a folder");
 
+        bool force = p.GetValue(_force);
         var clock = Stopwatch.StartNew();
         string dataDir = Path.Combine(outDir, "data"), runDir = Path.Combine(outDir, "run");
+        Data.AtomicFile.RequireWritable(outDir);
+        // Before any work: a previous demo's run is the user's result, replaced only when asked.
+        if (!force && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
+            throw new Data.UsageException($"{runDir} holds a previous demo run; replace it with --force or give another --out");
         // Ctrl-C stops generate and prepare at their next check; their temporary folder / cache file is removed.
         var data = CtrlC.Run(ct =>
         {
+            using var writer = Data.FolderLock.Acquire(dataDir, "data folder", createParent: true);
             if (!File.Exists(Path.Combine(dataDir, Data.NativeFormat.InteractionsFile)) || !File.Exists(Path.Combine(dataDir, Data.NativeFormat.ItemsFile)))
             {
                 AnsiConsole.MarkupLine($"[bold]1/4 generate[/] small, kuaishou, seed 1 → {Markup.Escape(dataDir)}");
@@ -50,12 +69,11 @@ public sealed class DemoCommand : ICommand
 
         AnsiConsole.MarkupLine($"[bold]3/4 train[/] ALPINE, {epochs} epochs at most → {Markup.Escape(runDir)}");
         var options = new TrainOptions { Epochs = epochs };
-        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, new ModelConfig(), options, compute), force: true);
+        int code = TrainCommand.Train(data, new TrainCommand.Request(dataDir, runDir, new ModelConfig(), options, compute), force);
         if (code != 0) return code;
 
         AnsiConsole.MarkupLine("[bold]4/4 evaluate[/] on the test part");
         var r = EvaluateCommand.Evaluate(data, dataDir, runDir, Eval.Metrics.DefaultKs, compute);
-        EvaluateCommand.Print(r, "test");
         int k = r.IndexOfK(50);
         var table = new Table().Border(TableBorder.Rounded).Title("Table 2 style: AUC_user and top-50");
         table.AddColumn("").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("P@50").RightAligned())

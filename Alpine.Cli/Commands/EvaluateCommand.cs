@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Alpine.Data;
 using Alpine.Eval;
@@ -15,31 +16,46 @@ public sealed class EvaluateCommand : ICommand
 {
     public const string MetricsFileName = Trainer.TestMetricsFileName;
 
-    public string Name => "evaluate";
-    public string Usage => "--data DIR --model RUN|FILE [--k 10,20,...] [--threads N] [--device cpu|gpu|auto]   test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss";
     public int Order => 50;
 
-    public int Run(Options o)
+    private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
+    private readonly Option<string> _model = Opt.Text("model", "a run folder or a model file", required: true, helpName: "RUN|FILE");
+    private readonly Option<string> _k = Opt.Text("k", $"the K of P/R/F@K, whole numbers ≥ 1 [default: {string.Join(",", Metrics.DefaultKs)}]", helpName: "K1,K2,...");
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
     {
-        string dataDir = o.Required("data", "the prepared data folder");
-        string model = o.Required("model", "a run folder or a model file");
-        int[] ks = ParseKs(o.String("k"));
-        var compute = Compute.Parse(o);
-        o.EnsureAllUsed();
+        get
+        {
+            var c = new Command("evaluate", "test-part AUC_user, AUC_global, gAUC, P/R/F@K, LogLoss; writes metrics_test.json beside the model") { _data, _model, _k };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
+
+    public int Run(ParseResult p)
+    {
+        string dataDir = p.GetValue(_data)!, model = p.GetValue(_model)!;
+        int[] ks = ParseKs(p.GetValue(_k));
+        var compute = _compute.Parse(p);
 
         var data = PreparedData.Load(dataDir);
-        var report = Evaluate(data, dataDir, model, ks, compute);
-        Print(report, "test");
+        Evaluate(data, dataDir, model, ks, compute);
         return 0;
     }
 
-    /// <summary>Scores the Test part and writes <c>metrics_test.json</c> atomically beside the model file.</summary>
+    /// <summary>
+    /// Scores the Test part, prints the metrics, then writes <c>metrics_test.json</c> atomically beside the model
+    /// file: printed first, so a run folder that cannot be written still shows them (the failed write is then
+    /// one line and exit 2).
+    /// </summary>
     internal static MetricReport Evaluate(PreparedData data, string dataDir, string model, int[] ks, Compute compute)
     {
         var (path, file) = ReadModel(data, dataDir, model);
         using var backend = BackendFactory.Create(file.Config, data, file.Parameters, compute);
         var batcher = new Batcher(data, file.Config, file.Mode);
         var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
+        Print(report, "test");
         AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, MetricsFileName), MetricsJson.Write(report,
         [
             new("part", "test"), new("model", Path.GetFullPath(path)),

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Alpine.Data.Synthetic;
@@ -9,20 +10,27 @@ namespace Alpine.Cli.Commands;
 /// <summary><c>alpine generate</c>: writes the embedded synthetic micro-video log (SPEC D17) as a native data folder.</summary>
 public sealed class GenerateCommand : ICommand
 {
-    public string Name => "generate";
-    public string Usage => "[--preset tiny|small|paper] [--profile kuaishou|thacil] [--seed N] --out DIR [--force]   the synthetic log (SPEC D17; defaults small, kuaishou, 1)";
     public int Order => 10;
 
-    public int Run(Options o)
-    {
-        var preset = o.Enum("preset", SyntheticPreset.Small,
-            ("tiny", SyntheticPreset.Tiny), ("small", SyntheticPreset.Small), ("paper", SyntheticPreset.Paper));
-        var profile = o.Enum("profile", Profile.Kuaishou, ("kuaishou", Profile.Kuaishou), ("thacil", Profile.Thacil));
-        int seed = o.Int("seed", 1, min: 0);
-        string outDir = o.Required("out", "the data folder to write");
-        bool force = o.Flag("force");
-        o.EnsureAllUsed();
+    private readonly Choice<SyntheticPreset> _preset = Opt.Choice("preset", "the log's size",
+        SyntheticPreset.Small, ("tiny", SyntheticPreset.Tiny), ("small", SyntheticPreset.Small), ("paper", SyntheticPreset.Paper));
+    private readonly Choice<Profile> _profile = Opt.Choice("profile", "Kuaishou-like (likes, follows) or THACIL-like (categories)",
+        Profile.Kuaishou, ("kuaishou", Profile.Kuaishou), ("thacil", Profile.Thacil));
+    private readonly Option<int> _seed = Opt.Int("seed", "the generator's seed", 1, min: 0);
+    private readonly Option<string> _out = Opt.Text("out", "the data folder to write", required: true);
+    private readonly Option<bool> _force = Opt.Flag("force", "replace an existing data folder");
 
+    public Command Definition => new("generate", "the synthetic micro-video log (SPEC D17) as a native data folder") { _preset, _profile, _seed, _out, _force };
+
+    public int Run(ParseResult p)
+    {
+        var preset = _preset.Get(p);
+        var profile = _profile.Get(p);
+        int seed = p.GetValue(_seed);
+        string outDir = p.GetValue(_out)!;
+        bool force = p.GetValue(_force);
+
+        using var writer = Alpine.Data.FolderLock.Acquire(outDir, "data folder", createParent: true);
         var clock = Stopwatch.StartNew();
         var s = CtrlC.Run(ct => Console.IsOutputRedirected
             ? SyntheticLog.Generate(outDir, preset, profile, seed, new PlainProgress(), ct, force)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Alpine.Prep;
 using Spectre.Console;
@@ -7,21 +8,25 @@ namespace Alpine.Cli;
 /// <summary><c>alpine prepare</c>: split, PCA, sequences and graph edges of a data folder, cached beside it.</summary>
 public sealed class PrepareCommand : ICommand
 {
-    public string Name => "prepare";
-    public string Usage => "--data DIR [--top-l L] [--metric euclidean|cosine] [--seed N]   split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc";
     public int Order => 30;
 
-    public int Run(Options o)
-    {
-        string dir = o.Required("data", "the data folder to prepare");
-        var options = new PrepareOptions
-        {
-            TopL = o.Int("top-l", 1, 1, 64),
-            Metric = o.Enum("metric", EdgeMetric.Euclidean, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine)),
-            Seed = o.Int("seed", 1),
-        };
-        o.EnsureAllUsed();
+    private static readonly PrepareOptions Defaults = new();
+    private readonly Option<string> _data = Opt.Text("data", "the data folder to prepare", required: true);
+    private readonly Option<int> _topL = Opt.Int("top-l", "graph edges per item: its L most similar predecessors (SPEC D3)", Defaults.TopL, 1, 64);
+    private readonly Choice<EdgeMetric> _metric = Opt.Choice("metric", "the similarity of the graph edges",
+        Defaults.Metric, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine));
+    private readonly Option<int> _seed = Opt.Int("seed", "the seed of the PCA", Defaults.Seed);
 
+    public Command Definition =>
+        new("prepare", "split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc") { _data, _topL, _metric, _seed };
+
+    public int Run(ParseResult p)
+    {
+        string dir = p.GetValue(_data)!;
+        var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed) };
+
+        using var writer = Alpine.Data.FolderLock.Acquire(dir, "data folder");
+        Alpine.Data.AtomicFile.RequireWritable(dir);
         var total = Stopwatch.StartNew();
         var data = CtrlC.Run(ct => WithProgress((p, t) => PreparedData.Prepare(dir, options, p, t), ct));
         var size = new FileInfo(PreparedData.CachePath(dir)).Length;

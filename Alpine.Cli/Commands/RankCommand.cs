@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Alpine.Data;
 using Alpine.Inference;
@@ -13,20 +14,33 @@ namespace Alpine.Cli;
 /// </summary>
 public sealed class RankCommand : ICommand
 {
-    public string Name => "rank";
-    public string Usage => "--data DIR --model RUN|FILE --user U [--candidates 3,17,...] [--top K] [--threads N] [--device cpu|gpu|auto]   rank videos for a user";
     public int Order => 55;
 
-    public int Run(Options o)
+    private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
+    private readonly Option<string> _model = Opt.Text("model", "a run folder or a model file", required: true, helpName: "RUN|FILE");
+    private readonly Option<int> _user = Opt.Int("user", "a user id", null, min: 0);
+    private readonly Option<string> _candidates = Opt.Text("candidates", "item ids to rank, an id given twice ranked once [default: every item the user was not shown]", helpName: "ID1,ID2,...");
+    private readonly Option<int> _top = Opt.Int("top", "rows to print", 10, min: 1);
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
     {
-        string dataDir = o.Required("data", "the prepared data folder");
-        string model = o.Required("model", "a run folder or a model file");
-        int user = o.Int("user", -1, min: 0);
-        if (user < 0) throw new UsageException("option --user is required (a user id)");
-        string? list = o.String("candidates");
-        int top = o.Int("top", 10, min: 1);
-        var compute = Compute.Parse(o);
-        o.EnsureAllUsed();
+        get
+        {
+            _user.Required = true;
+            var c = new Command("rank", "the click probability of candidate micro-videos for a user, best first") { _data, _model, _user, _candidates, _top };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
+
+    public int Run(ParseResult p)
+    {
+        string dataDir = p.GetValue(_data)!, model = p.GetValue(_model)!;
+        int user = p.GetValue(_user);
+        string? list = p.GetValue(_candidates);
+        int top = p.GetValue(_top);
+        var compute = _compute.Parse(p);
 
         var data = PreparedData.Load(dataDir);
         var (_, file) = EvaluateCommand.ReadModel(data, dataDir, model);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Alpine.Prep;
 using Spectre.Console;
 
@@ -6,14 +7,15 @@ namespace Alpine.Cli;
 /// <summary><c>alpine stats</c>: the rows of the paper's Table 1 for a data folder.</summary>
 public sealed class StatsCommand : ICommand
 {
-    public string Name => "stats";
-    public string Usage => "--data DIR   the paper's Table 1 rows for a data folder (users, items, interactions, split sizes)";
     public int Order => 35;
 
-    public int Run(Options o)
+    private readonly Option<string> _data = Opt.Text("data", "the data folder", required: true);
+
+    public Command Definition => new("stats", "the paper's Table 1 rows for a data folder (users, items, interactions, split sizes)") { _data };
+
+    public int Run(ParseResult p)
     {
-        string dir = o.Required("data", "the data folder");
-        o.EnsureAllUsed();
+        string dir = p.GetValue(_data)!;
         // A fresh prepared cache is the fastest source; otherwise read and split the log (no PCA needed).
         DatasetStats stats;
         if (PreparedData.IsCacheFresh(dir)) stats = DatasetStats.Of(PreparedData.Load(dir));

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Alpine.Data;
 using Alpine.Model;
@@ -13,11 +14,49 @@ namespace Alpine.Cli;
 /// </summary>
 public sealed class TrainCommand : ICommand
 {
-    public string Name => "train";
-    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] [--eval-every N] " +
-        "[--batch N] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
-        "[--user-matrix mean|sum] [--alphas a1,a2,a3] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
+
+    private static readonly TrainOptions Defaults = new();
+    private static readonly ModelConfig ModelDefaults = new();
+
+    private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
+    private readonly Option<string> _out = Opt.Text("out", "the run folder to write", required: true, helpName: "RUN");
+    private readonly Option<bool> _resume = Opt.Flag("resume", "continue the run in --out from its checkpoint (only --epochs and --patience may change)");
+    private readonly Option<bool> _force = Opt.Flag("force", "replace the run in --out (kept until the new run's first checkpoint)");
+    private readonly Choice<Variant> _variant = Opt.Choice("variant", "the model: ALPINE or a Table 3 ablation",
+        ModelDefaults.Variant, ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG));
+    private readonly Choice<BatchMode> _mode = Opt.Choice("mode", "shared: each user's sequences encoded once per batch; window: the paper's per-target windows (SPEC D12)",
+        Defaults.Mode, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window));
+    private readonly Option<int> _epochs = Opt.Int("epochs", "epochs at most", Defaults.Epochs, min: 1);
+    private readonly Option<int> _patience = Opt.Int("patience", "stop after this many validation rounds without a better AUC_user", Defaults.Patience, min: 1);
+    private readonly Option<int> _evalEvery = Opt.Int("eval-every", "validate every N steps (0: at each epoch's end)", Defaults.EvalEvery, min: 0);
+    private readonly Option<int> _batch = Opt.Int("batch", "targets per batch", Defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize);
+    private readonly Option<float> _lr = Opt.Float("lr", "Adam's learning rate", Defaults.Adam.LearningRate, "a finite number > 0", x => x > 0);
+    private readonly Option<int> _seed = Opt.Int("seed", "the seed of the initial weights and the batch order", Defaults.Seed, min: 0);
+    private readonly Option<int> _hidden = Opt.Int("hidden", "LSTM hidden size [default: the item dimension]", null, min: 1, max: 4096);
+    private readonly Option<int> _window = Opt.Int("window", "W, the most recent states a target attends over", ModelDefaults.Window, min: 1, max: 1 << 20);
+    private readonly Choice<AttentionKind> _attention = Opt.Choice("attention", "the attention score (SPEC D7)",
+        ModelDefaults.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot));
+    private readonly Choice<CStarReading> _cstar = Opt.Choice("cstar", "the graph cell's c* (SPEC D5)",
+        ModelDefaults.CStar, ("neighbor", CStarReading.Neighbor), ("carried", CStarReading.Carried));
+    private readonly Choice<UserInit> _userMatrix = Opt.Choice("user-matrix", "the user matrix from likes and follows (SPEC D9)",
+        ModelDefaults.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum));
+    private readonly Option<string> _alphas = Opt.Text("alphas", "the fusion weights α1,α2,α3, three numbers ≥ 0 (SPEC D10) [default: the variant's]", helpName: "A1,A2,A3");
+    private readonly ComputeOptions _compute = new();
+
+    public Command Definition
+    {
+        get
+        {
+            var c = new Command("train", "train on the Train part, select on Validation; writes RUN/model.alp, checkpoint.alp, train_log.csv, metrics.json")
+            {
+                _data, _out, _variant, _mode, _epochs, _patience, _evalEvery, _batch, _lr, _seed, _hidden, _window,
+                _attention, _cstar, _userMatrix, _alphas, _resume, _force,
+            };
+            foreach (var o in _compute.All) c.Add(o);
+            return c;
+        }
+    }
 
     /// <summary>
     /// What one training run needs besides the data: the model's options (profile, visual dims and top-L come
@@ -25,56 +64,35 @@ public sealed class TrainCommand : ICommand
     /// </summary>
     internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
 
-    public int Run(Options o)
+    public int Run(ParseResult p)
     {
-        string dataDir = o.Required("data", "the prepared data folder");
-        string runDir = o.Required("out", "the run folder to write");
-        bool resume = o.Flag("resume"), force = o.Flag("force");
-        var defaults = new TrainOptions();
+        string dataDir = p.GetValue(_data)!, runDir = p.GetValue(_out)!;
+        bool resume = p.GetValue(_resume), force = p.GetValue(_force);
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        string[] fixedOnResume = ["variant", "mode", "eval-every", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
-        var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
-        var model = ParseModel(o);
-        var options = defaults with
+        Option[] fixedOnResume = [_variant, _mode, _evalEvery, _batch, _lr, _seed, _hidden, _window, _attention, _cstar, _userMatrix, _alphas];
+        var given = fixedOnResume.Where(p.Given).ToArray();
+        var model = ModelDefaults with
         {
-            Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
-            Epochs = o.Int("epochs", defaults.Epochs, min: 1),
-            Patience = o.Int("patience", defaults.Patience, min: 1),
-            EvalEvery = o.Int("eval-every", defaults.EvalEvery, min: 0),
-            BatchSize = o.Int("batch", defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize),
-            Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
-            Seed = o.Int("seed", defaults.Seed, min: 0),
+            Variant = _variant.Get(p), Hidden = p.GetValue(_hidden), Window = p.GetValue(_window),
+            Attention = _attention.Get(p), CStar = _cstar.Get(p), UserInit = _userMatrix.Get(p),
+            Alphas = ParseAlphas(p.GetValue(_alphas)),
         };
-        var compute = Compute.Parse(o);
-        bool deviceGiven = o.String("device") is not null;
-        bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
-        o.EnsureAllUsed();
+        var options = Defaults with
+        {
+            Mode = _mode.Get(p), Epochs = p.GetValue(_epochs), Patience = p.GetValue(_patience),
+            EvalEvery = p.GetValue(_evalEvery), BatchSize = p.GetValue(_batch),
+            Adam = new AdamSettings(LearningRate: p.GetValue(_lr)), Seed = p.GetValue(_seed),
+        };
+        var compute = _compute.Parse(p);
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
         if (resume && given.Length > 0)
-            throw new UsageException($"--{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
+            throw new UsageException($"{given[0].Name} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute, deviceGiven)
+            ? Resume(data, dataDir, runDir, p.Given(_epochs) ? options.Epochs : null, p.Given(_patience) ? options.Patience : null, compute, p.Given(_compute.Device))
             : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
-    }
-
-    /// <summary>The model options (SPEC D5, D7, D9, D10 and their alternatives); unset ones keep SPEC's defaults.</summary>
-    private static ModelConfig ParseModel(Options o)
-    {
-        var d = new ModelConfig();
-        return d with
-        {
-            Variant = o.Enum("variant", d.Variant,
-                ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG)),
-            Hidden = o.Int("hidden", d.Hidden, min: 1, max: 4096),
-            Window = o.Int("window", d.Window, min: 1, max: 1 << 20),
-            Attention = o.Enum("attention", d.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot)),
-            CStar = o.Enum("cstar", d.CStar, ("neighbor", CStarReading.Neighbor), ("carried", CStarReading.Carried)),
-            UserInit = o.Enum("user-matrix", d.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum)),
-            Alphas = ParseAlphas(o.String("alphas")),
-        };
     }
 
     /// <summary><c>--alphas a1,a2,a3</c>: the fusion weights (SPEC D10), three finite numbers ≥ 0.</summary>
@@ -99,7 +117,13 @@ public sealed class TrainCommand : ICommand
         r.Options.Validate();
         var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
+        using var writer = FolderLock.Acquire(r.RunDir, "run folder", createParent: true);
         RunFolder.RequireReplaceable(r.RunDir, force);
+        long parameters = ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size;
+        RequireMemory(parameters, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        // Before the first batch, which can take minutes for a large --hidden: what is being built.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model: {parameters:N0} parameters ({parameters * 4 * sizeof(float) / 1048576.0:F0} MiB with gradients and Adam's state)"));
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         string staging = AtomicFile.CreateStagingFolder(r.RunDir);
         try
@@ -115,6 +139,19 @@ public sealed class TrainCommand : ICommand
     }
 
     /// <summary>
+    /// Refuses a model whose parameters, gradients and Adam's two moments (4 floats per parameter, before any
+    /// activations) do not fit in <paramref name="availableBytes"/>: it would only run out of memory, slowly.
+    /// </summary>
+    internal static void RequireMemory(long parameters, long availableBytes)
+    {
+        long need = parameters * 4 * sizeof(float);
+        if (need > availableBytes)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"the model has {parameters:N0} parameters: with gradients and Adam's state that is {need / 1073741824.0:F1} GiB, " +
+                $"more than the {availableBytes / 1073741824.0:F1} GiB available; try a smaller --hidden"));
+    }
+
+    /// <summary>
     /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
     /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
     /// </summary>
@@ -122,6 +159,8 @@ public sealed class TrainCommand : ICommand
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
+        using var writer = FolderLock.Acquire(runDir, "run folder");
+        AtomicFile.RequireWritable(runDir);
         var ck = ModelFile.Read(path);
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
@@ -145,11 +184,16 @@ public sealed class TrainCommand : ICommand
         var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
 
         var p = result.Progress;
+        if (result.KeptPrevious)
+        {
+            Console.Error.WriteLine($"alpine train: stopped at step {p.Step}, before the first validation round; {runDir} keeps the previous run (nothing to resume)");
+            return CtrlC.ExitCode;
+        }
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");
             Console.Error.WriteLine($"continue with: alpine train --data {dataDir} --out {runDir} --resume");
-            return 130;
+            return CtrlC.ExitCode;
         }
         string why = p.Epoch < p.Options.Epochs ? $"early stop: no better validation AUC_user for {p.SinceBest} validation rounds" : $"{p.Epoch} epochs";
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
@@ -181,15 +225,30 @@ public sealed class TrainCommand : ICommand
                 });
             return result;
         }
-        // Redirected output: a line per tenth of an epoch and one per validation round.
+        // Redirected output: the first batch (with the time it took: a slow configuration shows at once), then a
+        // line per tenth of an epoch or per half minute, whichever comes first, and one per validation round.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var sinceLine = System.Diagnostics.Stopwatch.StartNew();
+        int batches = 0;
         return trainer.Run(start, new Reporter(r =>
         {
-            if (r.Validation is not null) Console.WriteLine(RoundLine(r));
-            else if (r.Batch % Math.Max(1, r.Batches / 10) == 0)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s"));
+            if (r.Validation is not null) { Console.WriteLine(RoundLine(r)); return; }
+            bool first = ++batches == 1;
+            if (!first && r.Batch % Math.Max(1, r.Batches / 10) != 0 && sinceLine.Elapsed.TotalSeconds < 30) return;
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"  epoch {r.Epoch + 1}/{r.Epochs} batch {r.Batch}/{r.Batches} loss {r.Loss:F4} {r.TargetsPerSecond:F0} targets/s");
+            if (first)
+            {
+                double seconds = clock.Elapsed.TotalSeconds;
+                line += string.Create(CultureInfo.InvariantCulture, $" (first batch {seconds:0.###} s; an epoch ~{Duration(seconds * r.Batches)})");
+            }
+            Console.WriteLine(line);
+            sinceLine.Restart();
         }), ct);
     }
+
+    private static string Duration(double seconds) =>
+        seconds < 120 ? $"{seconds:0} s" : seconds < 7200 ? $"{seconds / 60:0} min" : $"{seconds / 3600:0.#} h";
 
     /// <summary>A validation round: "epoch 2/5" at an epoch's end, "epoch 2/5 batch 7/40" within one (--eval-every).</summary>
     private static string RoundLine(TrainProgressReport r)

@@ -3,7 +3,8 @@ namespace Alpine.Data;
 /// <summary>
 /// Output files written whole or not at all: a temp file in the same folder (so the rename stays on one file
 /// system), flushed to disk, then moved over the target. A crash leaves the old file or the new one, never half.
-/// Model files, checkpoints, metrics and the prepared cache all go through here.
+/// Model files, checkpoints, metrics and the prepared cache all go through here. A failure names the file the
+/// user asked for, never the temp file: "cannot write RUN/model.alp: No space left on device".
 /// </summary>
 public static class AtomicFile
 {
@@ -21,14 +22,31 @@ public static class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
-        catch (IOException e) when (e.Message.Contains(tmp, StringComparison.Ordinal))
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Disk full and the like: the runtime names the temp file; the user knows only the target.
-            throw new IOException(e.Message.Replace(tmp, full, StringComparison.Ordinal), e);
+            throw new IOException($"cannot write {full}: {Reason(e, full, tmp)}", e);
         }
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before long work, an existing <paramref name="dir"/> in which no file can be created (read-only,
+    /// no permission): a probe file is created and removed at once.
+    /// </summary>
+    public static void RequireWritable(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        string probe = Path.Combine(dir, $".write-check.{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            using var _ = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot write to {dir}: {Reason(e, dir, probe)}");
         }
     }
 
@@ -56,12 +74,17 @@ public static class AtomicFile
     }
 
     /// <summary>Why a write failed, in words naming <paramref name="userPath"/> instead of any <paramref name="internalPath"/>.</summary>
-    public static string Reason(Exception e, string userPath, string? internalPath = null) => e switch
+    public static string Reason(Exception e, string userPath, string? internalPath = null)
     {
-        UnauthorizedAccessException => "permission denied: the folder is read-only or not yours",
-        DirectoryNotFoundException => "its folder does not exist",
-        _ => internalPath is null ? e.Message.ReplaceLineEndings(" ") : e.Message.Replace(internalPath, userPath, StringComparison.Ordinal).ReplaceLineEndings(" "),
-    };
+        switch (e)
+        {
+            case UnauthorizedAccessException: return "permission denied: the folder is read-only or not yours";
+            case DirectoryNotFoundException: return "its folder does not exist";
+        }
+        string m = (internalPath is null ? e.Message : e.Message.Replace(internalPath, userPath, StringComparison.Ordinal)).ReplaceLineEndings(" ").Trim();
+        // "No space left on device : '/path'": the caller's message names the path already.
+        return System.Text.RegularExpressions.Regex.Replace(m, @"\s*:\s*'[^']*'\s*\.?$", "").TrimEnd('.');
+    }
 
     /// <summary>Whether <paramref name="name"/> is the temporary file of a write to <paramref name="target"/> (a crash can leave one).</summary>
     public static bool IsTempOf(string name, string target) =>
@@ -72,7 +95,11 @@ public static class AtomicFile
     {
         string full = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
         string staging = $"{full}.tmp-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(staging);
+        try { Directory.CreateDirectory(staging); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot create {full}: {Reason(e, staging, full)}", e);
+        }
         return staging;
     }
 
@@ -83,19 +110,57 @@ public static class AtomicFile
     public static void ReplaceFolder(string staging, string dir)
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        if (Directory.Exists(dir))
+        string old = $"{dir}.old-{Guid.NewGuid():N}";
+        try
         {
-            string old = $"{dir}.old-{Guid.NewGuid():N}";
-            Directory.Move(dir, old);
-            Directory.Move(staging, dir);
-            Directory.Delete(old, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                Directory.Move(dir, old);
+                Directory.Move(staging, dir);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(staging, dir);
         }
-        else Directory.Move(staging, dir);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot replace {dir}: {Reason(e, staging, dir).Replace(old, dir, StringComparison.Ordinal)}", e);
+        }
     }
 
     /// <summary>The name of the first entry of <paramref name="dir"/> that <paramref name="belongs"/> refuses, or null: what <c>--force</c> checks before it replaces a folder.</summary>
     public static string? FirstForeignEntry(string dir, Func<string, bool> belongs) =>
         Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)).FirstOrDefault(n => !belongs(n));
+
+    /// <summary>
+    /// Removes what interrupted writes to <paramref name="dir"/> left: staging folders (<c>DIR.tmp-&lt;guid&gt;</c>),
+    /// replaced folders not yet deleted (<c>DIR.old-&lt;guid&gt;</c>) and the temp files of atomic writes inside it.
+    /// Only for a caller holding <paramref name="dir"/>'s <see cref="FolderLock"/>: then no live writer owns them.
+    /// </summary>
+    public static void SweepStale(string dir)
+    {
+        string full = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string? parent = Path.GetDirectoryName(full);
+        string name = Path.GetFileName(full);
+        if (parent is not null && Directory.Exists(parent))
+            foreach (var d in Directory.EnumerateDirectories(parent, $"{name}.*-*"))
+                if (IsStagingName(Path.GetFileName(d), name)) Directory.Delete(d, recursive: true);
+        if (Directory.Exists(full))
+            foreach (var f in Directory.EnumerateFiles(full, $".*{TempSuffix}"))
+                if (IsTempName(Path.GetFileName(f))) File.Delete(f);
+    }
+
+    /// <summary><c>name.tmp-&lt;guid&gt;</c> or <c>name.old-&lt;guid&gt;</c>: a folder <see cref="CreateStagingFolder"/> or <see cref="ReplaceFolder"/> made.</summary>
+    private static bool IsStagingName(string entry, string name) =>
+        entry.Length == name.Length + 5 + 32 && entry.StartsWith(name, StringComparison.Ordinal)
+        && (entry.AsSpan(name.Length).StartsWith(".tmp-") || entry.AsSpan(name.Length).StartsWith(".old-"))
+        && IsGuid(entry.AsSpan(name.Length + 5));
+
+    /// <summary><c>.file.&lt;guid&gt;.tmp</c>: <see cref="Write"/>'s temp file.</summary>
+    private static bool IsTempName(string entry) =>
+        entry.Length > 1 + 1 + 32 + TempSuffix.Length && entry[0] == '.'
+        && entry[^(TempSuffix.Length + 33)] == '.' && IsGuid(entry.AsSpan(entry.Length - TempSuffix.Length - 32, 32));
+
+    private static bool IsGuid(ReadOnlySpan<char> s) => s.Length == 32 && !s.ContainsAnyExcept("0123456789abcdef");
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 

@@ -16,9 +16,13 @@ public readonly record struct Ranked(int Item, float Probability);
 /// </summary>
 public sealed class Recommender(PreparedData data, IAlpineBackend backend, BatchMode mode)
 {
-    /// <summary>Scores <paramref name="candidates"/> for <paramref name="user"/>, best first (ties: input order).</summary>
+    /// <summary>
+    /// Scores <paramref name="candidates"/> for <paramref name="user"/>, best first (ties: input order). An item
+    /// listed twice is ranked once, at its first place in the input.
+    /// </summary>
     public Ranked[] Rank(int user, ReadOnlySpan<int> candidates)
     {
+        candidates = Distinct(candidates);
         if ((uint)user >= (uint)data.UserCount)
             throw new UsageException($"user {user} is not in the data set (ids are 0..{data.UserCount - 1})");
         for (int i = 0; i < candidates.Length; i++)
@@ -62,6 +66,14 @@ public sealed class Recommender(PreparedData data, IAlpineBackend backend, Batch
         }
         var set = new SequenceSet([0, len], all.Items.AsSpan(from, len).ToArray(), all.GraphPred.AsSpan(from * L, len * L).ToArray(), L);
         return (set, Math.Max(0, len - window), len);
+    }
+
+    private static ReadOnlySpan<int> Distinct(ReadOnlySpan<int> ids)
+    {
+        var seen = new HashSet<int>();
+        var kept = new List<int>(ids.Length);
+        foreach (int id in ids) if (seen.Add(id)) kept.Add(id);
+        return kept.Count == ids.Length ? ids : kept.ToArray();
     }
 
     private static int[] Filled(int n, int value)

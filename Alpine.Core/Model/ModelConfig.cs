@@ -87,5 +87,9 @@ public sealed record ModelConfig
         if (Attention == AttentionKind.ScaledDot && HiddenSize != ItemDim)
             throw new Data.UsageException($"--attention scaled-dot needs H = D, got H = {HiddenSize}, D = {ItemDim}");
         if (Alphas is { Length: not 3 }) throw new Data.UsageException("--alphas takes three numbers α1,α2,α3");
+        // All weights 0 after dropping the variant's unused branches: every prediction is the same constant.
+        if (EffectiveAlphas.All(a => a == 0f))
+            throw new Data.UsageException($"--alphas {string.Join(",", Alphas ?? [])} gives every branch of --variant {Variant.ToString().ToLowerInvariant()} weight 0, " +
+                "so the model would predict a constant; give at least one of its branches a weight > 0");
     }
 }

@@ -46,6 +46,6 @@ public sealed record TrainOptions
         if (BatchSize is < 1 or > MaxBatchSize) throw new Data.UsageException($"--batch must be from 1 to {MaxBatchSize}, got {BatchSize}");
         if (PieceSize < 1) throw new Data.UsageException($"piece size must be at least 1, got {PieceSize}");
         if (!(Adam.LearningRate > 0) || !float.IsFinite(Adam.LearningRate))
-            throw new Data.UsageException($"--lr must be a positive number, got {Adam.LearningRate}");
+            throw new Data.UsageException($"--lr must be a finite number > 0, got {Adam.LearningRate}");
     }
 }

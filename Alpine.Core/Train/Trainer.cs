@@ -15,8 +15,11 @@ namespace Alpine.Train;
 public readonly record struct TrainProgressReport(
     int Epoch, int Epochs, int Batch, int Batches, long Step, double Loss, double TargetsPerSecond, MetricReport? Validation);
 
-/// <summary>How a run ended: the position reached, the best validation metrics, whether Ctrl-C stopped it.</summary>
-public sealed record TrainResult(TrainingProgress Progress, bool Cancelled);
+/// <summary>
+/// How a run ended: the position reached, the best validation metrics, whether Ctrl-C stopped it, and whether it
+/// stopped before its first model and so left the run it was to replace as it was (<see cref="KeptPrevious"/>).
+/// </summary>
+public sealed record TrainResult(TrainingProgress Progress, bool Cancelled, bool KeptPrevious = false);
 
 /// <summary>
 /// The training loop (SPEC D11–D13): epochs of shuffled batches, Adam, validation rounds on the Validation part
@@ -42,6 +45,14 @@ public sealed class Trainer
     private readonly BatchMode _mode;
     private string _runDir;
     private string? _publishTo;
+    private long _checkpointStep = -1;
+
+    /// <summary>
+    /// The loss guard: a batch's mean loss above this many times a reference stops the run as diverged. The reference
+    /// is the run's first batch loss in this process, taken as at least 1 and at most 5: a BCE mean of 20 to 100 per
+    /// target means logits of that size, far past anything training from a sane start reaches.
+    /// </summary>
+    public const float ExplodeFactor = 20f;
 
     /// <summary>
     /// Writes the run's files into <paramref name="runDir"/>. With <paramref name="publishTo"/>, <paramref name="runDir"/>
@@ -83,6 +94,8 @@ public sealed class Trainer
         TrimLog(start.Step);
 
         var p = start;
+        if (start.Step > 0) _checkpointStep = start.Step; // resumed: its checkpoint is the last good one
+        float? lossLimit = null;
         var logits = new float[Math.Min(o.BatchSize, train.Length)];
         // Throughput and seconds of the round's training in this process (a resumed round counts from the resume).
         var clock = Stopwatch.StartNew();
@@ -94,6 +107,10 @@ public sealed class Trainer
             {
                 if (ct.IsCancellationRequested)
                 {
+                    // Stopped before the first validation round of a run that replaces another (--force): the
+                    // old run, with its model, is worth more than a checkpoint of a few batches.
+                    if (_publishTo is not null && Directory.Exists(_publishTo) && !File.Exists(ModelPath))
+                        return new TrainResult(p, Cancelled: true, KeptPrevious: true);
                     WriteCheckpoint(p);
                     return new TrainResult(p, Cancelled: true);
                 }
@@ -101,8 +118,8 @@ public sealed class Trainer
                 if (logits.Length < batch.TargetCount) logits = new float[batch.TargetCount];
                 _backend.ZeroGradients();
                 float loss = _backend.ForwardBackward(batch, logits.AsSpan(0, batch.TargetCount));
-                if (!float.IsFinite(loss))
-                    throw new UsageException($"training diverged at step {p.Step + 1} (loss {loss}); try a smaller --lr");
+                lossLimit ??= ExplodeFactor * Math.Clamp(float.IsFinite(loss) ? loss : 1f, 1f, 5f);
+                if (!float.IsFinite(loss) || loss > lossLimit) throw Diverged(p.Step + 1, loss, lossLimit.Value, o);
                 _backend.Step(o.Adam, checked((int)(p.Step + 1)));
                 p = p with
                 {
@@ -131,6 +148,22 @@ public sealed class Trainer
             }
         }
         return new TrainResult(p, Cancelled: false);
+    }
+
+    /// <summary>
+    /// The loss guard's one line: the step, the loss and the limit it passed, what was kept (nothing is written
+    /// from the diverged parameters), and what to try.
+    /// </summary>
+    private UsageException Diverged(long step, float loss, float limit, TrainOptions o)
+    {
+        string what = float.IsFinite(loss)
+            ? string.Create(CultureInfo.InvariantCulture, $"loss {loss:G4}, above the guard's limit {limit:G3}: {ExplodeFactor}× the first batch's loss, taken as 1 to 5")
+            : $"loss {loss}";
+        string kept = _publishTo is null && _checkpointStep >= 0
+            ? $"kept the last good checkpoint {CheckpointPath} (step {_checkpointStep}) and the best model {ModelPath}"
+            : "nothing was written";
+        return new UsageException(string.Create(CultureInfo.InvariantCulture,
+            $"training diverged at step {step} ({what}); {kept}; try a smaller --lr (this run: {o.Adam.LearningRate:G3}) and check the item features for huge values"));
     }
 
     /// <summary>
@@ -184,6 +217,7 @@ public sealed class Trainer
     private void WriteCheckpoint(TrainingProgress p)
     {
         Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
+        _checkpointStep = p.Step;
         if (_publishTo is null) return;
         AtomicFile.ReplaceFolder(_runDir, _publishTo);
         _runDir = _publishTo;
@@ -193,6 +227,8 @@ public sealed class Trainer
     private void WriteBest(MetricReport validation, int epoch, long step)
     {
         Snapshot(_backend, _data, _mode, null).Write(ModelPath);
+        // Test metrics of the model this one replaces would be read as this model's.
+        File.Delete(Path.Combine(_runDir, TestMetricsFileName));
         AtomicFile.WriteAllText(Path.Combine(_runDir, MetricsFileName), MetricsJson.Write(validation,
         [
             new("part", "validation"), new("epoch", epoch), new("step", step),

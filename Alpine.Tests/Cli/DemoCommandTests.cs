@@ -52,4 +52,23 @@ public class DemoCommandTests
         Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
         Assert.That(stderr.ToString(), Does.Contain("alpine demo: cancelled"));
     }
+
+    [Test]
+    public void ASecondDemoKeepsThePreviousRunUnlessForced()
+    {
+        // Once: a second `alpine demo` replaced the previous demo run without asking.
+        string outDir = Path.Combine(_dir, "demo"), run = Path.Combine(outDir, "run");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, Alpine.Train.Trainer.ModelFileName), "the previous model");
+        var err = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(err);
+        int code;
+        try { code = Alpine.Cli.Program.Main(["demo", "--out", outDir, "--epochs", "1", "--device", "cpu"]); }
+        finally { Console.SetError(saved); }
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.ToString().TrimEnd(), Is.EqualTo($"alpine demo: {run} holds a previous demo run; replace it with --force or give another --out"));
+        Assert.That(Directory.GetFileSystemEntries(outDir), Is.EqualTo(new[] { run }), "refused before generating anything");
+        Assert.That(File.ReadAllText(Path.Combine(run, Alpine.Train.Trainer.ModelFileName)), Is.EqualTo("the previous model"));
+    }
 }

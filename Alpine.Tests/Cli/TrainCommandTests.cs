@@ -12,7 +12,7 @@ public class TrainCommandTests
     private string _root = "", _data = "", _other = "", _dir = "";
 
     /// <summary>A native data folder of a tiny random log; prepared unless <paramref name="prepare"/> is false.</summary>
-    private static string WriteData(string dir, int seed, bool prepare = true)
+    internal static string WriteData(string dir, int seed, bool prepare = true)
     {
         Directory.CreateDirectory(dir);
         var log = TinyData.Log(seed, users: 8, maxPerUser: 40);
@@ -42,13 +42,28 @@ public class TrainCommandTests
     private string RunDir => Path.Combine(_dir, "run");
 
     /// <summary>Runs the CLI; returns the exit code and stderr.</summary>
-    private static (int Code, string Err) Cli(params string[] args)
+    internal static (int Code, string Err) Cli(params string[] args)
     {
         var err = new StringWriter();
         var saved = Console.Error;
         Console.SetError(err);
         try { return (Alpine.Cli.Program.Main(args), err.ToString()); }
         finally { Console.SetError(saved); }
+    }
+
+    /// <summary>Runs the CLI with Spectre's console captured too: the exit code, stdout and stderr.</summary>
+    private static (int Code, string Out, string Err) CliWithStdout(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var saved = Spectre.Console.AnsiConsole.Console;
+        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            { Out = new Spectre.Console.AnsiConsoleOutput(stdout), Interactive = Spectre.Console.InteractionSupport.No });
+        try
+        {
+            var (code, err) = Cli(args);
+            return (code, stdout.ToString(), err);
+        }
+        finally { Spectre.Console.AnsiConsole.Console = saved; }
     }
 
     private string[] Train(params string[] extra) =>
@@ -70,19 +85,55 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void PipedOutputIsNotWrapped()
+    {
+        // Spectre wrapped at 80 columns when piped: the final "best validation … → path" line split, breaking scripts.
+        string run = Path.Combine(_dir, new string('r', 90));
+        var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--epochs", "1", "--batch", "32", "--device", "cpu"]);
+        Assert.That(code, Is.Zero, err);
+        string modelPath = Path.Combine(run, Trainer.ModelFileName);
+        Assert.That(output.Split('\n').Where(l => l.Contains("best validation")).ToArray(),
+            Has.Length.EqualTo(1).And.All.EndsWith($"→ {modelPath}"), output);
+    }
+
+    [Test]
+    public void TheFirstBatchIsReportedAtOnceWithItsTime()
+    {
+        // Once: `--hidden 4096` printed nothing for 10 minutes; the first line came at a tenth of an epoch.
+        var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "1", "--device", "cpu"]);
+        Assert.That(code, Is.Zero, err);
+        string first = output.Split('\n').First(l => l.Contains(" batch "));
+        Assert.That(first, Does.Match(@"^  epoch 1/1 batch 1/\d+ loss .* \(first batch [0-9.]+ s; an epoch ~\d+ (s|min|h)\)$"));
+    }
+
+    [Test]
+    public void AModelThatCannotFitInMemoryIsRefusedWithTheEstimate()
+    {
+        var e = Assert.Throws<UsageException>(() => Alpine.Cli.TrainCommand.RequireMemory(parameters: 300_000_000, availableBytes: 2L << 30))!;
+        Assert.That(e.Message, Does.Contain("300,000,000 parameters").And.Contain("4.5 GiB").And.Contain("2.0 GiB available").And.Contain("--hidden"));
+        Assert.That(() => Alpine.Cli.TrainCommand.RequireMemory(parameters: 100_000_000, availableBytes: 2L << 30), Throws.Nothing);
+    }
+
+    [Test]
+    public void EvaluatePrintsTheMetricsEvenWhenItCannotSaveThem()
+    {
+        // Once: evaluate computed the metrics, then exited 2 without printing them, naming a temp file.
+        Assert.That(Cli(Train()).Code, Is.Zero);
+        string metrics = Path.Combine(RunDir, Alpine.Cli.EvaluateCommand.MetricsFileName);
+        Directory.CreateDirectory(metrics); // the OS refuses to put a file there, even to root
+        var (code, stdout, err) = CliWithStdout("evaluate", "--data", _data, "--model", RunDir, "--device", "cpu");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stdout, Does.Contain("AUC_user").And.Contain("P@K"));
+        Assert.That(err.TrimEnd(), Does.StartWith($"alpine evaluate: cannot write {metrics}: ").And.Not.Contain(".tmp").And.Not.Contain("\n"));
+    }
+
+    [Test]
     public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        var stdout = new StringWriter();
-        var saved = Spectre.Console.AnsiConsole.Console;
-        Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
-            { Out = new Spectre.Console.AnsiConsoleOutput(stdout), Interactive = Spectre.Console.InteractionSupport.No });
-        int code;
-        string err;
-        try { (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "1", "--top", "3", "--device", "cpu"); }
-        finally { Spectre.Console.AnsiConsole.Console = saved; }
+        var (code, stdout, err) = CliWithStdout("rank", "--data", _data, "--model", RunDir, "--user", "1", "--top", "3", "--device", "cpu");
         Assert.That(code, Is.Zero, err);
-        Assert.That(stdout.ToString(), Does.Contain("user 1: top 3 of"));
+        Assert.That(stdout, Does.Contain("user 1: top 3 of"));
 
         (code, err) = Cli("rank", "--data", _data, "--model", RunDir, "--user", "99999");
         Assert.That(code, Is.EqualTo(2));
@@ -136,6 +187,9 @@ public class TrainCommandTests
     [TestCase("--alphas", "0.5,0.5", "--alphas")]
     [TestCase("--alphas", "0.5,x,0.1", "--alphas")]
     [TestCase("--alphas", "0.5,-1,0.1", "--alphas")]
+    [TestCase("--alphas", "0,0,0", "--alphas")] // once a constant predictor, exit 0
+    [TestCase("--lr", "inf", "a finite number > 0")]
+    [TestCase("--epochs", "99999999999", "out of range")]
     [TestCase("--lr", "0", "--lr")]
     [TestCase("--lr", "-0.001", "--lr")]
     [TestCase("--lr", "fast", "--lr")]

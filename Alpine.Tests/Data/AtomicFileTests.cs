@@ -34,14 +34,31 @@ public class AtomicFileTests
     }
 
     [Test]
-    public void ADiskFullErrorNamesTheTargetNotTheTempFile()
+    public void AFailedWriteNamesTheUsersPathNeverTheTempFile()
     {
-        // The runtime names the file it was writing, here the temp file: the user only knows the target.
-        string path = Path.Combine(_dir, "prepared.alpc");
+        // The runtime names .model.alp.<guid>.tmp, a file the user never asked for.
+        string path = Path.Combine(_dir, "model.alp");
         var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
             throw new IOException($"No space left on device : '{((FileStream)s).Name}'")))!;
-        Assert.That(e.Message, Is.EqualTo($"No space left on device : '{path}'"));
-        Assert.That(Directory.GetFiles(_dir), Is.Empty, "no temp file left");
+        Assert.That(e.Message, Is.EqualTo($"cannot write {path}: No space left on device"));
+
+        // A real refusal from the OS: a folder where the file should go.
+        string folder = Path.Combine(_dir, "metrics.json");
+        Directory.CreateDirectory(folder);
+        e = Assert.Throws<IOException>(() => AtomicFile.WriteAllText(folder, "{}"))!;
+        Assert.That(e.Message, Does.StartWith($"cannot write {folder}: ").And.Not.Contain(".tmp"));
+        Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { folder }), "no temp file left");
+    }
+
+    [Test]
+    public void RequireWritableRefusesAFolderNoFileCanBeCreatedIn()
+    {
+        // /proc refuses new files even to root, as a read-only mount or a folder without permission does.
+        var e = Assert.Throws<UsageException>(() => AtomicFile.RequireWritable("/proc"))!;
+        Assert.That(e.Message, Does.StartWith("cannot write to /proc: ").And.Not.Contain(".tmp"));
+        AtomicFile.RequireWritable(_dir);
+        Assert.That(Directory.GetFileSystemEntries(_dir), Is.Empty, "the probe is gone");
+        AtomicFile.RequireWritable(Path.Combine(_dir, "not-yet"));
     }
 
     [Test]

@@ -57,4 +57,16 @@ public class RecommenderTests
         Assert.That(() => rec.Rank(0, [1, data.ItemCount]), Throws.TypeOf<UsageException>().With.Message.Contains($"item {data.ItemCount}"));
         Assert.That(rec.Rank(0, []), Is.Empty);
     }
+
+    [Test]
+    public void ACandidateListedTwiceIsRankedOnce()
+    {
+        // Once: `rank --candidates 3,3,3` listed item 3 three times.
+        var data = TinyData.Prepare(seed: 5);
+        using var backend = TinyData.Backend(data, TinyData.Config());
+        var rec = new Recommender(data, backend, BatchMode.SharedPrefix);
+        Assert.That(rec.Rank(2, [3, 3, 3]).Select(r => r.Item), Is.EqualTo(new[] { 3 }));
+        var once = rec.Rank(2, [17, 3, 0]);
+        Assert.That(rec.Rank(2, [17, 3, 17, 0, 3]), Is.EqualTo(once), "same scores, same order");
+    }
 }

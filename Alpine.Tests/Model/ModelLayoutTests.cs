@@ -69,4 +69,14 @@ public class ModelLayoutTests
         ParameterLayout l = ModelLayout.Create(new ModelConfig { Profile = Profile.Thacil }, 11, 9);
         Assert.That(l.Slots.Any(s => s.Name.StartsWith("user.")), Is.False);
     }
+
+    [TestCase(Variant.Alpine, 0f, 0f, 0f)]
+    [TestCase(Variant.U, 0f, 0.5f, 0f)]    // U drops α2: nothing left
+    [TestCase(Variant.UMG, 0f, 0.3f, 0.7f)] // UMG keeps only α1
+    public void AFusionWithEveryUsedWeightZeroIsRefused(Variant v, float a1, float a2, float a3)
+    {
+        var c = new ModelConfig { Variant = v, Alphas = [a1, a2, a3], VisualDim = 8, TopL = 1 };
+        Assert.That(c.Validate, Throws.TypeOf<UsageException>().With.Message.Contains("--alphas").And.Message.Contains("constant"));
+        Assert.That(() => (c with { Alphas = [0.1f, a2, a3] }).Validate(), Throws.Nothing);
+    }
 }

@@ -329,4 +329,54 @@ public class TrainerTests
         var e = Assert.Throws<UsageException>(() => Run(data, "bad", Options with { EvalEvery = -1 }))!;
         Assert.That(e.Message, Does.Contain("--eval-every").And.Contain("-1"));
     }
+
+    [Test]
+    public void HugeFiniteFeaturesStopTheRunAsDivergedNamingTheStepAndWritingNothing()
+    {
+        // Once: one feature row of 1e30 trained to a loss of ~4e33, validation AUC 0.5 and exit 0; the guard caught only NaN.
+        var features = TinyData.Features(seed: 4);
+        for (int i = 0; i < features.Length; i += 5) features[i] *= 1e15f;
+        var data = TinyData.Prepare(TinyData.Log(4, users: 6, maxPerUser: 30), features);
+        string run = Path.Combine(_dir, "huge");
+        Directory.CreateDirectory(run);
+        using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
+        var e = Assert.Throws<UsageException>(() => new Trainer(backend, data, run, BatchMode.SharedPrefix).Run(new TrainingProgress { Options = Options }))!;
+        Assert.That(e.Message, Does.Match(@"^training diverged at step \d+ \(loss [0-9.E+]+, above the guard's limit ").And.Contain("nothing was written").And.Contain("--lr").And.Contain("features"));
+        Assert.That(File.Exists(Path.Combine(run, Trainer.ModelFileName)) || File.Exists(Path.Combine(run, Trainer.CheckpointFileName)), Is.False);
+    }
+
+    [Test]
+    public void AnExplodingLossKeepsTheLastGoodCheckpointAndSaysWhichStep()
+    {
+        var data = TinyData.Prepare(seed: 4);
+        string run = Run(data, "run", Options with { Epochs = 1 });
+        byte[] checkpoint = Bytes(run, Trainer.CheckpointFileName), model = Bytes(run, Trainer.ModelFileName);
+        var ck = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName));
+        long step = ck.Checkpoint!.Progress.Step;
+
+        // The same run continued with a learning rate that blows the weights up within a few steps.
+        using var backend = TinyData.Backend(data, ck.Config);
+        backend.LoadParameters(ck.Parameters);
+        backend.LoadOptimizerState(ck.Checkpoint.M, ck.Checkpoint.V);
+        var o = ck.Checkpoint.Progress.Options;
+        var p = ck.Checkpoint.Progress with { Options = o with { Epochs = 50, Adam = new AdamSettings(LearningRate: 1e4f) } };
+        var e = Assert.Throws<UsageException>(() => new Trainer(backend, data, run, o.Mode).Run(p))!;
+        Assert.That(e.Message, Does.StartWith("training diverged at step ").And.Contain($"kept the last good checkpoint {Path.Combine(run, Trainer.CheckpointFileName)} (step {step})"));
+        Assert.That(Bytes(run, Trainer.CheckpointFileName), Is.EqualTo(checkpoint), "the diverged parameters are not checkpointed");
+        Assert.That(Bytes(run, Trainer.ModelFileName), Is.EqualTo(model));
+    }
+
+    [Test]
+    public void ANewBestModelRemovesTheTestMetricsOfTheOldOne()
+    {
+        // Once: after `train --resume`, metrics_test.json still described the previous model.
+        var data = TinyData.Prepare(seed: 4);
+        string run = Run(data, "run", Options with { Epochs = 1, Patience = 100 });
+        string testMetrics = Path.Combine(run, Trainer.TestMetricsFileName);
+        File.WriteAllText(testMetrics, "{\"part\": \"test\"}");
+        byte[] model = Bytes(run, Trainer.ModelFileName);
+        Resume(data, run, epochs: 6);
+        Assert.That(Bytes(run, Trainer.ModelFileName), Is.Not.EqualTo(model), "the premise: a better model was found");
+        Assert.That(File.Exists(testMetrics), Is.False);
+    }
 }
