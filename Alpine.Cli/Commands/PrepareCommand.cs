@@ -26,7 +26,6 @@ public sealed class PrepareCommand : ICommand
         var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed) };
 
         using var writer = Alpine.Data.FolderLock.Acquire(dir, "data folder");
-        Alpine.Data.AtomicFile.RequireWritable(dir);
         var total = Stopwatch.StartNew();
         var data = CtrlC.Run(ct => WithProgress((p, t) => PreparedData.Prepare(dir, options, p, t), ct));
         var size = new FileInfo(PreparedData.CachePath(dir)).Length;

@@ -41,7 +41,11 @@ public sealed class FolderLock : IDisposable
         if (parent is not null && !Directory.Exists(parent))
         {
             if (!createParent) throw new UsageException($"no folder {dir}");
-            Directory.CreateDirectory(parent);
+            try { Directory.CreateDirectory(parent); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"cannot write {what} {dir}: {AtomicFile.Reason(e, dir)}");
+            }
         }
         // A holder that releases removes the file; one that opened it just before may then lock a file no longer
         // at the path while a third locks a new one. The token read back through the path tells: retry then.
@@ -56,7 +60,7 @@ public sealed class FolderLock : IDisposable
             }
             catch (UnauthorizedAccessException)
             {
-                throw new UsageException($"cannot write {what} {dir}: no permission to create files in {parent}");
+                throw new UsageException($"cannot write {what} {dir}: permission denied: no file can be created in {parent}");
             }
             string token = $"{Environment.ProcessId} {Guid.NewGuid():N}\n";
             stream.SetLength(0);

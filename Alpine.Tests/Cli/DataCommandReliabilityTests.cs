@@ -222,13 +222,13 @@ public class DataCommandReliabilityTests
         ReadOnlyFolder.Make(parent);
         string outDir = Path.Combine(parent, "data");
         var g = Run("generate", "--preset", "tiny", "--out", outDir);
-        AssertOneLineError(g, "generate", $"--out {outDir} cannot be written", "permission denied");
+        AssertOneLineError(g, "generate", $"cannot write data folder {outDir}", "permission denied");
         Assert.That(g.Out, Does.Not.Contain("..."), "no stage ran");
         string src = Path.Combine(_dir, "src");
         Directory.CreateDirectory(src);
         var (train, test, npy) = ImportFixtures.WriteThacil(src);
         var i = Run("import", "thacil", train, test, npy, "--out", outDir);
-        AssertOneLineError(i, "import", $"--out {outDir} cannot be written");
+        AssertOneLineError(i, "import", $"cannot write data folder {outDir}");
         foreach (var err in new[] { g.Err, i.Err }) Assert.That(err, Does.Not.Contain(".tmp-"));
         Assert.That(Directory.EnumerateFileSystemEntries(parent), Is.Empty);
     }
