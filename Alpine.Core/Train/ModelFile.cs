@@ -205,6 +205,9 @@ public sealed class ModelFile
             throw new InvalidDataException($"{count} floats do not fit in the file");
         var values = new float[count];
         r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        // Training never writes a non-finite value (the loss guard stops first), so one means damage behind a valid checksum.
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) throw new InvalidDataException($"value {i} of {count} is {values[i]}, not a finite number");
         return values;
     }
 

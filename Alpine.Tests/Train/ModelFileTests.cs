@@ -213,4 +213,16 @@ public class ModelFileTests
         Assert.That(ModelFile.Read(path).Checkpoint, Is.Null);
         Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
     }
+
+    [TestCase(false, float.NaN)]
+    [TestCase(true, float.PositiveInfinity)]
+    public void RefusesANonFiniteParameterUnderAValidChecksum(bool checkpoint, float bad)
+    {
+        var f = Sample(checkpoint);
+        f.Parameters[3] = bad;
+        string path = Path.Combine(_dir, "m.alp");
+        f.Write(path);
+        var e = Assert.Throws<DataFormatException>(() => ModelFile.Read(path))!;
+        Assert.That(e.Message, Does.StartWith(path).And.Contain("value 3 of").And.Contain("not a finite number"));
+    }
 }
