@@ -14,8 +14,8 @@ namespace Alpine.Cli;
 public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
-    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] [--eval-every N] " +
-        "[--batch N] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
+    public string Usage => "--data DIR --out RUN [--variant alpine|u|m|um|umg] [--mode shared|window] [--epochs N] [--patience N] [--min-delta X] [--eval-every N] " +
+        "[--batch N] [--piece N|random] [--piece-order chronological|scattered] [--lr X] [--seed N] [--hidden N] [--window N] [--attention bilinear|scaled-dot] [--cstar neighbor|carried] " +
         "[--user-matrix mean|sum] [--alphas a1,a2,a3] [--threads N] [--device cpu|gpu|auto] [--resume] [--force]   train, select on validation";
     public int Order => 40;
 
@@ -25,6 +25,9 @@ public sealed class TrainCommand : ICommand
     /// </summary>
     internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
 
+    /// <summary>What <c>--resume</c> may change: the stopping rule; null keeps the checkpoint's.</summary>
+    private sealed record StoppingRule(int? Epochs, int? Patience, float? MinDelta);
+
     public int Run(Options o)
     {
         string dataDir = o.Required("data", "the prepared data folder");
@@ -32,7 +35,7 @@ public sealed class TrainCommand : ICommand
         bool resume = o.Flag("resume"), force = o.Flag("force");
         var defaults = new TrainOptions();
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        string[] fixedOnResume = ["variant", "mode", "eval-every", "batch", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
+        string[] fixedOnResume = ["variant", "mode", "eval-every", "batch", "piece", "piece-order", "lr", "seed", "hidden", "window", "attention", "cstar", "user-matrix", "alphas"];
         var given = fixedOnResume.Where(n => o.String(n) is not null).ToArray();
         var model = ParseModel(o);
         var options = defaults with
@@ -40,22 +43,28 @@ public sealed class TrainCommand : ICommand
             Mode = o.Enum("mode", BatchMode.SharedPrefix, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window)),
             Epochs = o.Int("epochs", defaults.Epochs, min: 1),
             Patience = o.Int("patience", defaults.Patience, min: 1),
+            MinDelta = o.Float("min-delta", defaults.MinDelta, min: 0f),
             EvalEvery = o.Int("eval-every", defaults.EvalEvery, min: 0),
             BatchSize = o.Int("batch", defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize),
+            // SPEC "Batch composition": pieces of one are targets drawn at random across all users.
+            PieceSize = "random".Equals(o.String("piece"), StringComparison.OrdinalIgnoreCase) ? 1
+                : o.Int("piece", defaults.PieceSize, min: 1, max: TrainOptions.MaxBatchSize),
+            PieceOrder = o.Enum("piece-order", defaults.PieceOrder, ("chronological", PieceOrder.Chronological), ("scattered", PieceOrder.Scattered)),
             Adam = new AdamSettings(LearningRate: o.Float("lr", defaults.Adam.LearningRate, min: 0f, exclusiveMin: true)),
             Seed = o.Int("seed", defaults.Seed, min: 0),
         };
         var compute = Compute.Parse(o);
         bool deviceGiven = o.String("device") is not null;
-        bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null;
+        bool epochsGiven = o.String("epochs") is not null, patienceGiven = o.String("patience") is not null, minDeltaGiven = o.String("min-delta") is not null;
         o.EnsureAllUsed();
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
         if (resume && given.Length > 0)
-            throw new UsageException($"--{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
+            throw new UsageException($"--{given[0]} cannot change when resuming (the checkpoint fixes it); only --epochs, --patience and --min-delta can");
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null, compute, deviceGiven)
+            ? Resume(data, dataDir, runDir, new StoppingRule(epochsGiven ? options.Epochs : null, patienceGiven ? options.Patience : null,
+                minDeltaGiven ? options.MinDelta : null), compute, deviceGiven)
             : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
     }
@@ -105,7 +114,7 @@ public sealed class TrainCommand : ICommand
         try
         {
             var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
-            return Loop(trainer, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
+            return Loop(trainer, config, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
         }
         finally
         {
@@ -118,7 +127,7 @@ public sealed class TrainCommand : ICommand
     /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
     /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
     /// </summary>
-    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute, bool deviceGiven)
+    private static int Resume(PreparedData data, string dataDir, string runDir, StoppingRule stop, Compute compute, bool deviceGiven)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
@@ -126,7 +135,10 @@ public sealed class TrainCommand : ICommand
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
-        var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
+        var progress = state.Progress with
+        {
+            Options = o with { Epochs = stop.Epochs ?? o.Epochs, Patience = stop.Patience ?? o.Patience, MinDelta = stop.MinDelta ?? o.MinDelta },
+        };
         if (!deviceGiven && progress.Device is "cpu" or "gpu") compute = compute with { Device = progress.Device == "gpu" ? Device.Gpu : Device.Cpu };
         using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, compute);
         string device = BackendFactory.DeviceOf(backend);
@@ -136,13 +148,25 @@ public sealed class TrainCommand : ICommand
         progress = progress with { Device = device };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
-        return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);
+        return Loop(new Trainer(backend, data, runDir, o.Mode), ck.Config, progress, dataDir, runDir);
     }
 
-    /// <summary>Runs the trainer with Ctrl-C wired to a batch-boundary stop, and reports where it ended.</summary>
-    private static int Loop(Trainer trainer, TrainingProgress start, string dataDir, string runDir)
+    /// <summary>
+    /// Says what it trains, runs the trainer with Ctrl-C wired to a batch-boundary stop, draws the curves and
+    /// reports where it ended.
+    /// </summary>
+    private static int Loop(Trainer trainer, ModelConfig config, TrainingProgress start, string dataDir, string runDir)
     {
+        var o = start.Options;
+        var plan = trainer.Describe(o);
+        string composition = o.PieceSize == 1 ? "random targets" : $"{o.PieceOrder.ToString().ToLowerInvariant()} pieces of ≤ {o.PieceSize}";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{config.Variant.ToString().ToLowerInvariant()}, {o.Mode}, H {config.HiddenSize}, D {config.ItemDim}, W {config.Window}; " +
+            $"fit {plan.FitTargets:N0} targets of {plan.FitUsers:N0} users, validation {plan.ValidationTargets:N0} targets of {plan.ValidationUsers:N0} users; " +
+            $"{plan.BatchesPerEpoch:N0} batches an epoch of ≤ {o.BatchSize:N0} targets, {composition}, {plan.UsersPerBatch:F1} users a batch; " +
+            $"≤ {o.Epochs} epochs, patience {o.Patience} rounds, min gain {o.MinDelta:G3}"));
         var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
+        Curves.TryWrite(Path.GetDirectoryName(trainer.ModelPath)!);
 
         var p = result.Progress;
         if (result.Cancelled)
