@@ -266,7 +266,7 @@ public sealed class ModelFile
             Device = r.ReadString(),
         };
         // Older checkpoints: validated once per epoch (EvalEvery 0), chronological pieces, any gain counted (MinDelta 0).
-        options = options with { MinDelta = 0 };
+        options = options with { MinDelta = 0, PieceOrder = PieceOrder.Chronological };
         if (version >= 3)
         {
             int evalEvery = r.ReadInt32();
