@@ -46,6 +46,22 @@ internal static class Opt
             },
         };
 
+    /// <summary>A whole number in [<paramref name="min"/>, <paramref name="max"/>], or a word standing for one (<c>--piece random</c>).</summary>
+    public static Option<int> IntOrWord(string name, string description, int @default, (string Word, int Value) word, int min, int max) =>
+        new($"--{name}")
+        {
+            Description = description, HelpName = $"N|{word.Word}",
+            DefaultValueFactory = _ => @default,
+            CustomParser = r =>
+            {
+                string s = Value(r);
+                if (string.Equals(s, word.Word, StringComparison.OrdinalIgnoreCase)) return word.Value;
+                return int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+                    ? v
+                    : Fail<int>(r, $"option --{name} expects a whole number{Range(min, max)} or '{word.Word}', got '{s}'");
+            },
+        };
+
     /// <summary>A finite number checked by <paramref name="ok"/>; <paramref name="expected"/> says what it accepts ("a finite number > 0").</summary>
     public static Option<float> Float(string name, string description, float @default, string expected, Func<float, bool> ok) =>
         new($"--{name}")

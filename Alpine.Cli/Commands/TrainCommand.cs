@@ -21,7 +21,7 @@ public sealed class TrainCommand : ICommand
 
     private readonly Option<string> _data = Opt.Text("data", "the prepared data folder", required: true);
     private readonly Option<string> _out = Opt.Text("out", "the run folder to write", required: true, helpName: "RUN");
-    private readonly Option<bool> _resume = Opt.Flag("resume", "continue the run in --out from its checkpoint (only --epochs and --patience may change)");
+    private readonly Option<bool> _resume = Opt.Flag("resume", "continue the run in --out from its checkpoint (only --epochs, --patience and --min-delta may change)");
     private readonly Option<bool> _force = Opt.Flag("force", "replace the run in --out (kept until the new run's first checkpoint)");
     private readonly Choice<Variant> _variant = Opt.Choice("variant", "the model: ALPINE or a Table 3 ablation",
         ModelDefaults.Variant, ("alpine", Variant.Alpine), ("u", Variant.U), ("m", Variant.M), ("um", Variant.UM), ("umg", Variant.UMG));
@@ -29,11 +29,16 @@ public sealed class TrainCommand : ICommand
         Defaults.Mode, ("shared", BatchMode.SharedPrefix), ("window", BatchMode.Window));
     private readonly Option<int> _epochs = Opt.Int("epochs", "epochs at most", Defaults.Epochs, min: 1);
     private readonly Option<int> _patience = Opt.Int("patience", "stop after this many validation rounds without a better AUC_user", Defaults.Patience, min: 1);
+    private readonly Option<float> _minDelta = Opt.Float("min-delta", "a round is better only if it gains more than this validation AUC_user", Defaults.MinDelta, "a finite number ≥ 0", x => x >= 0);
     private readonly Option<int> _evalEvery = Opt.Int("eval-every", "validate every N steps (0: at each epoch's end)", Defaults.EvalEvery, min: 0);
     private readonly Option<int> _batch = Opt.Int("batch", "targets per batch", Defaults.BatchSize, min: 1, max: TrainOptions.MaxBatchSize);
+    private readonly Option<int> _piece = Opt.IntOrWord("piece", "a user's targets that share a batch, in pieces of N; random: targets drawn at random across users (SPEC \"Batch composition\")",
+        Defaults.PieceSize, ("random", 1), min: 1, max: TrainOptions.MaxBatchSize);
+    private readonly Choice<PieceOrder> _pieceOrder = Opt.Choice("piece-order", "scattered: a piece's targets drawn across the user's history; chronological: consecutive targets",
+        Defaults.PieceOrder, ("scattered", PieceOrder.Scattered), ("chronological", PieceOrder.Chronological));
     private readonly Option<float> _lr = Opt.Float("lr", "Adam's learning rate", Defaults.Adam.LearningRate, "a finite number > 0", x => x > 0);
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the initial weights and the batch order", Defaults.Seed, min: 0);
-    private readonly Option<int> _hidden = Opt.Int("hidden", "LSTM hidden size [default: the item dimension]", null, min: 1, max: 4096);
+    private readonly Option<int> _hidden = Opt.Int("hidden", "LSTM hidden size (SPEC \"Hidden size\")", ModelDefaults.Hidden, min: 1, max: 4096);
     private readonly Option<int> _window = Opt.Int("window", "W, the most recent states a target attends over", ModelDefaults.Window, min: 1, max: 1 << 20);
     private readonly Choice<AttentionKind> _attention = Opt.Choice("attention", "the attention score (SPEC D7)",
         ModelDefaults.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot));
@@ -50,7 +55,7 @@ public sealed class TrainCommand : ICommand
         {
             var c = new Command("train", "train on the Train part, select on Validation; writes RUN/model.alp, checkpoint.alp, train_log.csv, metrics.json")
             {
-                _data, _out, _variant, _mode, _epochs, _patience, _evalEvery, _batch, _lr, _seed, _hidden, _window,
+                _data, _out, _variant, _mode, _epochs, _patience, _minDelta, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window,
                 _attention, _cstar, _userMatrix, _alphas, _resume, _force,
             };
             foreach (var o in _compute.All) c.Add(o);
@@ -64,12 +69,15 @@ public sealed class TrainCommand : ICommand
     /// </summary>
     internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
 
+    /// <summary>What <c>--resume</c> may change: the stopping rule; null keeps the checkpoint's.</summary>
+    private sealed record StoppingRule(int? Epochs, int? Patience, float? MinDelta);
+
     public int Run(ParseResult p)
     {
         string dataDir = p.GetValue(_data)!, runDir = p.GetValue(_out)!;
         bool resume = p.GetValue(_resume), force = p.GetValue(_force);
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        Option[] fixedOnResume = [_variant, _mode, _evalEvery, _batch, _lr, _seed, _hidden, _window, _attention, _cstar, _userMatrix, _alphas];
+        Option[] fixedOnResume = [_variant, _mode, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window, _attention, _cstar, _userMatrix, _alphas];
         var given = fixedOnResume.Where(p.Given).ToArray();
         var model = ModelDefaults with
         {
@@ -79,18 +87,19 @@ public sealed class TrainCommand : ICommand
         };
         var options = Defaults with
         {
-            Mode = _mode.Get(p), Epochs = p.GetValue(_epochs), Patience = p.GetValue(_patience),
-            EvalEvery = p.GetValue(_evalEvery), BatchSize = p.GetValue(_batch),
+            Mode = _mode.Get(p), Epochs = p.GetValue(_epochs), Patience = p.GetValue(_patience), MinDelta = p.GetValue(_minDelta),
+            EvalEvery = p.GetValue(_evalEvery), BatchSize = p.GetValue(_batch), PieceSize = p.GetValue(_piece), PieceOrder = _pieceOrder.Get(p),
             Adam = new AdamSettings(LearningRate: p.GetValue(_lr)), Seed = p.GetValue(_seed),
         };
         var compute = _compute.Parse(p);
         if (resume && force) throw new UsageException("--resume continues a run and --force replaces it; give one");
         if (resume && given.Length > 0)
-            throw new UsageException($"{given[0].Name} cannot change when resuming (the checkpoint fixes it); only --epochs and --patience can");
+            throw new UsageException($"{given[0].Name} cannot change when resuming (the checkpoint fixes it); only --epochs, --patience and --min-delta can");
 
         var data = PreparedData.Load(dataDir);
         int code = resume
-            ? Resume(data, dataDir, runDir, p.Given(_epochs) ? options.Epochs : null, p.Given(_patience) ? options.Patience : null, compute, p.Given(_compute.Device))
+            ? Resume(data, dataDir, runDir, new StoppingRule(p.Given(_epochs) ? options.Epochs : null, p.Given(_patience) ? options.Patience : null,
+                p.Given(_minDelta) ? options.MinDelta : null), compute, p.Given(_compute.Device))
             : Train(data, new Request(dataDir, runDir, model, options, compute), force);
         return code;
     }
@@ -129,7 +138,7 @@ public sealed class TrainCommand : ICommand
         try
         {
             var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
-            return Loop(trainer, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
+            return Loop(trainer, config, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
         }
         finally
         {
@@ -155,7 +164,7 @@ public sealed class TrainCommand : ICommand
     /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
     /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
     /// </summary>
-    private static int Resume(PreparedData data, string dataDir, string runDir, int? epochs, int? patience, Compute compute, bool deviceGiven)
+    private static int Resume(PreparedData data, string dataDir, string runDir, StoppingRule stop, Compute compute, bool deviceGiven)
     {
         string path = Path.Combine(runDir, Trainer.CheckpointFileName);
         if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
@@ -165,7 +174,10 @@ public sealed class TrainCommand : ICommand
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
-        var progress = state.Progress with { Options = o with { Epochs = epochs ?? o.Epochs, Patience = patience ?? o.Patience } };
+        var progress = state.Progress with
+        {
+            Options = o with { Epochs = stop.Epochs ?? o.Epochs, Patience = stop.Patience ?? o.Patience, MinDelta = stop.MinDelta ?? o.MinDelta },
+        };
         if (!deviceGiven && progress.Device is "cpu" or "gpu") compute = compute with { Device = progress.Device == "gpu" ? Device.Gpu : Device.Cpu };
         using var backend = BackendFactory.Create(ck.Config, data, ck.Parameters, compute);
         string device = BackendFactory.DeviceOf(backend);
@@ -175,12 +187,23 @@ public sealed class TrainCommand : ICommand
         progress = progress with { Device = device };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
-        return Loop(new Trainer(backend, data, runDir, o.Mode), progress, dataDir, runDir);
+        return Loop(new Trainer(backend, data, runDir, o.Mode), ck.Config, progress, dataDir, runDir);
     }
 
-    /// <summary>Runs the trainer with Ctrl-C wired to a batch-boundary stop, and reports where it ended.</summary>
-    private static int Loop(Trainer trainer, TrainingProgress start, string dataDir, string runDir)
+    /// <summary>
+    /// Says what it trains, runs the trainer with Ctrl-C wired to a batch-boundary stop, draws the curves and
+    /// reports where it ended.
+    /// </summary>
+    private static int Loop(Trainer trainer, ModelConfig config, TrainingProgress start, string dataDir, string runDir)
     {
+        var o = start.Options;
+        var plan = trainer.Describe(o);
+        string composition = o.PieceSize == 1 ? "random targets" : $"{o.PieceOrder.ToString().ToLowerInvariant()} pieces of ≤ {o.PieceSize}";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{config.Variant.ToString().ToLowerInvariant()}, {o.Mode}, H {config.HiddenSize}, D {config.ItemDim}, W {config.Window}; " +
+            $"fit {plan.FitTargets:N0} targets of {plan.FitUsers:N0} users, validation {plan.ValidationTargets:N0} targets of {plan.ValidationUsers:N0} users; " +
+            $"{plan.BatchesPerEpoch:N0} batches an epoch of ≤ {o.BatchSize:N0} targets, {composition}, {plan.UsersPerBatch:F1} users a batch; " +
+            $"≤ {o.Epochs} epochs, patience {o.Patience} rounds, min gain {o.MinDelta:G3}"));
         var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
 
         var p = result.Progress;
@@ -189,6 +212,7 @@ public sealed class TrainCommand : ICommand
             Console.Error.WriteLine($"alpine train: stopped at step {p.Step}, before the first validation round; {runDir} keeps the previous run (nothing to resume)");
             return CtrlC.ExitCode;
         }
+        Curves.TryWrite(Path.GetDirectoryName(trainer.ModelPath)!);
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");

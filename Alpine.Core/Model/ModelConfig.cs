@@ -38,8 +38,12 @@ public sealed record ModelConfig
     public int VisualDim { get; init; } = 64;
     /// <summary>Category embedding dims (thacil profile only).</summary>
     public int CategoryDim { get; init; } = 64;
-    /// <summary>H, the LSTM hidden size. 0 means "same as D".</summary>
-    public int Hidden { get; init; }
+    /// <summary>
+    /// H, the LSTM hidden size: 64 whatever D (SPEC "Hidden size"). 0 means "same as D", which model files
+    /// written with that older default still hold.
+    /// </summary>
+    public int Hidden { get; init; } = DefaultHidden;
+    public const int DefaultHidden = 64;
     /// <summary>M, the hidden units of each MLP head (SPEC D8).</summary>
     public int MlpHidden { get; init; } = 128;
     /// <summary>L, graph neighbours averaged into h*, c* (SPEC D4).</summary>
@@ -85,7 +89,7 @@ public sealed record ModelConfig
         if (TopL < 1) throw new Data.UsageException($"top-L must be at least 1 (alpine prepare --top-l), got {TopL}");
         if (Window < 1) throw new Data.UsageException($"--window must be at least 1, got {Window}");
         if (Attention == AttentionKind.ScaledDot && HiddenSize != ItemDim)
-            throw new Data.UsageException($"--attention scaled-dot needs H = D, got H = {HiddenSize}, D = {ItemDim}");
+            throw new Data.UsageException($"--attention scaled-dot needs H = D, got H = {HiddenSize}, D = {ItemDim} (pass --hidden {ItemDim})");
         if (Alphas is { Length: not 3 }) throw new Data.UsageException("--alphas takes three numbers α1,α2,α3");
         // All weights 0 after dropping the variant's unused branches: every prediction is the same constant.
         if (EffectiveAlphas.All(a => a == 0f))

@@ -3,8 +3,8 @@ using Alpine.Prep;
 namespace Alpine.Model;
 
 /// <summary>
-/// Initial parameters from one seed (SPEC D11): Glorot-uniform weights, orthogonal recurrent matrices
-/// (each H×H gate block), zero biases except the forget gates (1), small uniform embeddings, and the
+/// Initial parameters from one seed (SPEC D11): Glorot-uniform weights, recurrent matrices with orthonormal
+/// columns (each path's stacked [4H × H] matrix as one), zero biases except the forget gates (1), small uniform embeddings, and the
 /// user matrix from likes and follows (SPEC D9). Each tensor draws from its own stream, keyed by seed and
 /// name, so adding or dropping a tensor never changes another's values.
 /// </summary>
@@ -32,7 +32,7 @@ public static class ParameterInit
             else switch (s.Kind)
             {
                 case TensorKind.Weight: Uniform(w, GlorotLimit(s, config), ref rng); break;
-                case TensorKind.Recurrent: for (int r = 0; r < s.Rows; r += s.Cols) Orthogonal(w.Slice(r * s.Cols, s.Cols * s.Cols), s.Cols, ref rng); break;
+                case TensorKind.Recurrent: OrthonormalColumns(w, s.Rows, s.Cols, ref rng); break;
                 case TensorKind.Embedding: Uniform(w, EmbeddingScale, ref rng); break;
                 case TensorKind.Bias: ForgetGatesOne(w, s.Name, config); break;
             }
@@ -59,24 +59,32 @@ public static class ParameterInit
         for (int i = 0; i < w.Length; i++) w[i] = (float)((2 * rng.NextDouble() - 1) * limit);
     }
 
-    /// <summary>An n×n orthogonal matrix: Gaussian rows, orthonormalised by modified Gram–Schmidt in float64.</summary>
-    internal static void Orthogonal(Span<float> q, int n, ref SplitMix64 rng)
+    /// <summary>
+    /// A rows×cols (rows ≥ cols) row-major matrix with orthonormal columns (QᵀQ = I): Gaussian entries, columns
+    /// orthonormalised by modified Gram–Schmidt in float64, which is the Q of a QR with R's diagonal positive, as
+    /// torch's <c>orthogonal_</c>. A path's four gate blocks are thus one matrix (SPEC D11), each block of about
+    /// half an orthogonal block's norm.
+    /// </summary>
+    internal static void OrthonormalColumns(Span<float> q, int rows, int cols, ref SplitMix64 rng)
     {
-        var a = new double[n * n];
+        System.Diagnostics.Debug.Assert(rows >= cols && q.Length == rows * cols);
+        // Column-major scratch so each column is contiguous for the dot products.
+        var a = new double[rows * cols];
         for (int i = 0; i < a.Length; i++) a[i] = rng.NextGaussian();
-        for (int r = 0; r < n; r++)
+        for (int c = 0; c < cols; c++)
         {
-            Span<double> row = a.AsSpan(r * n, n);
-            for (int k = 0; k < r; k++)
+            Span<double> col = a.AsSpan(c * rows, rows);
+            for (int k = 0; k < c; k++)
             {
-                ReadOnlySpan<double> prev = a.AsSpan(k * n, n);
-                double dot = System.Numerics.Tensors.TensorPrimitives.Dot(row, prev);
-                for (int j = 0; j < n; j++) row[j] -= dot * prev[j];
+                ReadOnlySpan<double> prev = a.AsSpan(k * rows, rows);
+                double dot = System.Numerics.Tensors.TensorPrimitives.Dot(col, prev);
+                for (int j = 0; j < rows; j++) col[j] -= dot * prev[j];
             }
-            double norm = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(row, row));
-            for (int j = 0; j < n; j++) row[j] /= norm;
+            double norm = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(col, col));
+            for (int j = 0; j < rows; j++) col[j] /= norm;
         }
-        for (int i = 0; i < a.Length; i++) q[i] = (float)a[i];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) q[r * cols + c] = (float)a[c * rows + r];
     }
 
     /// <summary>SPEC D9: U[u] = w_l·mean(x over liked) + w_f·mean(x over followed) (sums with UserInit.Sum), zero with neither.</summary>

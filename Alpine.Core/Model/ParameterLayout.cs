@@ -5,7 +5,7 @@ public enum TensorKind
 {
     /// <summary>Glorot-uniform; L2 applies.</summary>
     Weight,
-    /// <summary>Orthogonal (per H×H gate block); L2 applies.</summary>
+    /// <summary>Orthonormal columns over the whole stacked [4H, H] matrix; L2 applies.</summary>
     Recurrent,
     /// <summary>Zero, or one for forget gates; no L2.</summary>
     Bias,

@@ -15,7 +15,7 @@ namespace Alpine.Prep;
 internal static class PreparedCache
 {
     private static ReadOnlySpan<byte> Magic => "ALPCACHE"u8;
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     public sealed record Header(string Fingerprint, PrepareOptions Options, Profile Profile, int UserCount, int ItemCount,
         int CategoryCount, bool HasCategories, int VisualDim, long Impressions, long Clicks, long NotClicks, long Liked, long Followed);

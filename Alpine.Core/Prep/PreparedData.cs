@@ -209,7 +209,7 @@ public sealed class PreparedData
         var inTrain = new bool[itemCount];
         for (int p = 0; p < n; p++) if (split.Part[p] != SplitPart.Test) inTrain[item[p]] = true;
         var fitIds = Enumerable.Range(0, itemCount).Where(i => inTrain[i]).ToArray();
-        if (fitIds.Length == 0 && features.Cols > options.Dims)
+        if (fitIds.Length == 0)
             throw new DataFormatException(sourceName, "no impression falls in the train part, so there is nothing to fit the PCA on");
         progress?.Report(("pca-fit", 0));
         var pca = Pca.Fit(features, Pca.Sample(fitIds, options.MaxFitItems, options.Seed), options.Dims,

@@ -62,10 +62,12 @@ public sealed class ModelFile
 {
     /// <summary>
     /// 2: the prepare options joined the payload (a model is tied to the prepared data, not only its sources).
-    /// 3: a checkpoint's options end with <see cref="TrainOptions.EvalEvery"/>. Version 2 files still read (a
-    /// model's payload is unchanged; a checkpoint's run validated once per epoch, EvalEvery 0).
+    /// 3: a checkpoint's options end with <see cref="TrainOptions.EvalEvery"/>.
+    /// 4: then <see cref="TrainOptions.PieceOrder"/> and <see cref="TrainOptions.MinDelta"/>.
+    /// Versions 2 and 3 still read (a model's payload is unchanged; a version 2 checkpoint's run validated once per
+    /// epoch, EvalEvery 0; before version 4 pieces were chronological and any gain reset the patience, MinDelta 0).
     /// </summary>
-    public const uint FormatVersion = 3;
+    public const uint FormatVersion = 4;
     private const uint OldestReadable = 2;
     private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
     private const int HeaderSize = 8 + 4 + 4 + 8;
@@ -247,7 +249,8 @@ public sealed class ModelFile
         w.Write(p.Epoch); w.Write(p.BatchInEpoch); w.Write(p.Step);
         w.Write(p.RoundLossSum); w.Write(p.RoundTargets); w.Write(p.RoundCellSteps);
         w.Write(p.BestAucUser); w.Write(p.BestEpoch); w.Write(p.SinceBest); w.Write(p.EarlyStopped); w.Write(p.Device);
-        w.Write(o.EvalEvery); // v3: last, so a version 2 payload is this one without it
+        w.Write(o.EvalEvery); // v3: so a version 2 payload is this one without the rest
+        w.Write((int)o.PieceOrder); w.Write(o.MinDelta); // v4
     }
 
     private static TrainingProgress ReadProgress(BinaryReader r, uint version)
@@ -265,10 +268,22 @@ public sealed class ModelFile
             BestAucUser = r.ReadDouble(), BestEpoch = r.ReadInt32(), SinceBest = r.ReadInt32(), EarlyStopped = r.ReadBoolean(),
             Device = r.ReadString(),
         };
-        if (version < 3) return p; // validated once per epoch: EvalEvery 0
-        int evalEvery = r.ReadInt32();
-        if (evalEvery < 0) throw new InvalidDataException($"eval-every {evalEvery}");
-        return p with { Options = options with { EvalEvery = evalEvery } };
+        // Older checkpoints: validated once per epoch (EvalEvery 0), chronological pieces, any gain counted (MinDelta 0).
+        options = options with { MinDelta = 0, PieceOrder = PieceOrder.Chronological };
+        if (version >= 3)
+        {
+            int evalEvery = r.ReadInt32();
+            if (evalEvery < 0) throw new InvalidDataException($"eval-every {evalEvery}");
+            options = options with { EvalEvery = evalEvery };
+        }
+        if (version >= 4)
+        {
+            var order = ReadEnum<PieceOrder>(r);
+            float minDelta = r.ReadSingle();
+            if (!(minDelta >= 0)) throw new InvalidDataException($"min-delta {minDelta}");
+            options = options with { PieceOrder = order, MinDelta = minDelta };
+        }
+        return p with { Options = options };
     }
 
     private static T ReadEnum<T>(BinaryReader r) where T : struct, Enum

@@ -12,7 +12,7 @@ public static class RunFolder
 {
     /// <summary>The files a run folder holds: all that <c>--force</c> may replace.</summary>
     public static readonly string[] Files =
-        [Trainer.ModelFileName, Trainer.CheckpointFileName, Trainer.LogFileName, Trainer.MetricsFileName, Trainer.TestMetricsFileName];
+        [Trainer.ModelFileName, Trainer.CheckpointFileName, Trainer.LogFileName, Trainer.MetricsFileName, Trainer.TestMetricsFileName, Trainer.CurvesFileName];
 
     /// <summary>A run's file, or the temporary file of an atomic write to one (a crash can leave those).</summary>
     public static bool IsRunEntry(string name) => Files.Any(f => f == name || AtomicFile.IsTempOf(name, f));

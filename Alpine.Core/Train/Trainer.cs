@@ -21,6 +21,9 @@ public readonly record struct TrainProgressReport(
 /// </summary>
 public sealed record TrainResult(TrainingProgress Progress, bool Cancelled, bool KeptPrevious = false);
 
+/// <summary>What a run trains on, as <c>alpine train</c> prints it before the first batch (epoch 0's plan).</summary>
+public sealed record PlanSummary(int FitTargets, int FitUsers, int ValidationTargets, int ValidationUsers, int BatchesPerEpoch, double UsersPerBatch);
+
 /// <summary>
 /// The training loop (SPEC D11–D13): epochs of shuffled batches, Adam, validation rounds on the Validation part
 /// (after every epoch, or every N steps: <see cref="IsRound"/>), early stopping on validation AUC_user after
@@ -34,7 +37,8 @@ public sealed record TrainResult(TrainingProgress Progress, bool Cancelled, bool
 public sealed class Trainer
 {
     public const string ModelFileName = "model.alp", CheckpointFileName = "checkpoint.alp",
-        LogFileName = "train_log.csv", MetricsFileName = "metrics.json", TestMetricsFileName = "metrics_test.json";
+        LogFileName = "train_log.csv", MetricsFileName = "metrics.json", TestMetricsFileName = "metrics_test.json",
+        CurvesFileName = "curves.png";
 
     private const string LogHeader =
         "step,epoch,loss,val_auc_user,val_auc_global,val_gauc,val_logloss,val_p50,val_r50,val_f50,targets_per_s,cell_steps,seconds";
@@ -63,6 +67,16 @@ public sealed class Trainer
     {
         _backend = backend; _data = data; _runDir = runDir; _mode = mode; _publishTo = publishTo;
         _batcher = new Batcher(data, backend.Config, mode);
+    }
+
+    /// <summary>The fit and validation parts and epoch 0's batches under <paramref name="o"/>.</summary>
+    public PlanSummary Describe(TrainOptions o)
+    {
+        int[] train = _batcher.PositionsOf(SplitPart.Train), validation = _batcher.PositionsOf(SplitPart.Validation);
+        int Users(int[] positions) => positions.Select(p => _batcher.UserOf[p]).Distinct().Count();
+        int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, epoch: 0, o.PieceOrder);
+        return new PlanSummary(train.Length, Users(train), validation.Length, Users(validation), plan.Length,
+            plan.Length == 0 ? 0 : plan.Average(Users));
     }
 
     public string ModelPath => Path.Combine(_runDir, ModelFileName);
@@ -102,7 +116,7 @@ public sealed class Trainer
         long targetsAtClock = p.RoundTargets;
         while (!p.EarlyStopped && p.Epoch < o.Epochs)
         {
-            int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, p.Epoch);
+            int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, p.Epoch, o.PieceOrder);
             for (int b = p.BatchInEpoch; b < plan.Length && !p.EarlyStopped; b++)
             {
                 if (ct.IsCancellationRequested)
@@ -174,9 +188,10 @@ public sealed class Trainer
     {
         // NaN (no validation user with both classes) never compares: each round then counts as the best.
         bool better = !(validation.AucUser <= p.BestAucUser);
+        bool progressed = !(validation.AucUser <= p.BestAucUser + p.Options.MinDelta);
         if (better) WriteBest(validation, epoch, p.Step);
         AppendLog(p, epoch, validation, targetsPerSecond, seconds);
-        int sinceBest = better ? 0 : p.SinceBest + 1;
+        int sinceBest = progressed ? 0 : p.SinceBest + 1;
         return p with
         {
             RoundLossSum = 0, RoundTargets = 0, RoundCellSteps = 0,

@@ -128,6 +128,48 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void TrainSaysWhatItTrainsBeforeTheFirstBatchAndDrawsItsCurves()
+    {
+        var stdout = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(stdout);
+        int code;
+        string err;
+        try { (code, err) = Cli(Train("--piece", "4", "--piece-order", "scattered")); }
+        finally { Console.SetOut(saved); }
+        Assert.That(code, Is.Zero, err);
+        var data = PreparedData.Load(_data);
+        int fit = data.Part.Count(p => p == SplitPart.Train), validation = data.Part.Count(p => p == SplitPart.Validation);
+        string first = stdout.ToString().Split('\n').First(l => l.StartsWith("alpine, "));
+        Assert.That(first, Does.StartWith($"alpine, SharedPrefix, H 64, D {data.Items.VisualDim}, W 300;"));
+        Assert.That(first, Does.Contain($"fit {fit:N0} targets of 8 users, validation {validation:N0} targets of 8 users"));
+        Assert.That(first, Does.Contain("scattered pieces of ≤ 4").And.Contain("users a batch").And.Contain("batches an epoch of ≤ 32 targets"));
+        var o = ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options;
+        Assert.That((o.PieceSize, o.PieceOrder), Is.EqualTo((4, PieceOrder.Scattered)));
+
+        byte[] png = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CurvesFileName));
+        Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
+        Assert.That(png, Has.Length.GreaterThan(5000), "a drawn plot, not an empty image");
+        Assert.That(Cli(Train("--force")).Code, Is.Zero, "a run folder with its curves is still a run folder");
+    }
+
+    [Test]
+    public void PieceOptionsParseAndAreFixedOnResume()
+    {
+        Assert.That(Cli(Train("--piece", "random", "--min-delta", "0.01")).Code, Is.Zero);
+        var o = ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options;
+        Assert.That((o.PieceSize, o.MinDelta), Is.EqualTo((1, 0.01f)));
+        var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--piece", "8");
+        Assert.That((code, err.TrimEnd()), Is.EqualTo((2, "alpine train: --piece cannot change when resuming (the checkpoint fixes it); only --epochs, --patience and --min-delta can")));
+        foreach (var bad in new[] { new[] { "--piece", "0" }, ["--piece", "many"], ["--piece-order", "sideways"], ["--min-delta", "-1"] })
+        {
+            (code, err) = Cli(Train([.. bad, "--force"]));
+            Assert.That(code, Is.EqualTo(2), string.Join(" ", bad));
+            Assert.That(err.TrimEnd(), Does.Contain(bad[0]).And.Contain(bad[1]).And.Not.Contain("\n"));
+        }
+    }
+
+    [Test]
     public void RankPrintsTheTopCandidatesAndRefusesAnUnknownUser()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);

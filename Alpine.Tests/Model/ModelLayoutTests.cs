@@ -62,6 +62,18 @@ public class ModelLayoutTests
         Assert.That(l.Slots.Any(s => s.Name.Contains(".attn.")), Is.False);
     }
 
+    [TestCase(Profile.Kuaishou, 20, 20)]
+    [TestCase(Profile.Kuaishou, 64, 64)]
+    [TestCase(Profile.Thacil, 64, 128)]
+    public void HiddenSizeIs64WhateverD(Profile profile, int visual, int d)
+    {
+        var c = new ModelConfig { Profile = profile, VisualDim = visual };
+        Assert.That((c.ItemDim, c.HiddenSize), Is.EqualTo((d, 64)));
+        ParameterLayout l = ModelLayout.Create(c, 3, 2);
+        Assert.That((l["click.Wh"].Rows, l["click.Wh"].Cols), Is.EqualTo((4 * 64, 64)));
+        Assert.That((c with { Hidden = 0 }).HiddenSize, Is.EqualTo(d), "0 (older model files) still means H = D");
+    }
+
     [Test]
     public void ZeroMultiLevelWeightDropsTheUserMatrix()
     {

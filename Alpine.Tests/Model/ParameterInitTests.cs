@@ -29,6 +29,7 @@ public class ParameterInitTests
         Assert.That(a, Is.EqualTo(b));
         Assert.That(l["click.Wx"].Of(a).ToArray(), Is.Not.EqualTo(l["click.Wx"].Of(c).ToArray()));
         Assert.That(l["click.Wx"].Of(a).ToArray(), Is.Not.EqualTo(l["notclick.Wx"].Of(a).ToArray()), "each tensor has its own stream");
+        Assert.That(l["click.Wh"].Of(a).ToArray(), Is.Not.EqualTo(l["click.Wh"].Of(c).ToArray()), "recurrent matrices follow the seed");
     }
 
     [Test]
@@ -53,17 +54,20 @@ public class ParameterInitTests
             Assert.That(s.Of(p).ToArray().Max() - s.Of(p).ToArray().Min(), Is.GreaterThan(limit / 2), $"{s.Name} spreads over its range");
         }
         int h = 4;
-        foreach (string name in new[] { "click.Wh", "click.Wg", "notclick.Wh" })
-            for (int block = 0; block < 4; block++)
-            {
-                float[] q = l[name].Of(p).Slice(block * h * h, h * h).ToArray();
-                for (int i = 0; i < h; i++)
-                    for (int j = 0; j < h; j++)
-                    {
-                        double dot = Enumerable.Range(0, h).Sum(k => (double)q[i * h + k] * q[j * h + k]);
-                        Assert.That(dot, Is.EqualTo(i == j ? 1.0 : 0.0).Within(1e-5), $"{name} block {block}: Q Qᵀ = I");
-                    }
-            }
+        foreach (string name in new[] { "click.Wh", "click.Wg", "notclick.Wh", "notclick.Wg" })
+        {
+            float[] q = l[name].Of(p).ToArray();
+            Assert.That(q.Length, Is.EqualTo(4 * h * h));
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < h; j++)
+                {
+                    double dot = Enumerable.Range(0, 4 * h).Sum(r => (double)q[r * h + i] * q[r * h + j]);
+                    Assert.That(dot, Is.EqualTo(i == j ? 1.0 : 0.0).Within(1e-5), $"{name}: WᵀW = I over the stacked [4H, H]");
+                }
+            // One matrix, not four orthogonal blocks: a block alone has squared norm well under H.
+            double block0 = q.Take(h * h).Sum(v => (double)v * v);
+            Assert.That(block0, Is.LessThan(h - 0.5), $"{name}: the first gate block is not itself orthogonal");
+        }
         float[] bias = l["click.b"].Of(p).ToArray();
         for (int i = 0; i < bias.Length; i++)
             Assert.That(bias[i], Is.EqualTo(i / h is 1 or 5 ? 1f : 0f), $"bias {i}: forget gates f and f* start at 1");

@@ -93,14 +93,38 @@ public class PcaTests
     }
 
     [Test]
-    public void KeepsFeaturesOfNoMoreThanTheAskedDimsAsTheyAre()
+    public void RotatesFeaturesOfNoMoreThanTheAskedDimsWithoutReducingThem()
     {
-        var data = Enumerable.Range(0, 5 * 8).Select(i => (float)Math.Sin(i)).ToArray();
-        var model = Pca.Fit(new ArrayFeatureRows(data, 8), AllRows(5), 64);
-        Assert.That(model.IsIdentity && model.OutputDim == 8);
+        // SPEC D3: d ≤ 64 keeps all d dims, centred and rotated onto the principal axes, signs fixed.
+        var rng = new Random(5);
+        int n = 40, d = 8;
+        var data = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            double z = Gaussian(rng);
+            for (int j = 0; j < d; j++) data[i * d + j] = (float)(3 + j + (j + 1) * z + 0.5 * Gaussian(rng));
+        }
+        var model = Pca.Fit(new ArrayFeatureRows(data, d), AllRows(n), 64, chunkRows: 16);
+        Assert.That(model.OutputDim, Is.EqualTo(d));
+        Assert.That(model.Components, Has.Length.EqualTo(d * d));
+        var v = Matrix<double>.Build.Dense(d, d, (c, j) => model.Components[c * d + j]);
+        Assert.That((v * v.Transpose() - Matrix<double>.Build.DenseIdentity(d)).InfinityNorm(), Is.LessThan(1e-9), "an orthogonal rotation");
+        for (int c = 0; c < d; c++)
+        {
+            var row = v.Row(c);
+            Assert.That(row[row.AbsoluteMaximumIndex()], Is.GreaterThan(0), $"component {c}: largest-|entry| positive");
+        }
+        for (int c = 1; c < d; c++) Assert.That(model.Variances[c], Is.LessThanOrEqualTo(model.Variances[c - 1]));
+
         var output = new float[data.Length];
-        Pca.Project(model, new ArrayFeatureRows(data, 8), output, chunkRows: 2);
-        Assert.That(output, Is.EqualTo(data));
+        Pca.Project(model, new ArrayFeatureRows(data, d), output, chunkRows: 3);
+        Assert.That(output, Is.Not.EqualTo(data));
+        for (int c = 0; c < d; c++)
+            Assert.That(Enumerable.Range(0, n).Average(i => (double)output[i * d + c]), Is.EqualTo(0).Within(1e-4), $"column {c} is centred");
+        static double Dist(float[] a, int d, int i, int j) => Math.Sqrt(Enumerable.Range(0, d).Sum(k => Math.Pow(a[i * d + k] - a[j * d + k], 2)));
+        for (int i = 0; i < n; i += 3)
+            for (int j = i + 1; j < n; j += 5)
+                Assert.That(Dist(output, d, i, j), Is.EqualTo(Dist(data, d, i, j)).Within(1e-4 * (1 + Dist(data, d, i, j))), $"distance {i}–{j} kept");
     }
 
     [Test]

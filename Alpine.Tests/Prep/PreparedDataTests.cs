@@ -134,14 +134,19 @@ public class PreparedDataTests
     }
 
     [Test]
-    public void LowDimensionalFeaturesAreKeptAsTheyAre()
+    public void LowDimensionalFeaturesAreRotatedNotReduced()
     {
+        // SPEC D3: d ≤ 64 keeps all d dims, rotated (so every distance, hence every graph edge, stays).
         var rng = new Random(6);
         var features = RandomFeatures(rng, 30, 5);
         WriteFolder(_dir, RandomLog(rng, 3, 30, 90), features, 5);
         var p = PreparedData.Prepare(_dir, new PrepareOptions());
         Assert.That(p.Items.VisualDim, Is.EqualTo(5));
-        Assert.That(p.Items.Visual, Is.EqualTo(features));
+        Assert.That(p.Items.Visual, Is.Not.EqualTo(features));
+        static double Dist(float[] a, int i, int j) => Math.Sqrt(Enumerable.Range(0, 5).Sum(k => Math.Pow(a[i * 5 + k] - a[j * 5 + k], 2)));
+        for (int i = 0; i < 30; i++)
+            for (int j = i + 1; j < 30; j += 7)
+                Assert.That(Dist(p.Items.Visual, i, j), Is.EqualTo(Dist(features, i, j)).Within(1e-4 * (1 + Dist(features, i, j))));
     }
 
     [Test]

@@ -173,10 +173,10 @@ public class BatcherTests
     {
         var log = TinyData.Log(seed: 2, users: 3, maxPerUser: 30);
         var features = TinyData.Features(2);
-        features.AsSpan(0, TinyData.FeatureDim).Fill(1e-30f); // item 0: a tiny nonzero vector (features ≤ 64-d are kept as they are)
         foreach (var metric in new[] { EdgeMetric.Euclidean, EdgeMetric.Cosine })
         {
             var data = PreparedData.FromLog(log, new ArrayFeatureRows(features, TinyData.FeatureDim), null, new PrepareOptions { Metric = metric }, "tiny");
+            data.Items.Visual.AsSpan(0, data.Items.VisualDim).Fill(1e-30f); // item 0's PCA vector: tiny, nonzero
             Assert.That(new Batcher(data, TinyData.Config(), BatchMode.Window).SearchEachWindow, Is.EqualTo(metric == EdgeMetric.Cosine), $"{metric}");
             Assert.That(new Batcher(data, TinyData.Config(), BatchMode.SharedPrefix).SearchEachWindow, Is.False, "SharedPrefix searches no window");
         }

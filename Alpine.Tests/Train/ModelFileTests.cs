@@ -26,7 +26,7 @@ public class ModelFileTests
         };
         var progress = new TrainingProgress
         {
-            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, Seed = 9, EvalEvery = 13, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
+            Options = new TrainOptions { Mode = BatchMode.Window, Epochs = 4, Patience = 3, BatchSize = 17, PieceSize = 5, PieceOrder = PieceOrder.Scattered, MinDelta = 0.002f, Seed = 9, EvalEvery = 13, Adam = new AdamSettings(2e-3f, 0.8f, 0.99f, 1e-7f, 0f) },
             Epoch = 2, BatchInEpoch = 3, Step = 41, RoundLossSum = 12.5, RoundTargets = 51, RoundCellSteps = 999,
             BestAucUser = 0.61, BestEpoch = 2, SinceBest = 1, EarlyStopped = false, Device = "gpu",
         };
@@ -114,37 +114,43 @@ public class ModelFileTests
         Assert.That(e.Message, Does.Contain($"version {ModelFile.FormatVersion + 1}").And.Not.Contain("\n"));
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void ReadsVersion2FilesWhoseCheckpointsValidatedEveryEpoch(bool checkpoint)
+    [TestCase(2u, false)]
+    [TestCase(2u, true)]
+    [TestCase(3u, false)]
+    [TestCase(3u, true)]
+    public void ReadsOlderVersionsWithTheOptionsTheyTrainedUnder(uint version, bool checkpoint)
     {
-        // Version 2 is version 3 less a checkpoint's trailing EvalEvery (int32): build one by hand from a v3 file.
+        // A checkpoint's options end with EvalEvery (int32, v3), then PieceOrder (int32) and MinDelta (float32, v4):
+        // an older file is this one less its tail, built by hand.
         var f = Sample(checkpoint);
         string path = Path.Combine(_dir, "m.alp");
         f.Write(path);
         var bytes = File.ReadAllBytes(path);
-        Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(3u));
+        Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(ModelFile.FormatVersion));
         const int header = 24;
         var payload = bytes[header..^32];
         if (checkpoint)
         {
-            Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo(13), "EvalEvery ends the payload");
-            payload = payload[..^4];
+            Assert.That(BitConverter.ToSingle(payload, payload.Length - 4), Is.EqualTo(0.002f), "MinDelta ends the payload");
+            Assert.That(BitConverter.ToInt32(payload, payload.Length - 8), Is.EqualTo((int)PieceOrder.Scattered));
+            Assert.That(BitConverter.ToInt32(payload, payload.Length - 12), Is.EqualTo(13), "then EvalEvery");
+            payload = payload[..^(version == 3 ? 8 : 12)];
         }
-        var v2 = new byte[header + payload.Length + 32];
-        bytes.AsSpan(0, header).CopyTo(v2);
-        BitConverter.TryWriteBytes(v2.AsSpan(8), 2u);
-        BitConverter.TryWriteBytes(v2.AsSpan(16), (long)payload.Length);
-        payload.CopyTo(v2.AsSpan(header));
-        System.Security.Cryptography.SHA256.HashData(payload, v2.AsSpan(header + payload.Length));
-        File.WriteAllBytes(path, v2);
+        var old = new byte[header + payload.Length + 32];
+        bytes.AsSpan(0, header).CopyTo(old);
+        BitConverter.TryWriteBytes(old.AsSpan(8), version);
+        BitConverter.TryWriteBytes(old.AsSpan(16), (long)payload.Length);
+        payload.CopyTo(old.AsSpan(header));
+        System.Security.Cryptography.SHA256.HashData(payload, old.AsSpan(header + payload.Length));
+        File.WriteAllBytes(path, old);
 
         var back = ModelFile.Read(path);
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
         Assert.That(back.Prepared, Is.EqualTo(f.Prepared));
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
         var p = f.Checkpoint!.Progress;
-        Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = p.Options with { EvalEvery = 0 } }));
+        var o = p.Options with { PieceOrder = PieceOrder.Chronological, MinDelta = 0, EvalEvery = version == 3 ? 13 : 0 };
+        Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = o }));
     }
 
     [Test]

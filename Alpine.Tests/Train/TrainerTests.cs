@@ -288,6 +288,20 @@ public class TrainerTests
     }
 
     [Test]
+    public void GainsBelowMinDeltaSpendPatienceWhileTheBestModelIsStillKept()
+    {
+        // No AUC_user can gain more than 1: after the first round every round spends patience, whatever it scores.
+        var data = TinyData.Prepare(seed: 16, users: 8, maxPerUser: 60);
+        string run = Run(data, "delta", Options with { Epochs = 8, Patience = 2, MinDelta = 1f });
+        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        Assert.That((p.Epoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((3, 2, true)), "stopped after rounds 2 and 3 of 8");
+        var auc = LogRows(run).Select(r => Number(r[3])).ToArray();
+        Assert.That(auc, Has.Length.EqualTo(3));
+        Assert.That(p.BestAucUser, Is.EqualTo(auc.Max()), "the best round's model, even when its gain was below MinDelta");
+        Assert.That(p.BestEpoch, Is.EqualTo(Array.IndexOf(auc, auc.Max()) + 1));
+    }
+
+    [Test]
     public void EvalEveryPatienceCountsValidationRounds()
     {
         var data = TinyData.Prepare(seed: 15, users: 8, maxPerUser: 60);
