@@ -74,9 +74,9 @@ public class TrainCommandTests
     {
         var (code, err) = Cli(Train());
         Assert.That(code, Is.Zero, err);
-        foreach (string f in new[] { Trainer.ModelFileName, Trainer.CheckpointFileName, Trainer.LogFileName, Trainer.MetricsFileName })
+        foreach (string f in new[] { RunFolder.ModelFileName, RunFolder.CheckpointFileName, RunFolder.LogFileName, RunFolder.MetricsFileName })
             Assert.That(File.Exists(Path.Combine(RunDir, f)), f);
-        Assert.That(File.ReadAllLines(Path.Combine(RunDir, Trainer.LogFileName)), Has.Length.EqualTo(3));
+        Assert.That(File.ReadAllLines(Path.Combine(RunDir, RunFolder.LogFileName)), Has.Length.EqualTo(3));
 
         (code, err) = Cli("evaluate", "--data", _data, "--model", RunDir, "--k", "10,50");
         Assert.That(code, Is.Zero, err);
@@ -91,7 +91,7 @@ public class TrainCommandTests
         string run = Path.Combine(_dir, new string('r', 90));
         var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--epochs", "1", "--batch", "32", "--device", "cpu"]);
         Assert.That(code, Is.Zero, err);
-        string modelPath = Path.Combine(run, Trainer.ModelFileName);
+        string modelPath = Path.Combine(run, RunFolder.ModelFileName);
         Assert.That(output.Split('\n').Where(l => l.Contains("best validation")).ToArray(),
             Has.Length.EqualTo(1).And.All.EndsWith($"→ {modelPath}"), output);
     }
@@ -168,8 +168,8 @@ public class TrainCommandTests
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
         Assert.That(code, Is.Zero, err);
-        Assert.That(ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Epoch, Is.EqualTo(2));
-        Assert.That(File.ReadAllLines(Path.Combine(RunDir, Trainer.LogFileName)), Has.Length.EqualTo(3));
+        Assert.That(ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Epoch, Is.EqualTo(2));
+        Assert.That(File.ReadAllLines(Path.Combine(RunDir, RunFolder.LogFileName)), Has.Length.EqualTo(3));
     }
 
     [TestCase("--variant", "alpine2", "--variant")]
@@ -228,7 +228,7 @@ public class TrainCommandTests
 
         (code, err) = Cli(Train("--force", "--seed", "5"));
         Assert.That(code, Is.Zero, err);
-        Assert.That(ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options.Seed, Is.EqualTo(5), "replaced");
+        Assert.That(ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Options.Seed, Is.EqualTo(5), "replaced");
         Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { RunDir }), "no staging or old folder left");
     }
 
@@ -245,7 +245,7 @@ public class TrainCommandTests
 
         (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume");
         Assert.That(code, Is.EqualTo(2), "nothing to resume");
-        Assert.That(err, Does.Contain(Trainer.CheckpointFileName));
+        Assert.That(err, Does.Contain(RunFolder.CheckpointFileName));
 
         string data = WriteData(Path.Combine(_dir, "data"), seed: 21);
         string[] before = Directory.GetFiles(data);
@@ -305,7 +305,7 @@ public class TrainCommandTests
         var (code, err) = Cli(Train("--hidden", "5", "--window", "7", "--cstar", "carried", "--user-matrix", "sum",
             "--alphas", "0.5,0.3,0.2", "--attention", "bilinear"));
         Assert.That(code, Is.Zero, err);
-        var c = ModelFile.Read(Path.Combine(RunDir, Trainer.ModelFileName)).Config;
+        var c = ModelFile.Read(Path.Combine(RunDir, RunFolder.ModelFileName)).Config;
         Assert.That((c.Hidden, c.Window, c.CStar, c.UserInit, c.Attention), Is.EqualTo((5, 7, Alpine.Model.CStarReading.Carried, Alpine.Model.UserInit.Sum, Alpine.Model.AttentionKind.Bilinear)));
         Assert.That(c.Alphas, Is.EqualTo(new[] { 0.5f, 0.3f, 0.2f }));
 
@@ -349,7 +349,7 @@ public class TrainCommandTests
     public void ResumeNamesAMalformedLogRowAndDropsATornLastRow()
     {
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
-        string log = Path.Combine(RunDir, Trainer.LogFileName);
+        string log = Path.Combine(RunDir, RunFolder.LogFileName);
         string good = File.ReadAllText(log);
 
         File.WriteAllText(log, good + "junk-without-commas\n");
@@ -370,7 +370,7 @@ public class TrainCommandTests
     public void ResumeOnAnotherDeviceThanTheCheckpointsWarnsInOneLine()
     {
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32", "--device", "cpu").Code, Is.Zero);
-        string path = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        string path = Path.Combine(RunDir, RunFolder.CheckpointFileName);
         var ck = ModelFile.Read(path);
         Assert.That(ck.Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
 
@@ -395,11 +395,11 @@ public class TrainCommandTests
     public void ResumeRefusesChangedTrainingOptions(string option, string value)
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName));
+        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, RunFolder.CheckpointFileName));
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", option, value);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err.TrimEnd(), Does.StartWith($"alpine train: {option} cannot change when resuming").And.Not.Contain("\n"));
-        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
+        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, RunFolder.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
     }
 
     [Test]
@@ -407,7 +407,7 @@ public class TrainCommandTests
     {
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "16", "--eval-every", "2", "--patience", "1000");
         Assert.That(code, Is.Zero, err);
-        string log = Path.Combine(RunDir, Trainer.LogFileName), ckPath = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        string log = Path.Combine(RunDir, RunFolder.LogFileName), ckPath = Path.Combine(RunDir, RunFolder.CheckpointFileName);
         var ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
         Assert.That(ck.Options.EvalEvery, Is.EqualTo(2));
         long afterOne = ck.Step;
@@ -441,7 +441,7 @@ public class TrainCommandTests
     public void EvaluateRefusesAnotherFormatVersionAndATruncatedModel()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        string model = Path.Combine(RunDir, Trainer.ModelFileName);
+        string model = Path.Combine(RunDir, RunFolder.ModelFileName);
         var bytes = File.ReadAllBytes(model);
 
         var other = (byte[])bytes.Clone();
