@@ -13,16 +13,16 @@ internal static class Curves
     /// <summary>Writes the plot atomically; a run whose plot cannot be drawn keeps its model and only warns.</summary>
     public static void TryWrite(string runDir)
     {
-        string log = Path.Combine(runDir, Trainer.LogFileName);
+        string log = Path.Combine(runDir, RunFolder.LogFileName);
         if (!File.Exists(log)) return;
         try
         {
             byte[] png = Render(File.ReadAllLines(log));
-            AtomicFile.Write(Path.Combine(runDir, Trainer.CurvesFileName), s => s.Write(png));
+            AtomicFile.Write(Path.Combine(runDir, RunFolder.CurvesFileName), s => s.Write(png));
         }
         catch (Exception e) when (e is IOException or TypeInitializationException or DllNotFoundException or FormatException)
         {
-            Console.Error.WriteLine($"alpine train: warning: could not draw {Path.Combine(runDir, Trainer.CurvesFileName)}: {e.Message}");
+            Console.Error.WriteLine($"alpine train: warning: could not draw {Path.Combine(runDir, RunFolder.CurvesFileName)}: {e.Message}");
         }
     }
 

@@ -14,7 +14,7 @@ namespace Alpine.Cli;
 /// </summary>
 public sealed class EvaluateCommand : ICommand
 {
-    public const string MetricsFileName = Trainer.TestMetricsFileName;
+    public const string MetricsFileName = RunFolder.TestMetricsFileName;
 
     public int Order => 50;
 
@@ -67,7 +67,7 @@ public sealed class EvaluateCommand : ICommand
     /// <summary>Reads the model of a run folder (or a model file) and refuses one trained on other data (the one check evaluate, rank and demo share).</summary>
     internal static (string Path, ModelFile File) ReadModel(PreparedData data, string dataDir, string model)
     {
-        string path = Directory.Exists(model) ? Path.Combine(model, Trainer.ModelFileName) : model;
+        string path = Directory.Exists(model) ? Path.Combine(model, RunFolder.ModelFileName) : model;
         if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
         var file = ModelFile.Read(path);
         file.RequireMatches(data, path, dataDir);

@@ -126,25 +126,16 @@ public sealed class TrainCommand : ICommand
         r.Options.Validate();
         var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
-        using var writer = FolderLock.Acquire(r.RunDir, "run folder", createParent: true);
-        RunFolder.RequireReplaceable(r.RunDir, force);
+        using var run = RunFolder.ForFreshRun(r.RunDir, force);
         long parameters = ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size;
         RequireMemory(parameters, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         // Before the first batch, which can take minutes for a large --hidden: what is being built.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {parameters:N0} parameters ({parameters * 4 * sizeof(float) / 1048576.0:F0} MiB with gradients and Adam's state)"));
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
-        string staging = AtomicFile.CreateStagingFolder(r.RunDir);
-        try
-        {
-            var trainer = new Trainer(backend, data, staging, r.Options.Mode, publishTo: r.RunDir);
-            return Loop(trainer, config, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
-        }
-        finally
-        {
-            // Published at the first checkpoint; still here only when the run failed before it.
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        }
+        run.Stage();
+        var trainer = new Trainer(backend, data, run, r.Options.Mode);
+        return Loop(trainer, config, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
     }
 
     /// <summary>
@@ -166,10 +157,8 @@ public sealed class TrainCommand : ICommand
     /// </summary>
     private static int Resume(PreparedData data, string dataDir, string runDir, StoppingRule stop, Compute compute, bool deviceGiven)
     {
-        string path = Path.Combine(runDir, Trainer.CheckpointFileName);
-        if (!File.Exists(path)) throw new UsageException($"--resume needs {path}, which does not exist");
-        using var writer = FolderLock.Acquire(runDir, "run folder");
-        AtomicFile.RequireWritable(runDir);
+        using var run = RunFolder.ForResume(runDir);
+        string path = run.CheckpointPath;
         var ck = ModelFile.Read(path);
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
@@ -187,7 +176,7 @@ public sealed class TrainCommand : ICommand
         progress = progress with { Device = device };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
-        return Loop(new Trainer(backend, data, runDir, o.Mode), ck.Config, progress, dataDir, runDir);
+        return Loop(new Trainer(backend, data, run, o.Mode), ck.Config, progress, dataDir, runDir);
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Alpine.Data;
 using Alpine.Eval;
 using Alpine.Model;
@@ -31,24 +30,16 @@ public sealed record PlanSummary(int FitTargets, int FitUsers, int ValidationTar
 /// labels are never touched (SPEC D1).
 /// Files in the run folder: <c>model.alp</c> (the best model so far), <c>metrics.json</c> (its validation
 /// metrics), <c>checkpoint.alp</c> (after every validation round, and where Ctrl-C stopped), <c>train_log.csv</c>
-/// (a row per round). A fresh run may train in a staging folder that moves to its run folder at the first
-/// checkpoint (<see cref="RunFolder"/>).
+/// (a row per round, <see cref="TrainLog"/>). A fresh run may train in a staging folder that its
+/// <see cref="RunFolder"/> publishes at the first checkpoint.
 /// </summary>
 public sealed class Trainer
 {
-    public const string ModelFileName = "model.alp", CheckpointFileName = "checkpoint.alp",
-        LogFileName = "train_log.csv", MetricsFileName = "metrics.json", TestMetricsFileName = "metrics_test.json",
-        CurvesFileName = "curves.png";
-
-    private const string LogHeader =
-        "step,epoch,loss,val_auc_user,val_auc_global,val_gauc,val_logloss,val_p50,val_r50,val_f50,targets_per_s,cell_steps,seconds";
-
     private readonly IAlpineBackend _backend;
     private readonly PreparedData _data;
     private readonly Batcher _batcher;
     private readonly BatchMode _mode;
-    private string _runDir;
-    private string? _publishTo;
+    private readonly RunFolder _run;
     private long _checkpointStep = -1;
 
     /// <summary>
@@ -59,13 +50,12 @@ public sealed class Trainer
     public const float ExplodeFactor = 20f;
 
     /// <summary>
-    /// Writes the run's files into <paramref name="runDir"/>. With <paramref name="publishTo"/>, <paramref name="runDir"/>
-    /// is a staging folder: the first checkpoint moves it to <paramref name="publishTo"/> (replacing the folder there,
-    /// which the caller has checked holds only a run), and the run goes on there.
+    /// Writes the run's files into <paramref name="run"/>; a staged one is published at the first checkpoint, and
+    /// the run goes on there.
     /// </summary>
-    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode, string? publishTo = null)
+    public Trainer(IAlpineBackend backend, PreparedData data, RunFolder run, BatchMode mode)
     {
-        _backend = backend; _data = data; _runDir = runDir; _mode = mode; _publishTo = publishTo;
+        _backend = backend; _data = data; _run = run; _mode = mode;
         _batcher = new Batcher(data, backend.Config, mode);
     }
 
@@ -79,8 +69,12 @@ public sealed class Trainer
             plan.Length == 0 ? 0 : plan.Average(Users));
     }
 
-    public string ModelPath => Path.Combine(_runDir, ModelFileName);
-    public string CheckpointPath => Path.Combine(_runDir, CheckpointFileName);
+    /// <summary>Writes the run's files into the existing folder <paramref name="runDir"/>.</summary>
+    public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode)
+        : this(backend, data, RunFolder.At(runDir), mode) { }
+
+    public string ModelPath => _run.ModelPath;
+    public string CheckpointPath => _run.CheckpointPath;
 
     /// <summary>
     /// Whether a validation round follows step <paramref name="step"/> (1-based), the last of epoch
@@ -105,7 +99,7 @@ public sealed class Trainer
         if (o.Mode != _mode) throw new ArgumentException($"the options say {o.Mode}, the trainer was built for {_mode}", nameof(start));
         int[] train = _batcher.PositionsOf(SplitPart.Train);
         if (train.Length == 0) throw new UsageException("the data set has no train impressions");
-        TrimLog(start.Step);
+        TrainLog.StartAt(_run.LogPath, start.Step);
 
         var p = start;
         if (start.Step > 0) _checkpointStep = start.Step; // resumed: its checkpoint is the last good one
@@ -121,9 +115,8 @@ public sealed class Trainer
             {
                 if (ct.IsCancellationRequested)
                 {
-                    // Stopped before the first validation round of a run that replaces another (--force): the
-                    // old run, with its model, is worth more than a checkpoint of a few batches.
-                    if (_publishTo is not null && Directory.Exists(_publishTo) && !File.Exists(ModelPath))
+                    // Stopped before the first validation round of a run that replaces another (--force).
+                    if (_run.WouldLosePrevious)
                         return new TrainResult(p, Cancelled: true, KeptPrevious: true);
                     WriteCheckpoint(p);
                     return new TrainResult(p, Cancelled: true);
@@ -173,7 +166,7 @@ public sealed class Trainer
         string what = float.IsFinite(loss)
             ? string.Create(CultureInfo.InvariantCulture, $"loss {loss:G4}, above the guard's limit {limit:G3}: {ExplodeFactor}× the first batch's loss, taken as 1 to 5")
             : $"loss {loss}";
-        string kept = _publishTo is null && _checkpointStep >= 0
+        string kept = !_run.IsStaged && _checkpointStep >= 0
             ? $"kept the last good checkpoint {CheckpointPath} (step {_checkpointStep}) and the best model {ModelPath}"
             : "nothing was written";
         return new UsageException(string.Create(CultureInfo.InvariantCulture,
@@ -190,7 +183,7 @@ public sealed class Trainer
         bool better = !(validation.AucUser <= p.BestAucUser);
         bool progressed = !(validation.AucUser <= p.BestAucUser + p.Options.MinDelta);
         if (better) WriteBest(validation, epoch, p.Step);
-        AppendLog(p, epoch, validation, targetsPerSecond, seconds);
+        TrainLog.Append(_run.LogPath, TrainLog.Row(p, epoch, validation, targetsPerSecond, seconds));
         int sinceBest = progressed ? 0 : p.SinceBest + 1;
         return p with
         {
@@ -233,65 +226,18 @@ public sealed class Trainer
     {
         Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
         _checkpointStep = p.Step;
-        if (_publishTo is null) return;
-        AtomicFile.ReplaceFolder(_runDir, _publishTo);
-        _runDir = _publishTo;
-        _publishTo = null;
+        _run.Publish();
     }
 
     private void WriteBest(MetricReport validation, int epoch, long step)
     {
         Snapshot(_backend, _data, _mode, null).Write(ModelPath);
         // Test metrics of the model this one replaces would be read as this model's.
-        File.Delete(Path.Combine(_runDir, TestMetricsFileName));
-        AtomicFile.WriteAllText(Path.Combine(_runDir, MetricsFileName), MetricsJson.Write(validation,
+        File.Delete(_run.TestMetricsPath);
+        AtomicFile.WriteAllText(_run.MetricsPath, MetricsJson.Write(validation,
         [
             new("part", "validation"), new("epoch", epoch), new("step", step),
             new("variant", _backend.Config.Variant.ToString().ToLowerInvariant()), new("fingerprint", _data.Fingerprint),
         ]));
-    }
-
-    private string LogPath => Path.Combine(_runDir, LogFileName);
-
-    /// <summary>
-    /// Keeps the log rows up to <paramref name="step"/>, where a resumed run starts (a crash may have left later
-    /// ones), and refuses a malformed row naming its line. A last line without its newline is an append that a
-    /// crash cut short (<see cref="AppendLog"/> writes each row whole, newline last): it is dropped.
-    /// </summary>
-    private void TrimLog(long step)
-    {
-        if (!File.Exists(LogPath)) { AtomicFile.WriteAllText(LogPath, LogHeader + "\n"); return; }
-        string[] lines = File.ReadAllText(LogPath).Split('\n'); // the last piece is "" or a torn row
-        if (lines.Length < 2 || lines[0].TrimEnd('\r') != LogHeader)
-            throw new DataFormatException(LogPath, 1, $"expected the header '{LogHeader}'");
-        int columns = LogHeader.Count(c => c == ',') + 1;
-        var keep = new List<string> { LogHeader };
-        for (int i = 1; i < lines.Length - 1; i++)
-        {
-            string row = lines[i].TrimEnd('\r');
-            if (row.Length == 0) continue;
-            string[] f = row.Split(',');
-            if (f.Length != columns || !long.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out long s)
-                || !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-                throw new DataFormatException(LogPath, i + 1, $"malformed row '{row}'; expected {columns} columns ({LogHeader}) with whole numbers for step and epoch");
-            if (s <= step) keep.Add(row);
-        }
-        AtomicFile.WriteAllText(LogPath, string.Join("\n", keep) + "\n");
-    }
-
-    private void AppendLog(TrainingProgress p, int epoch, MetricReport v, double targetsPerSecond, double seconds)
-    {
-        int k50 = Array.IndexOf(v.Ks, 50);
-        string F(double x) => double.IsFinite(x) ? x.ToString("0.######", CultureInfo.InvariantCulture) : "";
-        var row = string.Join(",",
-            p.Step.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
-            F(p.RoundLossSum / Math.Max(1, p.RoundTargets)),
-            F(v.AucUser), F(v.AucGlobal), F(v.GAuc), F(v.LogLoss),
-            F(k50 >= 0 ? v.Precision[k50] : double.NaN), F(k50 >= 0 ? v.Recall[k50] : double.NaN), F(k50 >= 0 ? v.F1[k50] : double.NaN),
-            F(Math.Round(targetsPerSecond, 1)), p.RoundCellSteps.ToString(CultureInfo.InvariantCulture), F(Math.Round(seconds, 3)));
-        // One write of the whole row, newline last, flushed: a crash leaves the row whole or a tail without a newline.
-        using var log = new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.Read);
-        log.Write(Encoding.UTF8.GetBytes(row + "\n"));
-        log.Flush(flushToDisk: true);
     }
 }

@@ -59,7 +59,7 @@ public class DemoCommandTests
         // Once: a second `alpine demo` replaced the previous demo run without asking.
         string outDir = Path.Combine(_dir, "demo"), run = Path.Combine(outDir, "run");
         Directory.CreateDirectory(run);
-        File.WriteAllText(Path.Combine(run, Alpine.Train.Trainer.ModelFileName), "the previous model");
+        File.WriteAllText(Path.Combine(run, Alpine.Train.RunFolder.ModelFileName), "the previous model");
         var err = new StringWriter();
         var saved = Console.Error;
         Console.SetError(err);
@@ -69,6 +69,6 @@ public class DemoCommandTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err.ToString().TrimEnd(), Is.EqualTo($"alpine demo: {run} holds a previous demo run; replace it with --force or give another --out"));
         Assert.That(Directory.GetFileSystemEntries(outDir), Is.EqualTo(new[] { run }), "refused before generating anything");
-        Assert.That(File.ReadAllText(Path.Combine(run, Alpine.Train.Trainer.ModelFileName)), Is.EqualTo("the previous model"));
+        Assert.That(File.ReadAllText(Path.Combine(run, Alpine.Train.RunFolder.ModelFileName)), Is.EqualTo("the previous model"));
     }
 }

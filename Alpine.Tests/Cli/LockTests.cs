@@ -93,7 +93,7 @@ public class LockTests
     {
         string staleStaging = Path.Combine(_dir, $"data.tmp-{Guid.NewGuid():N}");
         string staleCache = Path.Combine(_data, $".{PreparedData.CacheFile}.{Guid.NewGuid():N}.tmp");
-        string staleModel = Path.Combine(_dir, "run", $".{Trainer.ModelFileName}.{Guid.NewGuid():N}.tmp");
+        string staleModel = Path.Combine(_dir, "run", $".{RunFolder.ModelFileName}.{Guid.NewGuid():N}.tmp");
         string mine = Path.Combine(_dir, "data.tmp-notaguid");
         Directory.CreateDirectory(mine);
 

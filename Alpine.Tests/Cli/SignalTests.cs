@@ -59,7 +59,7 @@ public class SignalTests
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(143), err.ToString());
         Assert.That(err.ToString(), Does.Contain("stopped at epoch").And.Contain($"continue with: alpine train --data {_data} --out {run} --resume"));
-        var ck = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var ck = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That(ck.Step, Is.GreaterThan(0), "the checkpoint is where it stopped");
         Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp")), Is.Empty);
 

@@ -74,9 +74,9 @@ public class TrainCommandTests
     {
         var (code, err) = Cli(Train());
         Assert.That(code, Is.Zero, err);
-        foreach (string f in new[] { Trainer.ModelFileName, Trainer.CheckpointFileName, Trainer.LogFileName, Trainer.MetricsFileName })
+        foreach (string f in new[] { RunFolder.ModelFileName, RunFolder.CheckpointFileName, RunFolder.LogFileName, RunFolder.MetricsFileName })
             Assert.That(File.Exists(Path.Combine(RunDir, f)), f);
-        Assert.That(File.ReadAllLines(Path.Combine(RunDir, Trainer.LogFileName)), Has.Length.EqualTo(3));
+        Assert.That(File.ReadAllLines(Path.Combine(RunDir, RunFolder.LogFileName)), Has.Length.EqualTo(3));
 
         (code, err) = Cli("evaluate", "--data", _data, "--model", RunDir, "--k", "10,50");
         Assert.That(code, Is.Zero, err);
@@ -91,7 +91,7 @@ public class TrainCommandTests
         string run = Path.Combine(_dir, new string('r', 90));
         var (code, output, err) = AlpineProcess.Run(["train", "--data", _data, "--out", run, "--epochs", "1", "--batch", "32", "--device", "cpu"]);
         Assert.That(code, Is.Zero, err);
-        string modelPath = Path.Combine(run, Trainer.ModelFileName);
+        string modelPath = Path.Combine(run, RunFolder.ModelFileName);
         Assert.That(output.Split('\n').Where(l => l.Contains("best validation")).ToArray(),
             Has.Length.EqualTo(1).And.All.EndsWith($"→ {modelPath}"), output);
     }
@@ -144,10 +144,10 @@ public class TrainCommandTests
         Assert.That(first, Does.StartWith($"alpine, SharedPrefix, H 64, D {data.Items.VisualDim}, W 300;"));
         Assert.That(first, Does.Contain($"fit {fit:N0} targets of 8 users, validation {validation:N0} targets of 8 users"));
         Assert.That(first, Does.Contain("scattered pieces of ≤ 4").And.Contain("users a batch").And.Contain("batches an epoch of ≤ 32 targets"));
-        var o = ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options;
+        var o = ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Options;
         Assert.That((o.PieceSize, o.PieceOrder), Is.EqualTo((4, PieceOrder.Scattered)));
 
-        byte[] png = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CurvesFileName));
+        byte[] png = File.ReadAllBytes(Path.Combine(RunDir, RunFolder.CurvesFileName));
         Assert.That(png.Take(8), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
         Assert.That(png, Has.Length.GreaterThan(5000), "a drawn plot, not an empty image");
         Assert.That(Cli(Train("--force")).Code, Is.Zero, "a run folder with its curves is still a run folder");
@@ -157,7 +157,7 @@ public class TrainCommandTests
     public void PieceOptionsParseAndAreFixedOnResume()
     {
         Assert.That(Cli(Train("--piece", "random", "--min-delta", "0.01")).Code, Is.Zero);
-        var o = ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options;
+        var o = ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Options;
         Assert.That((o.PieceSize, o.MinDelta), Is.EqualTo((1, 0.01f)));
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--piece", "8");
         Assert.That((code, err.TrimEnd()), Is.EqualTo((2, "alpine train: --piece cannot change when resuming (the checkpoint fixes it); only --epochs, --patience and --min-delta can")));
@@ -210,8 +210,8 @@ public class TrainCommandTests
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--epochs", "2");
         Assert.That(code, Is.Zero, err);
-        Assert.That(ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Epoch, Is.EqualTo(2));
-        Assert.That(File.ReadAllLines(Path.Combine(RunDir, Trainer.LogFileName)), Has.Length.EqualTo(3));
+        Assert.That(ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Epoch, Is.EqualTo(2));
+        Assert.That(File.ReadAllLines(Path.Combine(RunDir, RunFolder.LogFileName)), Has.Length.EqualTo(3));
     }
 
     [TestCase("--variant", "alpine2", "--variant")]
@@ -270,7 +270,7 @@ public class TrainCommandTests
 
         (code, err) = Cli(Train("--force", "--seed", "5"));
         Assert.That(code, Is.Zero, err);
-        Assert.That(ModelFile.Read(Path.Combine(RunDir, Trainer.CheckpointFileName)).Checkpoint!.Progress.Options.Seed, Is.EqualTo(5), "replaced");
+        Assert.That(ModelFile.Read(Path.Combine(RunDir, RunFolder.CheckpointFileName)).Checkpoint!.Progress.Options.Seed, Is.EqualTo(5), "replaced");
         Assert.That(Directory.GetFileSystemEntries(_dir), Is.EqualTo(new[] { RunDir }), "no staging or old folder left");
     }
 
@@ -287,7 +287,7 @@ public class TrainCommandTests
 
         (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume");
         Assert.That(code, Is.EqualTo(2), "nothing to resume");
-        Assert.That(err, Does.Contain(Trainer.CheckpointFileName));
+        Assert.That(err, Does.Contain(RunFolder.CheckpointFileName));
 
         string data = WriteData(Path.Combine(_dir, "data"), seed: 21);
         string[] before = Directory.GetFiles(data);
@@ -347,7 +347,7 @@ public class TrainCommandTests
         var (code, err) = Cli(Train("--hidden", "5", "--window", "7", "--cstar", "carried", "--user-matrix", "sum",
             "--alphas", "0.5,0.3,0.2", "--attention", "bilinear"));
         Assert.That(code, Is.Zero, err);
-        var c = ModelFile.Read(Path.Combine(RunDir, Trainer.ModelFileName)).Config;
+        var c = ModelFile.Read(Path.Combine(RunDir, RunFolder.ModelFileName)).Config;
         Assert.That((c.Hidden, c.Window, c.CStar, c.UserInit, c.Attention), Is.EqualTo((5, 7, Alpine.Model.CStarReading.Carried, Alpine.Model.UserInit.Sum, Alpine.Model.AttentionKind.Bilinear)));
         Assert.That(c.Alphas, Is.EqualTo(new[] { 0.5f, 0.3f, 0.2f }));
 
@@ -391,7 +391,7 @@ public class TrainCommandTests
     public void ResumeNamesAMalformedLogRowAndDropsATornLastRow()
     {
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32").Code, Is.Zero);
-        string log = Path.Combine(RunDir, Trainer.LogFileName);
+        string log = Path.Combine(RunDir, RunFolder.LogFileName);
         string good = File.ReadAllText(log);
 
         File.WriteAllText(log, good + "junk-without-commas\n");
@@ -412,7 +412,7 @@ public class TrainCommandTests
     public void ResumeOnAnotherDeviceThanTheCheckpointsWarnsInOneLine()
     {
         Assert.That(Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "32", "--device", "cpu").Code, Is.Zero);
-        string path = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        string path = Path.Combine(RunDir, RunFolder.CheckpointFileName);
         var ck = ModelFile.Read(path);
         Assert.That(ck.Checkpoint!.Progress.Device, Is.EqualTo("cpu"));
 
@@ -437,11 +437,11 @@ public class TrainCommandTests
     public void ResumeRefusesChangedTrainingOptions(string option, string value)
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName));
+        byte[] checkpoint = File.ReadAllBytes(Path.Combine(RunDir, RunFolder.CheckpointFileName));
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", option, value);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err.TrimEnd(), Does.StartWith($"alpine train: {option} cannot change when resuming").And.Not.Contain("\n"));
-        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, Trainer.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
+        Assert.That(File.ReadAllBytes(Path.Combine(RunDir, RunFolder.CheckpointFileName)), Is.EqualTo(checkpoint), "untouched");
     }
 
     [Test]
@@ -449,7 +449,7 @@ public class TrainCommandTests
     {
         var (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--epochs", "1", "--batch", "16", "--eval-every", "2", "--patience", "1000");
         Assert.That(code, Is.Zero, err);
-        string log = Path.Combine(RunDir, Trainer.LogFileName), ckPath = Path.Combine(RunDir, Trainer.CheckpointFileName);
+        string log = Path.Combine(RunDir, RunFolder.LogFileName), ckPath = Path.Combine(RunDir, RunFolder.CheckpointFileName);
         var ck = ModelFile.Read(ckPath).Checkpoint!.Progress;
         Assert.That(ck.Options.EvalEvery, Is.EqualTo(2));
         long afterOne = ck.Step;
@@ -483,7 +483,7 @@ public class TrainCommandTests
     public void EvaluateRefusesAnotherFormatVersionAndATruncatedModel()
     {
         Assert.That(Cli(Train()).Code, Is.Zero);
-        string model = Path.Combine(RunDir, Trainer.ModelFileName);
+        string model = Path.Combine(RunDir, RunFolder.ModelFileName);
         var bytes = File.ReadAllBytes(model);
 
         var other = (byte[])bytes.Clone();

@@ -32,7 +32,7 @@ public class TrainerTests
     /// <summary>What <c>alpine train --resume</c> does: the checkpoint's parameters and Adam state, then on.</summary>
     private static TrainResult Resume(PreparedData data, string run, int epochs)
     {
-        var ck = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName));
+        var ck = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName));
         var state = ck.Checkpoint!;
         using var backend = TinyData.Backend(data, ck.Config);
         backend.LoadParameters(ck.Parameters);
@@ -50,11 +50,11 @@ public class TrainerTests
         var data = TinyData.Prepare(seed: 11);
         string a = Run(data, "a", Options, mode);
         string b = Run(data, "b", Options, mode);
-        Assert.That(Bytes(a, Trainer.ModelFileName), Is.EqualTo(Bytes(b, Trainer.ModelFileName)));
-        Assert.That(Bytes(a, Trainer.CheckpointFileName), Is.EqualTo(Bytes(b, Trainer.CheckpointFileName)));
+        Assert.That(Bytes(a, RunFolder.ModelFileName), Is.EqualTo(Bytes(b, RunFolder.ModelFileName)));
+        Assert.That(Bytes(a, RunFolder.CheckpointFileName), Is.EqualTo(Bytes(b, RunFolder.CheckpointFileName)));
         string c = Run(data, "c", Options with { Seed = 4 }, mode);
-        Assert.That(ModelFile.Read(Path.Combine(c, Trainer.CheckpointFileName)).Parameters,
-            Is.Not.EqualTo(ModelFile.Read(Path.Combine(a, Trainer.CheckpointFileName)).Parameters), "another seed, another shuffle");
+        Assert.That(ModelFile.Read(Path.Combine(c, RunFolder.CheckpointFileName)).Parameters,
+            Is.Not.EqualTo(ModelFile.Read(Path.Combine(a, RunFolder.CheckpointFileName)).Parameters), "another seed, another shuffle");
     }
 
     [Test]
@@ -64,8 +64,8 @@ public class TrainerTests
         Assert.That(data.Profile, Is.EqualTo(Profile.Thacil));
         string a = Run(data, "a", Options);
         string b = Run(data, "b", Options);
-        Assert.That(Bytes(a, Trainer.ModelFileName), Is.EqualTo(Bytes(b, Trainer.ModelFileName)));
-        var model = ModelFile.Read(Path.Combine(a, Trainer.ModelFileName));
+        Assert.That(Bytes(a, RunFolder.ModelFileName), Is.EqualTo(Bytes(b, RunFolder.ModelFileName)));
+        var model = ModelFile.Read(Path.Combine(a, RunFolder.ModelFileName));
         Assert.That((model.Config.Profile, model.Shape.CategoryCount, model.Shape.ItemDim), Is.EqualTo((Profile.Thacil, 5, 3 + TinyData.FeatureDim)));
     }
 
@@ -75,18 +75,18 @@ public class TrainerTests
         var data = TinyData.Prepare(seed: 12);
         string whole = Run(data, "whole", Options);
         string split = Run(data, "split", Options with { Epochs = 1 });
-        var after1 = ModelFile.Read(Path.Combine(split, Trainer.CheckpointFileName));
+        var after1 = ModelFile.Read(Path.Combine(split, RunFolder.CheckpointFileName));
         Assert.That(after1.Checkpoint!.Progress.Epoch, Is.EqualTo(1));
         Assert.That(Resume(data, split, epochs: 2).Progress.Epoch, Is.EqualTo(2));
 
-        var x = ModelFile.Read(Path.Combine(whole, Trainer.CheckpointFileName));
-        var y = ModelFile.Read(Path.Combine(split, Trainer.CheckpointFileName));
+        var x = ModelFile.Read(Path.Combine(whole, RunFolder.CheckpointFileName));
+        var y = ModelFile.Read(Path.Combine(split, RunFolder.CheckpointFileName));
         Assert.That(y.Parameters, Is.EqualTo(x.Parameters), "parameters");
         Assert.That(y.Checkpoint!.M, Is.EqualTo(x.Checkpoint!.M), "Adam m");
         Assert.That(y.Checkpoint.V, Is.EqualTo(x.Checkpoint.V), "Adam v");
         Assert.That(y.Checkpoint.Progress, Is.EqualTo(x.Checkpoint.Progress));
-        Assert.That(Bytes(split, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)), "the best model");
-        Assert.That(File.ReadAllLines(Path.Combine(split, Trainer.LogFileName)), Has.Length.EqualTo(3), "header + one row per epoch");
+        Assert.That(Bytes(split, RunFolder.ModelFileName), Is.EqualTo(Bytes(whole, RunFolder.ModelFileName)), "the best model");
+        Assert.That(File.ReadAllLines(Path.Combine(split, RunFolder.LogFileName)), Has.Length.EqualTo(3), "header + one row per epoch");
     }
 
     [Test]
@@ -101,13 +101,13 @@ public class TrainerTests
         {
             if (r.Validation is null && ++batches == 3) cts.Cancel();
         }), ct: cts.Token);
-        var ck = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var ck = ModelFile.Read(Path.Combine(cut, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That((ck.Epoch, ck.BatchInEpoch, ck.Step), Is.EqualTo((0, 3, 3L)), "stopped after the third batch");
-        Assert.That(File.Exists(Path.Combine(cut, Trainer.ModelFileName)), Is.False, "no validation ran, so no best model yet");
+        Assert.That(File.Exists(Path.Combine(cut, RunFolder.ModelFileName)), Is.False, "no validation ran, so no best model yet");
 
         Resume(data, cut, epochs: 2);
-        Assert.That(Bytes(cut, Trainer.CheckpointFileName), Is.EqualTo(Bytes(whole, Trainer.CheckpointFileName)));
-        Assert.That(Bytes(cut, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)));
+        Assert.That(Bytes(cut, RunFolder.CheckpointFileName), Is.EqualTo(Bytes(whole, RunFolder.CheckpointFileName)));
+        Assert.That(Bytes(cut, RunFolder.ModelFileName), Is.EqualTo(Bytes(whole, RunFolder.ModelFileName)));
     }
 
     [TestCase(0)]
@@ -137,8 +137,8 @@ public class TrainerTests
         {
             string a = Run(original, $"a{mode}", Options with { EvalEvery = evalEvery }, mode);
             string b = Run(poisoned, $"b{mode}", Options with { EvalEvery = evalEvery }, mode);
-            Assert.That(Bytes(b, Trainer.ModelFileName), Is.EqualTo(Bytes(a, Trainer.ModelFileName)), mode.ToString());
-            Assert.That(Bytes(b, Trainer.MetricsFileName), Is.EqualTo(Bytes(a, Trainer.MetricsFileName)));
+            Assert.That(Bytes(b, RunFolder.ModelFileName), Is.EqualTo(Bytes(a, RunFolder.ModelFileName)), mode.ToString());
+            Assert.That(Bytes(b, RunFolder.MetricsFileName), Is.EqualTo(Bytes(a, RunFolder.MetricsFileName)));
             Assert.That(LogRows(b).Select(Untimed), Is.EqualTo(LogRows(a).Select(Untimed)), "every round's validation metrics");
         }
     }
@@ -150,10 +150,10 @@ public class TrainerTests
         // A learning rate too small to move any parameter: every validation after the first equals it, never beats it.
         var frozen = Options with { Epochs = 10, Patience = 2, Adam = new AdamSettings(LearningRate: 1e-30f) };
         string run = Run(data, "frozen", frozen);
-        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var p = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That(double.IsFinite(p.BestAucUser), "the premise: some validation user has both classes");
         Assert.That((p.Epoch, p.BestEpoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((3, 1, 2, true)));
-        Assert.That(File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)), Has.Length.EqualTo(1 + 3));
+        Assert.That(File.ReadAllLines(Path.Combine(run, RunFolder.LogFileName)), Has.Length.EqualTo(1 + 3));
         // Resuming an early-stopped run with more epochs does nothing.
         Assert.That(Resume(data, run, epochs: 20).Progress.Epoch, Is.EqualTo(3));
     }
@@ -163,7 +163,7 @@ public class TrainerTests
     {
         var data = TinyData.Prepare(seed: 16, users: 8, maxPerUser: 60);
         string run = Run(data, "log", Options);
-        var lines = File.ReadAllLines(Path.Combine(run, Trainer.LogFileName));
+        var lines = File.ReadAllLines(Path.Combine(run, RunFolder.LogFileName));
         var header = lines[0].Split(',');
         Assert.That(header, Does.Contain("val_auc_user").And.Contain("cell_steps").And.Contain("targets_per_s"));
         Assert.That(lines, Has.Length.EqualTo(3));
@@ -175,7 +175,7 @@ public class TrainerTests
             Assert.That(double.Parse(row[Array.IndexOf(header, "val_auc_user")], System.Globalization.CultureInfo.InvariantCulture), Is.InRange(0.0, 1.0));
             Assert.That(long.Parse(row[Array.IndexOf(header, "cell_steps")]), Is.GreaterThan(0));
         }
-        Assert.That(File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName)), Does.Contain("\"part\": \"validation\"").And.Contain("\"auc_user\""));
+        Assert.That(File.ReadAllText(Path.Combine(run, RunFolder.MetricsFileName)), Does.Contain("\"part\": \"validation\"").And.Contain("\"auc_user\""));
     }
 
     [Test]
@@ -183,7 +183,7 @@ public class TrainerTests
     {
         var data = TinyData.Prepare(seed: 17, users: 8, maxPerUser: 60);
         string run = Run(data, "learn", Options with { Epochs = 6 });
-        var rows = File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)).Skip(1).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var rows = File.ReadAllLines(Path.Combine(run, RunFolder.LogFileName)).Skip(1).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.That(rows[^1], Is.LessThan(rows[0]), string.Join(" ", rows));
     }
 
@@ -212,7 +212,7 @@ public class TrainerTests
     }
 
     private static string[][] LogRows(string run) =>
-        File.ReadAllLines(Path.Combine(run, Trainer.LogFileName)).Skip(1).Select(l => l.Split(',')).ToArray();
+        File.ReadAllLines(Path.Combine(run, RunFolder.LogFileName)).Skip(1).Select(l => l.Split(',')).ToArray();
 
     /// <summary>A log row without its wall-clock columns (targets_per_s, seconds): what must be reproducible.</summary>
     private static string Untimed(string[] row) => string.Join(",", row[..10]) + "," + row[11];
@@ -246,10 +246,10 @@ public class TrainerTests
         string perEpoch = Run(data, "epochs", Options);
         Assert.That(rows.Sum(r => long.Parse(r[11])), Is.EqualTo(LogRows(perEpoch).Sum(r => long.Parse(r[11]))));
 
-        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var p = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That((p.Epoch, p.BatchInEpoch, p.Step, p.Options.EvalEvery), Is.EqualTo((2, 0, (long)total, n)));
         // model.alp is the best round's: metrics.json names that round's step, whose AUC_user no round beat.
-        string json = File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName));
+        string json = File.ReadAllText(Path.Combine(run, RunFolder.MetricsFileName));
         var best = rows.First(r => json.Contains($"\"step\": {r[0]},"));
         Assert.That(rows.Max(r => Number(r[3])), Is.EqualTo(Number(best[3])));
         Assert.That(rows.TakeWhile(r => r != best).Select(r => Number(r[3])), Is.All.LessThan(Number(best[3])), "the first round to reach the best");
@@ -271,19 +271,19 @@ public class TrainerTests
         {
             if (r.Step == cutAt && (r.Validation is not null || betweenRounds)) cts.Cancel();
         }), ct: cts.Token);
-        var ck = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var ck = ModelFile.Read(Path.Combine(cut, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That((ck.Epoch, ck.BatchInEpoch, ck.Step), Is.EqualTo((0, (int)cutAt, cutAt)), "a mid-epoch checkpoint");
         Assert.That(ck.RoundTargets > 0, Is.EqualTo(betweenRounds));
 
         Assert.That(Resume(data, cut, epochs: 2).Progress.Step, Is.EqualTo((long)batches.Sum()));
-        var x = ModelFile.Read(Path.Combine(whole, Trainer.CheckpointFileName));
-        var y = ModelFile.Read(Path.Combine(cut, Trainer.CheckpointFileName));
+        var x = ModelFile.Read(Path.Combine(whole, RunFolder.CheckpointFileName));
+        var y = ModelFile.Read(Path.Combine(cut, RunFolder.CheckpointFileName));
         Assert.That(y.Parameters, Is.EqualTo(x.Parameters), "parameters");
         Assert.That(y.Checkpoint!.M, Is.EqualTo(x.Checkpoint!.M), "Adam m");
         Assert.That(y.Checkpoint.V, Is.EqualTo(x.Checkpoint.V), "Adam v");
-        Assert.That(Bytes(cut, Trainer.CheckpointFileName), Is.EqualTo(Bytes(whole, Trainer.CheckpointFileName)), "the whole checkpoint");
-        Assert.That(Bytes(cut, Trainer.ModelFileName), Is.EqualTo(Bytes(whole, Trainer.ModelFileName)), "the best model");
-        Assert.That(Bytes(cut, Trainer.MetricsFileName), Is.EqualTo(Bytes(whole, Trainer.MetricsFileName)));
+        Assert.That(Bytes(cut, RunFolder.CheckpointFileName), Is.EqualTo(Bytes(whole, RunFolder.CheckpointFileName)), "the whole checkpoint");
+        Assert.That(Bytes(cut, RunFolder.ModelFileName), Is.EqualTo(Bytes(whole, RunFolder.ModelFileName)), "the best model");
+        Assert.That(Bytes(cut, RunFolder.MetricsFileName), Is.EqualTo(Bytes(whole, RunFolder.MetricsFileName)));
         Assert.That(LogRows(cut).Select(Untimed), Is.EqualTo(LogRows(whole).Select(Untimed)), "the same rounds, losses and metrics");
     }
 
@@ -293,7 +293,7 @@ public class TrainerTests
         // No AUC_user can gain more than 1: after the first round every round spends patience, whatever it scores.
         var data = TinyData.Prepare(seed: 16, users: 8, maxPerUser: 60);
         string run = Run(data, "delta", Options with { Epochs = 8, Patience = 2, MinDelta = 1f });
-        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var p = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That((p.Epoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((3, 2, true)), "stopped after rounds 2 and 3 of 8");
         var auc = LogRows(run).Select(r => Number(r[3])).ToArray();
         Assert.That(auc, Has.Length.EqualTo(3));
@@ -309,12 +309,12 @@ public class TrainerTests
         int[] batches = BatchesPerEpoch(data, frozen);
         Assert.That(batches[0], Is.GreaterThan(6), "the premise: three rounds of 2 steps end inside the first epoch");
         string run = Run(data, "frozen", frozen);
-        var p = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName)).Checkpoint!.Progress;
+        var p = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName)).Checkpoint!.Progress;
         Assert.That(double.IsFinite(p.BestAucUser), "the premise: some validation user has both classes");
         // Rounds at steps 2 (the best), 4 and 6 (no gain: patience 2 spent): stopped mid-epoch 1 of 10.
         Assert.That((p.Step, p.Epoch, p.BatchInEpoch, p.BestEpoch, p.SinceBest, p.EarlyStopped), Is.EqualTo((6L, 0, 6, 1, 2, true)));
         Assert.That(LogRows(run).Select(r => r[0]), Is.EqualTo(new[] { "2", "4", "6" }));
-        Assert.That(File.ReadAllText(Path.Combine(run, Trainer.MetricsFileName)), Does.Contain("\"step\": 2,"), "the first round's model is kept");
+        Assert.That(File.ReadAllText(Path.Combine(run, RunFolder.MetricsFileName)), Does.Contain("\"step\": 2,"), "the first round's model is kept");
         Assert.That(Resume(data, run, epochs: 20).Progress.Step, Is.EqualTo(6L), "an early-stopped run stays stopped");
     }
 
@@ -329,10 +329,10 @@ public class TrainerTests
         string perEpoch = Run(data, "epochs", o);
         string every = Run(data, "every", o with { EvalEvery = batches[0] });
         Assert.That(LogRows(every).Select(Untimed), Is.EqualTo(LogRows(perEpoch).Select(Untimed)));
-        Assert.That(Bytes(every, Trainer.ModelFileName), Is.EqualTo(Bytes(perEpoch, Trainer.ModelFileName)));
-        Assert.That(Bytes(every, Trainer.MetricsFileName), Is.EqualTo(Bytes(perEpoch, Trainer.MetricsFileName)));
-        var x = ModelFile.Read(Path.Combine(perEpoch, Trainer.CheckpointFileName)).Checkpoint!;
-        var y = ModelFile.Read(Path.Combine(every, Trainer.CheckpointFileName)).Checkpoint!;
+        Assert.That(Bytes(every, RunFolder.ModelFileName), Is.EqualTo(Bytes(perEpoch, RunFolder.ModelFileName)));
+        Assert.That(Bytes(every, RunFolder.MetricsFileName), Is.EqualTo(Bytes(perEpoch, RunFolder.MetricsFileName)));
+        var x = ModelFile.Read(Path.Combine(perEpoch, RunFolder.CheckpointFileName)).Checkpoint!;
+        var y = ModelFile.Read(Path.Combine(every, RunFolder.CheckpointFileName)).Checkpoint!;
         Assert.That(y.Progress, Is.EqualTo(x.Progress with { Options = x.Progress.Options with { EvalEvery = batches[0] } }));
     }
 
@@ -356,7 +356,7 @@ public class TrainerTests
         using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
         var e = Assert.Throws<UsageException>(() => new Trainer(backend, data, run, BatchMode.SharedPrefix).Run(new TrainingProgress { Options = Options }))!;
         Assert.That(e.Message, Does.Match(@"^training diverged at step \d+ \(loss [0-9.E+]+, above the guard's limit ").And.Contain("nothing was written").And.Contain("--lr").And.Contain("features"));
-        Assert.That(File.Exists(Path.Combine(run, Trainer.ModelFileName)) || File.Exists(Path.Combine(run, Trainer.CheckpointFileName)), Is.False);
+        Assert.That(File.Exists(Path.Combine(run, RunFolder.ModelFileName)) || File.Exists(Path.Combine(run, RunFolder.CheckpointFileName)), Is.False);
     }
 
     [Test]
@@ -364,8 +364,8 @@ public class TrainerTests
     {
         var data = TinyData.Prepare(seed: 4);
         string run = Run(data, "run", Options with { Epochs = 1 });
-        byte[] checkpoint = Bytes(run, Trainer.CheckpointFileName), model = Bytes(run, Trainer.ModelFileName);
-        var ck = ModelFile.Read(Path.Combine(run, Trainer.CheckpointFileName));
+        byte[] checkpoint = Bytes(run, RunFolder.CheckpointFileName), model = Bytes(run, RunFolder.ModelFileName);
+        var ck = ModelFile.Read(Path.Combine(run, RunFolder.CheckpointFileName));
         long step = ck.Checkpoint!.Progress.Step;
 
         // The same run continued with a learning rate that blows the weights up within a few steps.
@@ -375,9 +375,9 @@ public class TrainerTests
         var o = ck.Checkpoint.Progress.Options;
         var p = ck.Checkpoint.Progress with { Options = o with { Epochs = 50, Adam = new AdamSettings(LearningRate: 1e4f) } };
         var e = Assert.Throws<UsageException>(() => new Trainer(backend, data, run, o.Mode).Run(p))!;
-        Assert.That(e.Message, Does.StartWith("training diverged at step ").And.Contain($"kept the last good checkpoint {Path.Combine(run, Trainer.CheckpointFileName)} (step {step})"));
-        Assert.That(Bytes(run, Trainer.CheckpointFileName), Is.EqualTo(checkpoint), "the diverged parameters are not checkpointed");
-        Assert.That(Bytes(run, Trainer.ModelFileName), Is.EqualTo(model));
+        Assert.That(e.Message, Does.StartWith("training diverged at step ").And.Contain($"kept the last good checkpoint {Path.Combine(run, RunFolder.CheckpointFileName)} (step {step})"));
+        Assert.That(Bytes(run, RunFolder.CheckpointFileName), Is.EqualTo(checkpoint), "the diverged parameters are not checkpointed");
+        Assert.That(Bytes(run, RunFolder.ModelFileName), Is.EqualTo(model));
     }
 
     [Test]
@@ -386,11 +386,11 @@ public class TrainerTests
         // Once: after `train --resume`, metrics_test.json still described the previous model.
         var data = TinyData.Prepare(seed: 4);
         string run = Run(data, "run", Options with { Epochs = 1, Patience = 100 });
-        string testMetrics = Path.Combine(run, Trainer.TestMetricsFileName);
+        string testMetrics = Path.Combine(run, RunFolder.TestMetricsFileName);
         File.WriteAllText(testMetrics, "{\"part\": \"test\"}");
-        byte[] model = Bytes(run, Trainer.ModelFileName);
+        byte[] model = Bytes(run, RunFolder.ModelFileName);
         Resume(data, run, epochs: 6);
-        Assert.That(Bytes(run, Trainer.ModelFileName), Is.Not.EqualTo(model), "the premise: a better model was found");
+        Assert.That(Bytes(run, RunFolder.ModelFileName), Is.Not.EqualTo(model), "the premise: a better model was found");
         Assert.That(File.Exists(testMetrics), Is.False);
     }
 }
