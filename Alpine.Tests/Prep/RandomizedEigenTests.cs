@@ -2,7 +2,6 @@ using Alpine.Cpu;
 using Alpine.Data.Synthetic;
 using Alpine.Prep;
 using MathNet.Numerics.LinearAlgebra;
-using MathNet.Numerics.LinearAlgebra.Factorization;
 
 namespace Alpine.Tests.Prep;
 
@@ -19,16 +18,6 @@ public class RandomizedEigenTests
         // The singular values of AᵀB are the cosines of the principal angles; asin of the residual is exact near 0.
         var residual = mb - ma * (ma.Transpose() * mb);
         return Math.Asin(Math.Min(1, residual.L2Norm()));
-    }
-
-    private static (double[] Values, double[] Vectors) FullTop(double[] cov, int d, int k)
-    {
-        var evd = Matrix<double>.Build.Dense(d, d, cov).Evd(Symmetricity.Symmetric);
-        var order = Enumerable.Range(0, d).OrderByDescending(j => evd.EigenValues[j].Real).Take(k).ToArray();
-        var vectors = new double[k * d];
-        for (int c = 0; c < k; c++)
-            for (int i = 0; i < d; i++) vectors[c * d + i] = evd.EigenVectors[i, order[c]];
-        return (order.Select(j => evd.EigenValues[j].Real).ToArray(), vectors);
     }
 
     /// <summary>C = U Λ Uᵀ with λ_i = i^−½ and U a product of three Householder reflections (dense eigenvectors).</summary>
@@ -100,18 +89,13 @@ public class RandomizedEigenTests
         // Features drawn as `alpine generate` draws them (24 structured directions plus isotropic noise), 20,000 rows
         // at the thacil width (512) so that the full EVD to compare with stays quick.
         int d = 512, n = 20_000;
-        var features = new SyntheticFeatures(SyntheticWorld.Create(new SyntheticSize(10, n, 100), 1), d);
-        var acc = new CovarianceAccumulator(d);
-        var buf = new float[SyntheticFeatures.ChunkRows * d];
-        for (int r = 0; r < n; r += SyntheticFeatures.ChunkRows)
-        {
-            int b = Math.Min(SyntheticFeatures.ChunkRows, n - r);
-            features.ComputeRows(r, buf.AsSpan(0, b * d));
-            acc.Add(buf.AsSpan(0, b * d));
-        }
-        var cov = acc.Finish().Covariance;
-        var full = FullTop(cov, d, K + 1);
-        var fast = RandomizedEigen.Top(cov, d, K, seed: 1);
+        var data = new float[n * d];
+        new SyntheticFeatures(SyntheticWorld.Create(new SyntheticSize(10, n, 100), 1), d).ComputeRows(0, data);
+        var rows = Enumerable.Range(0, n).ToArray();
+        var fullModel = Pca.Fit(new ArrayFeatureRows(data, d), rows, K + 1, eigen: PcaEigen.Full);
+        var fastModel = Pca.Fit(new ArrayFeatureRows(data, d), rows, K, eigen: PcaEigen.Randomized, seed: 1);
+        var full = (Values: fullModel.Variances, Vectors: fullModel.Components);
+        var fast = (Values: fastModel.Variances, Vectors: fastModel.Components);
 
         // Past the structured directions the sample eigenvalues of the noise crowd together (λ_64/λ_65 − 1 is a few
         // 1e-4), so no 64-d subspace is singled out by the data: the comparison is of the structured subspace (up to
