@@ -8,7 +8,7 @@ public sealed record PrepareOptions
     /// <summary>L, graph predecessors per position (SPEC D4; paper 4.6).</summary>
     public int TopL { get; init; } = 1;
     public EdgeMetric Metric { get; init; } = EdgeMetric.Euclidean;
-    /// <summary>Seeds the PCA fit sample (SPEC D3).</summary>
+    /// <summary>Seeds the PCA fit sample (SPEC D3) and the randomized eigen-solver's test matrix.</summary>
     public int Seed { get; init; } = 1;
     /// <summary>PCA output dims (SPEC D3); features with no more dims are kept as they are.</summary>
     public int Dims { get; init; } = 64;
@@ -16,8 +16,8 @@ public sealed record PrepareOptions
     public int MaxFitItems { get; init; } = 200_000;
     /// <summary>
     /// How the PCA's top eigenvectors are found when it reduces (SPEC D3): randomized subspace iteration seeded by
-    /// <see cref="Seed"/> or the full EVD. Their subspaces agree to 1e-3 rad, their vectors not bit for bit, so it is
-    /// part of what makes the prepared data.
+    /// <see cref="Seed"/> or the full EVD. They agree where the spectrum has gaps, not bit for bit and not among
+    /// near-equal eigenvalues, so it is part of what makes the prepared data.
     /// </summary>
     public PcaEigen Eigen { get; init; } = PcaEigen.Randomized;
 
