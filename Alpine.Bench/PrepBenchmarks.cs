@@ -1,5 +1,8 @@
 using System.Numerics.Tensors;
+using Alpine.Data.Synthetic;
 using Alpine.Prep;
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -13,6 +16,9 @@ namespace Alpine.Bench;
 /// distance; its sqrt also merges near ties).</item>
 /// <item><c>covariance</c>: one 128-row symmetric rank-k update of the 2048×2048 float64 covariance (SPEC D3).
 /// Baseline: one <c>TensorPrimitives.Dot</c> per (i, j) over the same transposed chunk, rows of i in parallel.</item>
+/// <item><c>pca-eigen</c>: the top 64 eigenvectors of a 2048×2048 covariance of 20,000 synthetic feature rows (the
+/// generator's spectrum: 24 structured directions over isotropic noise). Baseline: MathNet's full symmetric EVD
+/// (<see cref="PcaEigen.Full"/>); against it <see cref="RandomizedEigen"/> with its defaults.</item>
 /// </list>
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -24,6 +30,7 @@ public class PrepBenchmarks
     private int[] _seq = [];
     private int[] _pred1 = [], _pred4 = [];
     private double[] _q = [], _yt = [];
+    private double[] _cov = [];
 
     [GlobalSetup]
     public void Setup()
@@ -35,6 +42,22 @@ public class PrepBenchmarks
         _pred4 = new int[T * 4];
         _q = new double[D * D];
         _yt = Enumerable.Range(0, D * CovarianceAccumulator.Chunk).Select(_ => rng.NextDouble() - 0.5).ToArray();
+    }
+
+    [GlobalSetup(Targets = [nameof(PcaFullEvd), nameof(PcaRandomized)])]
+    public void SetupCovariance()
+    {
+        const int rows = 20_000;
+        var features = new SyntheticFeatures(SyntheticWorld.Create(new SyntheticSize(10, rows, 100), 1), D);
+        var acc = new CovarianceAccumulator(D);
+        var buf = new float[SyntheticFeatures.ChunkRows * D];
+        for (int r = 0; r < rows; r += SyntheticFeatures.ChunkRows)
+        {
+            int b = Math.Min(SyntheticFeatures.ChunkRows, rows - r);
+            features.ComputeRows(r, buf.AsSpan(0, b * D));
+            acc.Add(buf.AsSpan(0, b * D));
+        }
+        _cov = acc.Finish().Covariance;
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("edges")]
@@ -95,4 +118,11 @@ public class PrepBenchmarks
         CovarianceAccumulator.SyrkUpper(_q, _yt, D, CovarianceAccumulator.Chunk);
         return _q[D - 1];
     }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("pca-eigen")]
+    public double PcaFullEvd() =>
+        Matrix<double>.Build.Dense(D, D, _cov).Evd(Symmetricity.Symmetric).EigenValues[D - 1].Real;
+
+    [Benchmark, BenchmarkCategory("pca-eigen")]
+    public double PcaRandomized() => RandomizedEigen.Top(_cov, D, 64, seed: 1).Values[63];
 }

@@ -16,14 +16,16 @@ public sealed class PrepareCommand : ICommand
     private readonly Choice<EdgeMetric> _metric = Opt.Choice("metric", "the similarity of the graph edges",
         Defaults.Metric, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine));
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the PCA", Defaults.Seed);
+    private readonly Choice<PcaEigen> _pca = Opt.Choice("pca", "the PCA's eigenvectors: full, MathNet's whole EVD (SPEC D3); randomized, subspace iteration (faster)",
+        Defaults.Eigen, ("full", PcaEigen.Full), ("randomized", PcaEigen.Randomized));
 
     public Command Definition =>
-        new("prepare", "split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc") { _data, _topL, _metric, _seed };
+        new("prepare", "split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc") { _data, _topL, _metric, _seed, _pca };
 
     public int Run(ParseResult p)
     {
         string dir = p.GetValue(_data)!;
-        var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed) };
+        var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed), Eigen = _pca.Get(p) };
 
         using var writer = Alpine.Data.FolderLock.Acquire(dir, "data folder");
         var total = Stopwatch.StartNew();

@@ -24,8 +24,9 @@ public sealed class PcaModel
 
 /// <summary>
 /// Streaming PCA over a feature file (SPEC D3, D18): the fit accumulates mean and covariance in float64
-/// chunk by chunk (<see cref="CovarianceAccumulator"/>) and then takes MathNet's symmetric eigen-decomposition
-/// with its managed provider (MathNet's OpenBLAS provider ships no Linux native library); the projection
+/// chunk by chunk (<see cref="CovarianceAccumulator"/>) and then takes the top eigenvectors by randomized subspace
+/// iteration (<see cref="RandomizedEigen"/>) or by MathNet's symmetric eigen-decomposition of the whole matrix with
+/// its managed provider (MathNet's OpenBLAS provider ships no Linux native library); the projection
 /// streams the rows again. Neither holds more than one chunk of raw rows.
 /// </summary>
 public static class Pca
@@ -37,10 +38,13 @@ public static class Pca
     /// Fits on the rows <paramref name="fitRows"/> (ascending, distinct) of <paramref name="source"/>, keeping
     /// min(<paramref name="dims"/>, d) components: features of no more dims than asked for are rotated, not reduced
     /// (SPEC D3; raw features of d = 20 were measured to train worse than their rotation). Eigenvector signs are fixed so that each component's largest-magnitude entry (the first one on a tie)
-    /// is positive, so a fit is reproducible whatever the eigen-solver returns.
+    /// is positive, so a fit is reproducible whatever the eigen-solver returns. When fewer components than d are kept,
+    /// <paramref name="eigen"/> picks the full EVD (SPEC D3, the default) or randomized subspace iteration seeded by
+    /// <paramref name="seed"/>; keeping all d always takes the full EVD.
     /// </summary>
     public static PcaModel Fit(IFeatureRows source, ReadOnlySpan<int> fitRows, int dims,
-        IProgress<double>? progress = null, CancellationToken ct = default, int chunkRows = ChunkRows)
+        IProgress<double>? progress = null, CancellationToken ct = default, int chunkRows = ChunkRows,
+        PcaEigen eigen = PcaEigen.Full, int seed = 1)
     {
         int d = source.Cols;
         if (dims < 1) throw new ArgumentOutOfRangeException(nameof(dims), dims, "PCA dims must be positive");
@@ -60,25 +64,37 @@ public static class Pca
         }
         var (mean, cov) = acc.Finish();
 
+        var (variances, components) = dims < d && eigen == PcaEigen.Randomized
+            ? RandomizedEigen.Top(cov, d, dims, seed, ct: ct)
+            : FullEigen(cov, d, dims);
+        for (int c = 0; c < dims; c++)
+        {
+            var row = components.AsSpan(c * d, d);
+            int big = 0;
+            for (int i = 1; i < d; i++) if (Math.Abs(row[i]) > Math.Abs(row[big])) big = i;
+            if (row[big] < 0) TensorPrimitives.Negate(row, row);
+        }
+        progress?.Report(1.0);
+        return new PcaModel { InputDim = d, OutputDim = dims, Mean = mean, Components = components, Variances = variances, FitRows = fitRows.Length };
+    }
+
+    /// <summary>The <paramref name="k"/> largest eigenpairs of the whole symmetric (d, d) matrix by MathNet's EVD.</summary>
+    private static (double[] Values, double[] Vectors) FullEigen(double[] cov, int d, int k)
+    {
         // cov is symmetric, so its row-major array is also its column-major storage.
         var evd = Matrix<double>.Build.Dense(d, d, cov).Evd(Symmetricity.Symmetric);
         var values = evd.EigenValues;
         var vectors = evd.EigenVectors;
         // Largest first; equal eigenvalues keep the solver's (deterministic) order.
-        var order = Enumerable.Range(0, d).OrderByDescending(j => values[j].Real).ThenBy(j => j).Take(dims).ToArray();
-        var components = new double[dims * d];
-        var variances = new double[dims];
-        for (int c = 0; c < dims; c++)
+        var order = Enumerable.Range(0, d).OrderByDescending(j => values[j].Real).ThenBy(j => j).Take(k).ToArray();
+        var top = new double[k * d];
+        var topValues = new double[k];
+        for (int c = 0; c < k; c++)
         {
-            var row = components.AsSpan(c * d, d);
-            for (int i = 0; i < d; i++) row[i] = vectors[i, order[c]];
-            int big = 0;
-            for (int i = 1; i < d; i++) if (Math.Abs(row[i]) > Math.Abs(row[big])) big = i;
-            if (row[big] < 0) TensorPrimitives.Negate(row, row);
-            variances[c] = values[order[c]].Real;
+            for (int i = 0; i < d; i++) top[c * d + i] = vectors[i, order[c]];
+            topValues[c] = values[order[c]].Real;
         }
-        progress?.Report(1.0);
-        return new PcaModel { InputDim = d, OutputDim = dims, Mean = mean, Components = components, Variances = variances, FitRows = fitRows.Length };
+        return (topValues, top);
     }
 
     /// <summary>

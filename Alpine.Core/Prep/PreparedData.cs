@@ -8,18 +8,26 @@ public sealed record PrepareOptions
     /// <summary>L, graph predecessors per position (SPEC D4; paper 4.6).</summary>
     public int TopL { get; init; } = 1;
     public EdgeMetric Metric { get; init; } = EdgeMetric.Euclidean;
-    /// <summary>Seeds the PCA fit sample (SPEC D3).</summary>
+    /// <summary>Seeds the PCA fit sample (SPEC D3) and the randomized eigen-solver's test matrix.</summary>
     public int Seed { get; init; } = 1;
     /// <summary>PCA output dims (SPEC D3); features with no more dims are kept as they are.</summary>
     public int Dims { get; init; } = 64;
     /// <summary>At most this many train items are sampled for the PCA fit (SPEC D3).</summary>
     public int MaxFitItems { get; init; } = 200_000;
+    /// <summary>
+    /// How the PCA's top eigenvectors are found when it reduces: the full EVD (SPEC D3, the default) or randomized
+    /// subspace iteration seeded by <see cref="Seed"/> (<c>--pca randomized</c>, faster). They agree where the
+    /// spectrum has gaps, not bit for bit and not among near-equal eigenvalues, so it is part of what makes the
+    /// prepared data.
+    /// </summary>
+    public PcaEigen Eigen { get; init; } = PcaEigen.Full;
 
-    /// <summary>The options as <c>alpine prepare</c> flags (PCA sizes, which have none, only when not the defaults).</summary>
+    /// <summary>The options as <c>alpine prepare</c> flags (the PCA method and sizes only when not the defaults).</summary>
     public string Flags()
     {
         var d = new PrepareOptions();
         string s = FormattableString.Invariant($"--top-l {TopL} --metric {Metric.ToString().ToLowerInvariant()} --seed {Seed}");
+        if (Eigen != d.Eigen) s += $" --pca {Eigen.ToString().ToLowerInvariant()}";
         return Dims == d.Dims && MaxFitItems == d.MaxFitItems ? s : FormattableString.Invariant($"{s} (PCA to {Dims}-d fitted on ≤ {MaxFitItems} items)");
     }
 
@@ -29,6 +37,7 @@ public sealed record PrepareOptions
         if (TopL is < 1 or > 64) throw new UsageException($"--top-l must be from 1 to 64, got {TopL}");
         if (Dims < 1) throw new UsageException($"PCA dims must be positive, got {Dims}");
         if (MaxFitItems < 1) throw new UsageException($"the PCA fit sample must be positive, got {MaxFitItems}");
+        if (!Enum.IsDefined(Eigen)) throw new UsageException($"--pca must be full or randomized, got {Eigen}");
     }
 }
 
@@ -213,7 +222,7 @@ public sealed class PreparedData
             throw new DataFormatException(sourceName, "no impression falls in the train part, so there is nothing to fit the PCA on");
         progress?.Report(("pca-fit", 0));
         var pca = Pca.Fit(features, Pca.Sample(fitIds, options.MaxFitItems, options.Seed), options.Dims,
-            Stage(progress, "pca-fit"), ct);
+            Stage(progress, "pca-fit"), ct, eigen: options.Eigen, seed: options.Seed);
         int dv = pca.OutputDim;
         var visual = new float[checked(itemCount * dv)];
         progress?.Report(("project", 0));

@@ -244,6 +244,23 @@ public class PreparedDataTests
     }
 
     [Test]
+    public void ACacheOfOneEigenMethodIsNotReusedForTheOther()
+    {
+        var rng = new Random(12);
+        WriteFolder(_dir, RandomLog(rng, 4, 60, 240), RandomFeatures(rng, 60, 20), 20);
+        var full = new PrepareOptions { Dims = 4, Eigen = PcaEigen.Full };
+        var randomized = full with { Eigen = PcaEigen.Randomized };
+        PreparedData.Prepare(_dir, full);
+        Assert.That(PreparedData.Load(_dir).Options.Eigen, Is.EqualTo(PcaEigen.Full), "the cache header keeps the method");
+        Assert.That(PreparedData.IsCacheFresh(_dir, full));
+        Assert.That(PreparedData.IsCacheFresh(_dir, randomized), Is.False);
+        Assert.That(PreparedData.LoadOrPrepare(_dir, randomized).Options.Eigen, Is.EqualTo(PcaEigen.Randomized));
+        Assert.That(PreparedData.Load(_dir).Options, Is.EqualTo(randomized), "LoadOrPrepare re-prepared with the other method");
+        Assert.That(randomized.Flags(), Does.Contain("--pca randomized"));
+        Assert.That(full.Flags(), Does.Not.Contain("--pca"), "the default method is not spelled out");
+    }
+
+    [Test]
     public void RefusesBadOptions() =>
         Assert.That(Assert.Throws<UsageException>(() => new PrepareOptions { TopL = 0 }.Validate())!.Message, Does.Contain("--top-l"));
 

@@ -118,6 +118,8 @@ public class ModelFileTests
     [TestCase(2u, true)]
     [TestCase(3u, false)]
     [TestCase(3u, true)]
+    [TestCase(4u, false)]
+    [TestCase(4u, true)]
     public void ReadsOlderVersionsWithTheOptionsTheyTrainedUnder(uint version, bool checkpoint)
     {
         // A checkpoint's options end with EvalEvery (int32, v3), then PieceOrder (int32) and MinDelta (float32, v4):
@@ -129,12 +131,14 @@ public class ModelFileTests
         Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(ModelFile.FormatVersion));
         const int header = 24;
         var payload = bytes[header..^32];
+        Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo((int)f.Prepared.Eigen), "the PCA eigen method ends the payload (v5)");
+        payload = payload[..^4];
         if (checkpoint)
         {
             Assert.That(BitConverter.ToSingle(payload, payload.Length - 4), Is.EqualTo(0.002f), "MinDelta ends the payload");
             Assert.That(BitConverter.ToInt32(payload, payload.Length - 8), Is.EqualTo((int)PieceOrder.Scattered));
             Assert.That(BitConverter.ToInt32(payload, payload.Length - 12), Is.EqualTo(13), "then EvalEvery");
-            payload = payload[..^(version == 3 ? 8 : 12)];
+            payload = payload[..^(version switch { 4 => 0, 3 => 8, _ => 12 })];
         }
         var old = new byte[header + payload.Length + 32];
         bytes.AsSpan(0, header).CopyTo(old);
@@ -146,10 +150,10 @@ public class ModelFileTests
 
         var back = ModelFile.Read(path);
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
-        Assert.That(back.Prepared, Is.EqualTo(f.Prepared));
+        Assert.That(back.Prepared, Is.EqualTo(f.Prepared with { Eigen = PcaEigen.Full }), "before v5 the PCA took the full EVD");
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
         var p = f.Checkpoint!.Progress;
-        var o = p.Options with { PieceOrder = PieceOrder.Chronological, MinDelta = 0, EvalEvery = version == 3 ? 13 : 0 };
+        var o = version == 4 ? p.Options : p.Options with { PieceOrder = PieceOrder.Chronological, MinDelta = 0, EvalEvery = version == 3 ? 13 : 0 };
         Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = o }));
     }
 
@@ -202,6 +206,12 @@ public class ModelFileTests
             new PrepareOptions { Metric = EdgeMetric.Cosine }, "tiny");
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(cosine, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--metric cosine").And.Contain("alpine prepare --data data --top-l 1 --metric euclidean --seed 1").And.Not.Contain("\n"));
+
+        // Same sources, PCA by randomized subspace iteration instead of the full EVD: refused, naming the flag.
+        var randomized = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
+            new PrepareOptions { Eigen = PcaEigen.Randomized }, "tiny");
+        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(randomized, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain("--pca randomized").And.Not.Contain("\n"));
 
         // Same sources and options, but the model's shape was made for more users.
         var wider = new ModelFile { Config = f.Config, Shape = f.Shape with { UserCount = f.Shape.UserCount + 1 }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = f.Parameters };
