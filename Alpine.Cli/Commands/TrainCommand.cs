@@ -38,7 +38,10 @@ public sealed class TrainCommand : ICommand
         Defaults.PieceOrder, ("scattered", PieceOrder.Scattered), ("chronological", PieceOrder.Chronological));
     private readonly Option<float> _lr = Opt.Float("lr", "Adam's learning rate", Defaults.Adam.LearningRate, "a finite number > 0", x => x > 0);
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the initial weights and the batch order", Defaults.Seed, min: 0);
-    private readonly Option<int> _hidden = Opt.Int("hidden", "LSTM hidden size (SPEC \"Hidden size\")", ModelDefaults.Hidden, min: 1, max: 4096);
+    private readonly Option<int> _hidden = Opt.Int("hidden", "LSTM hidden size (SPEC \"Hidden size\"); at most 1024: the init alone of larger recurrent matrices takes minutes", ModelDefaults.Hidden, min: 1, max: MaxHidden);
+
+    /// <summary>16× SPEC's H: the stacked [4H × H] orthonormalisation is O(H³) (seconds at 1024, many minutes at 4096) before the first batch.</summary>
+    internal const int MaxHidden = 1024;
     private readonly Option<int> _window = Opt.Int("window", "W, the most recent states a target attends over", ModelDefaults.Window, min: 1, max: 1 << 20);
     private readonly Choice<AttentionKind> _attention = Opt.Choice("attention", "the attention score (SPEC D7)",
         ModelDefaults.Attention, ("bilinear", AttentionKind.Bilinear), ("scaled-dot", AttentionKind.ScaledDot));

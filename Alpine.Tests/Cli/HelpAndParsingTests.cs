@@ -78,6 +78,7 @@ public class HelpAndParsingTests
     [TestCase(new[] { "train", "--data", "D", "--out", "R", "--lr", "inf" }, "option --lr expects a finite number > 0, got 'inf'")]
     [TestCase(new[] { "train", "--data", "D", "--out", "R", "--lr", "NaN" }, "option --lr expects a finite number > 0, got 'NaN'")]
     [TestCase(new[] { "train", "--data", "D", "--out", "R", "--epochs", "99999999999" }, "option --epochs: 99999999999 is out of range; expected a whole number from 1 to 2147483647")]
+    [TestCase(new[] { "train", "--data", "D", "--out", "R", "--hidden", "4096" }, "option --hidden expects a whole number from 1 to 1024, got '4096'")]
     [TestCase(new[] { "train", "--data", "D", "--out", "R", "--epochs", "0" }, "option --epochs expects a whole number of at least 1, got '0'")]
     [TestCase(new[] { "train", "--data", "D" }, "option --out is required (the run folder to write)")]
     [TestCase(new[] { "rank", "--data", "D", "--model", "M" }, "option --user is required (a user id)")]
