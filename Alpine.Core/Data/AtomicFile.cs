@@ -40,13 +40,20 @@ public static class AtomicFile
     {
         if (!Directory.Exists(dir)) return;
         string probe = Path.Combine(dir, $".write-check.{Guid.NewGuid():N}{TempSuffix}");
+        if (Probe(probe) is Exception e) throw new UsageException($"cannot write to {dir}: {Reason(e, dir, probe)}");
+    }
+
+    /// <summary>Creates and removes <paramref name="probe"/>; the refusal, if the OS gives one.</summary>
+    private static Exception? Probe(string probe)
+    {
         try
         {
             using var _ = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"cannot write to {dir}: {Reason(e, dir, probe)}");
+            return e;
         }
     }
 
@@ -62,15 +69,7 @@ public static class AtomicFile
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new DataFormatException(path, $"is a folder, so it cannot be written as a file; remove or rename it ({purpose})");
         string probe = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}{TempSuffix}");
-        try
-        {
-            new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1).Dispose();
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataFormatException(path, $"cannot be written ({Reason(e, path, probe)}); {purpose}", e);
-        }
+        if (Probe(probe) is Exception e) throw new DataFormatException(path, $"cannot be written ({Reason(e, path, probe)}); {purpose}", e);
     }
 
     /// <summary>Why a write failed, in words naming <paramref name="userPath"/> instead of any <paramref name="internalPath"/>.</summary>
