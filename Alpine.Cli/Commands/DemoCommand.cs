@@ -16,7 +16,10 @@ namespace Alpine.Cli;
 /// </summary>
 public sealed class DemoCommand : ICommand
 {
-    /// <summary>Epochs that fit the ~10-minute budget on 2 cores (measured: docs/BENCHMARKS.md "Training throughput").</summary>
+    /// <summary>
+    /// The demo's own cap, so it stays within about two minutes on 2 cores (docs/BENCHMARKS.md, "`alpine demo` end to
+    /// end"); on `small` the best validation round of a run to convergence falls at epoch 8 (docs/REPRODUCTION.md).
+    /// </summary>
     public const int DefaultEpochs = 8;
 
     /// <summary>The paper's Table 2, ALPINE on Dataset I: AUC, P@50, R@50, F@50.</summary>
