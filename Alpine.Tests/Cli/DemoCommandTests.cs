@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Alpine.Tests.Cli;
 
@@ -11,10 +10,6 @@ public class DemoCommandTests
 
     [SetUp] public void SetUp() => _dir = TestDirs.Create();
     [TearDown] public void TearDown() => TestDirs.Delete(_dir);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
-    private const int SigInt = 2;
 
     [Test]
     public void CtrlCWhileGeneratingExits130AndLeavesNoTemporaryFolder()
@@ -42,7 +37,7 @@ public class DemoCommandTests
             Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(60), "no temporary data folder appeared");
             Thread.Sleep(10);
         }
-        Assert.That(kill(p.Id, SigInt), Is.Zero);
+        Assert.That(Posix.Kill(p.Id, Posix.SigInt), Is.Zero);
         Assert.That(p.WaitForExit(60_000), Is.True, "stopped");
         p.WaitForExit();
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Alpine.Data;
 using Alpine.Prep;
 using Alpine.Train;
@@ -20,9 +19,6 @@ public class LockTests
     }
 
     [TearDown] public void TearDown() => TestDirs.Delete(_dir);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 
     private static (int Code, string Err) Cli(params string[] args) => TrainCommandTests.Cli(args);
 
@@ -75,7 +71,7 @@ public class LockTests
         }
         finally
         {
-            Assert.That(kill(first.Id, SignalTests.SigKill), Is.Zero);
+            Assert.That(Posix.Kill(first.Id, Posix.SigKill), Is.Zero);
             first.WaitForExit();
         }
         // kill -9 left its lock file and, before its first checkpoint, its staging folder (W4: once kept forever).

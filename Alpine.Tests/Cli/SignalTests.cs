@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Alpine.Train;
 
@@ -18,10 +17,6 @@ public class SignalTests
     }
 
     [OneTimeTearDown] public void OneTimeTearDown() => TestDirs.Delete(_dir);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
-    internal const int SigInt = 2, SigTerm = 15, SigKill = 9;
 
     /// <summary>Starts a long training run and returns once it reports its first batches (its signal handlers are wired by then).</summary>
     internal static (System.Diagnostics.Process Process, StringBuilder Out, StringBuilder Err) StartTraining(string data, string run, params string[] extra) =>
@@ -54,7 +49,7 @@ public class SignalTests
         // Once: SIGTERM killed the run at once (exit 143) without a checkpoint, up to a round of work lost.
         string run = Path.Combine(_dir, "term");
         var (p, _, err) = StartTraining(_data, run);
-        Assert.That(kill(p.Id, SigTerm), Is.Zero);
+        Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
         Assert.That(p.WaitForExit(60_000), Is.True, "stopped");
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(143), err.ToString());
@@ -78,7 +73,7 @@ public class SignalTests
 
         // --batch 1: an epoch of a hundred-odd batches, so the signal lands well before its validation round.
         var (p, _, stderr) = StartTraining(_data, run, "--force", "--batch", "1");
-        Assert.That(kill(p.Id, SigInt), Is.Zero);
+        Assert.That(Posix.Kill(p.Id, Posix.SigInt), Is.Zero);
         Assert.That(p.WaitForExit(60_000), Is.True);
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
@@ -94,7 +89,7 @@ public class SignalTests
         // lock file and staging folder.
         string run = Path.Combine(_dir, "setup");
         var (p, _, err) = StartTrainingUntil("model: ", _data, run, "--hidden", "256");
-        Assert.That(kill(p.Id, SigTerm), Is.Zero);
+        Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
         Assert.That(p.WaitForExit(120_000), Is.True);
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(143), err.ToString());
