@@ -8,6 +8,7 @@ public static class BaselineRegistry
     private static readonly (string Name, Func<IRankingModel> Create)[] All =
     [
         ("bpr", () => new BaselineModel("bpr", BaselineLoss.Pairwise, d => new Bpr(d.Items, d.UserCount))),
+        ("ncf", () => new BaselineModel("ncf", BaselineLoss.Pointwise, d => new Ncf(d.Items, d.UserCount))),
     ];
 
     /// <summary>Every baseline name, in Table 2's order.</summary>

@@ -17,6 +17,7 @@ public class BaselineGradientTests
     public static IEnumerable<TestCaseData> Nets()
     {
         yield return new TestCaseData("bpr", (Func<PreparedData, BaselineNet>)(d => new Bpr(d.Items, d.UserCount, dim: 3))).SetName("GradCheck_bpr");
+        yield return new TestCaseData("ncf", (Func<PreparedData, BaselineNet>)(d => new Ncf(d.Items, d.UserCount, dim: 4))).SetName("GradCheck_ncf");
     }
 
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
