@@ -40,6 +40,7 @@ public sealed class Tower
 
     /// <summary>The last layer's output (R, Outputs) within <paramref name="act"/>.</summary>
     public Span<T> Output<T>(Span<T> act, int rows) => act.Slice(ActivationSize(rows) - rows * Outputs, rows * Outputs);
+    public ReadOnlySpan<T> Output<T>(ReadOnlySpan<T> act, int rows) => act.Slice(ActivationSize(rows) - rows * Outputs, rows * Outputs);
 
     public void Forward<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> x /*(R,I)*/, Span<T> act /*(ActivationSize(R))*/, int rows)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -18,6 +18,8 @@ public class BaselineGradientTests
     {
         yield return new TestCaseData("bpr", (Func<PreparedData, BaselineNet>)(d => new Bpr(d.Items, d.UserCount, dim: 3))).SetName("GradCheck_bpr");
         yield return new TestCaseData("ncf", (Func<PreparedData, BaselineNet>)(d => new Ncf(d.Items, d.UserCount, dim: 4))).SetName("GradCheck_ncf");
+        yield return new TestCaseData("din", (Func<PreparedData, BaselineNet>)(d => new Din(d.Items, d.UserCount, Window, dim: 3, attentionHidden: 4, headHidden: [5, 3])))
+            .SetName("GradCheck_din");
     }
 
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
