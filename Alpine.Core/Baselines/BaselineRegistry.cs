@@ -10,6 +10,7 @@ public static class BaselineRegistry
         ("bpr", () => new BaselineModel("bpr", BaselineLoss.Pairwise, d => new Bpr(d.Items, d.UserCount))),
         ("ncf", () => new BaselineModel("ncf", BaselineLoss.Pointwise, d => new Ncf(d.Items, d.UserCount))),
         ("din", () => new BaselineModel("din", BaselineLoss.Pointwise, d => new Din(d.Items, d.UserCount))),
+        ("lstm_r", () => new BaselineModel("lstm_r", BaselineLoss.Pointwise, d => new LstmR(d.Items))),
     ];
 
     /// <summary>Every baseline name, in Table 2's order.</summary>

@@ -20,6 +20,8 @@ public class BaselineGradientTests
         yield return new TestCaseData("ncf", (Func<PreparedData, BaselineNet>)(d => new Ncf(d.Items, d.UserCount, dim: 4))).SetName("GradCheck_ncf");
         yield return new TestCaseData("din", (Func<PreparedData, BaselineNet>)(d => new Din(d.Items, d.UserCount, Window, dim: 3, attentionHidden: 4, headHidden: [5, 3])))
             .SetName("GradCheck_din");
+        yield return new TestCaseData("lstm_r", (Func<PreparedData, BaselineNet>)(d => new LstmR(d.Items, Window, dim: 3, hidden: 4, mlpHidden: 5)))
+            .SetName("GradCheck_lstm_r");
     }
 
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
