@@ -24,6 +24,8 @@ public class BaselineGradientTests
             .SetName("GradCheck_lstm_r");
         yield return new TestCaseData("cnn_r", (Func<PreparedData, BaselineNet>)(d => new CnnR(d.Items, Window, dim: 3, filters: 2, vertical: 2, mlpHidden: 5)))
             .SetName("GradCheck_cnn_r");
+        yield return new TestCaseData("atrank", (Func<PreparedData, BaselineNet>)(d => new Atrank(d.Items, Window, dim: 4, heads: 2, ffHidden: 3, mlpHidden: 5)))
+            .SetName("GradCheck_atrank");
     }
 
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
