@@ -41,7 +41,8 @@ public class DataParallelTests
 
     private static Outcome Whole(BatchMode mode) => OneStep(new OneProcess(), mode, long.MaxValue);
 
-    private static double RelativeDistance(float[] a, float[] b)
+    /// <summary>‖a − b‖ / ‖b‖, in float64.</summary>
+    internal static double RelativeDistance(float[] a, float[] b)
     {
         double d = 0, n = 0;
         for (int i = 0; i < a.Length; i++) { d += Math.Pow((double)a[i] - b[i], 2); n += (double)b[i] * b[i]; }
