@@ -183,6 +183,7 @@ public sealed class TrainCommand : ICommand
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
         if (split.Group.Rank == 0) run.Stage();
         var trainer = Splitting(new Trainer(backend, data, run, r.Options.Mode), backend, split, parameters);
+        trainer.Parallel!.RequireSameStart(r.DataDir, data.Fingerprint, 0);
         var start = new TrainingProgress { Options = r.Options, Device = RankTag.Tag(BackendFactory.DeviceOf(backend), split.Group.Size) };
         return Loop(trainer, config, start, r.DataDir, r.RunDir);
     }
@@ -249,6 +250,7 @@ public sealed class TrainCommand : ICommand
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
         var trainer = Splitting(new Trainer(backend, data, run, o.Mode), backend, split, ck.Parameters.Length);
+        trainer.Parallel!.RequireSameStart(dataDir, data.Fingerprint, progress.Step);
         return Loop(trainer, ck.Config, progress, dataDir, runDir);
     }
 

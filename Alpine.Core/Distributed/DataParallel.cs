@@ -144,6 +144,23 @@ public sealed class DataParallel
         return Evaluator.Score(_batcher, targets, logits);
     }
 
+    /// <summary>
+    /// Refuses to train when this rank's data or starting step differs from rank 0's: ranks that read other
+    /// data, or another copy of a checkpoint, would compute gradients of different models and still sum them.
+    /// </summary>
+    public void RequireSameStart(string dataDir, string fingerprint, long step)
+    {
+        if (Group.Size == 1) return;
+        // 13 hex digits of the SHA-256 fingerprint: an integer a double holds exactly.
+        double key = fingerprint.Length >= 13 && long.TryParse(fingerprint.AsSpan(0, 13), System.Globalization.NumberStyles.HexNumber, null, out long k) ? k : -1;
+        var all = new double[2 * Group.Size];
+        Group.AllGather([key, step], all);
+        if (all[0] != key)
+            throw new UsageException($"{dataDir} on rank {Group.Rank} is not the prepared data of rank 0 (fingerprint {fingerprint}); every rank needs the same prepared data folder");
+        if (all[1] != step)
+            throw new UsageException($"rank {Group.Rank} starts at step {step} and rank 0 at step {all[1]}: every rank needs the same RUN/checkpoint.alp to resume");
+    }
+
     /// <summary>Whether <paramref name="flag"/> holds on any rank (a stop asked for on one stops all at one batch).</summary>
     public bool OnAnyRank(bool flag) => Group.Size == 1 ? flag : SumOverRanks(flag ? 1 : 0, 0)[0] > 0;
 

@@ -156,6 +156,25 @@ public class DataParallelTests
     }
 
     [Test]
+    public void RanksRefuseToStartFromAnotherDataFolderOrCheckpointThanRank0s()
+    {
+        var config = TinyData.Config(window: 5);
+        Action<IRankGroup> Start(Func<int, string> fingerprint, Func<int, long> step) => group =>
+        {
+            using var backend = TinyData.Backend(Data, config);
+            new DataParallel(backend, new Batcher(Data, config, BatchMode.SharedPrefix), group, long.MaxValue)
+                .RequireSameStart("DIR", fingerprint(group.Rank), step(group.Rank));
+        };
+        const string a = "0123456789abcdef", b = "0123456789abcdee", c = "1123456789abcdef";
+        Assert.That(() => ThreadRanks.Run(2, g => { Start(_ => a, _ => 5)(g); return 0; }), Throws.Nothing);
+        Assert.That(() => ThreadRanks.Run(2, g => { Start(r => r == 0 ? a : c, _ => 5)(g); return 0; }),
+            Throws.TypeOf<UsageException>().With.Message.EqualTo("DIR on rank 1 is not the prepared data of rank 0 (fingerprint 1123456789abcdef); every rank needs the same prepared data folder"));
+        Assert.That(() => ThreadRanks.Run(3, g => { Start(_ => a, r => r == 2 ? 4 : 5)(g); return 0; }),
+            Throws.TypeOf<UsageException>().With.Message.EqualTo("rank 2 starts at step 4 and rank 0 at step 5: every rank needs the same RUN/checkpoint.alp to resume"));
+        Assert.That(b[..13], Is.EqualTo(a[..13]), "the check reads 13 hex digits: 52 bits of the SHA-256");
+    }
+
+    [Test]
     public void TheRankCountTravelsInTheDeviceText()
     {
         Assert.That(RankTag.Tag("cpu", 1), Is.EqualTo("cpu"));
