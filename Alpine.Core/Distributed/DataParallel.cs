@@ -25,8 +25,9 @@ public sealed class DataParallel
     private readonly Batcher _batcher;
     private readonly long _maxCellSteps;
     private readonly int _size;
-    private readonly float[] _g, _share, _all;
-    private readonly double[] _sum;
+    // Allocated at the first batch in parts (a whole batch in one process needs none of them).
+    private float[] _g = [], _share = [], _all = [];
+    private double[] _sum = [];
     private float[] _logits = [];
     private float[]? _p, _m, _v;
     private bool _backendHoldsGradient;
@@ -42,11 +43,8 @@ public sealed class DataParallel
         if (maxCellSteps < 1) throw new ArgumentOutOfRangeException(nameof(maxCellSteps), "the budget must allow one cell-step");
         _backend = backend; _batcher = batcher; Group = group; _maxCellSteps = maxCellSteps;
         _size = backend.Layout.Size;
-        _g = new float[_size];
-        _share = new float[_size];
-        _sum = new double[_size];
-        _all = group.Size > 1 ? new float[(long)_size * group.Size <= Array.MaxLength ? _size * group.Size : throw new Data.UsageException(
-            $"{group.Size} ranks × {_size:N0} parameters do not fit one gather buffer; use fewer ranks")] : _share;
+        if ((long)_size * group.Size > Array.MaxLength)
+            throw new UsageException($"{group.Size} ranks × {_size:N0} parameters do not fit one gather buffer; use fewer ranks");
     }
 
     /// <summary>
@@ -66,6 +64,11 @@ public sealed class DataParallel
             return (loss, Batcher.CellSteps(whole));
         }
         _backendHoldsGradient = false;
+        if (_sum.Length == 0)
+        {
+            (_g, _share, _sum) = (new float[_size], new float[_size], new double[_size]);
+            _all = Group.Size > 1 ? new float[_size * Group.Size] : _share;
+        }
         Array.Clear(_sum);
         double lossSum = 0;
         long cellSteps = 0;
