@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Alpine.Data;
+using Alpine.Distributed;
 using Alpine.Model;
 using Alpine.Prep;
 using Alpine.Train;
@@ -50,6 +51,11 @@ public sealed class TrainCommand : ICommand
     private readonly Choice<UserInit> _userMatrix = Opt.Choice("user-matrix", "the user matrix from likes and follows (SPEC D9)",
         ModelDefaults.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum));
     private readonly Option<string> _alphas = Opt.Text("alphas", "the fusion weights α1,α2,α3, three numbers ≥ 0 (SPEC D10) [default: the variant's]", helpName: "A1,A2,A3");
+    private readonly Option<bool> _distributed = Opt.Flag("distributed",
+        "data-parallel: each rank of mpirun trains a share of every batch; rank 0 writes the run (README \"More than one machine\")");
+    private readonly Option<float> _memoryGb = Opt.Float("memory-gb",
+        "GiB of LSTM activations one batch part may hold; a batch over it runs in chunks with the same gradient (0: a quarter of this machine's memory, shared among its ranks)",
+        0, "a finite number ≥ 0", x => x >= 0);
     private readonly ComputeOptions _compute = new();
 
     public Command Definition
@@ -59,7 +65,7 @@ public sealed class TrainCommand : ICommand
             var c = new Command("train", "train on the Train part, select on Validation; writes RUN/model.alp, checkpoint.alp, train_log.csv, metrics.json")
             {
                 _data, _out, _variant, _mode, _epochs, _patience, _minDelta, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window,
-                _attention, _cstar, _userMatrix, _alphas, _resume, _force,
+                _attention, _cstar, _userMatrix, _alphas, _resume, _force, _distributed, _memoryGb,
             };
             foreach (var o in _compute.All) c.Add(o);
             return c;
@@ -70,12 +76,49 @@ public sealed class TrainCommand : ICommand
     /// What one training run needs besides the data: the model's options (profile, visual dims and top-L come
     /// from the data) and the trainer's settings.
     /// </summary>
-    internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute);
+    internal sealed record Request(string DataDir, string RunDir, ModelConfig Model, TrainOptions Options, Compute Compute, Split? Split = null);
+
+    /// <summary>How batches are split: the ranks training together and the activation budget in GiB (0: from the machine).</summary>
+    internal sealed record Split(IRankGroup Group, float MemoryGb);
 
     /// <summary>What <c>--resume</c> may change: the stopping rule; null keeps the checkpoint's.</summary>
     private sealed record StoppingRule(int? Epochs, int? Patience, float? MinDelta);
 
     public int Run(ParseResult p)
+    {
+        float memoryGb = p.GetValue(_memoryGb);
+        if (!p.GetValue(_distributed)) return Run(p, new Split(new OneProcess(), memoryGb));
+        if (!MpiGroup.UnderMpirun)
+            throw new UsageException("--distributed trains across the ranks of Open MPI's mpirun: mpirun -np N alpine train --distributed …");
+        var group = MpiGroup.Start();
+        if (group.Rank > 0) Quiet();
+        int code;
+        try
+        {
+            code = Run(p, new Split(group, memoryGb));
+        }
+        catch (Exception e)
+        {
+            // The other ranks wait in the next gather: only an abort ends them (MPI_Finalize would wait for them).
+            string what = e is UsageException or DataFormatException or IOException or UnauthorizedAccessException
+                ? e.Message.ReplaceLineEndings(" ") : $"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}";
+            Console.Error.WriteLine($"alpine train: rank {group.Rank} of {group.Size}: {what}; stopping every rank");
+            Console.Error.Flush();
+            group.Abort(e is OperationCanceledException ? CtrlC.ExitCode : 2);
+            throw;
+        }
+        group.Dispose();
+        return code;
+    }
+
+    /// <summary>Ranks other than 0 print nothing but errors: rank 0 speaks for the run.</summary>
+    private static void Quiet()
+    {
+        Console.SetOut(TextWriter.Null);
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+    }
+
+    private int Run(ParseResult p, Split split)
     {
         string dataDir = p.GetValue(_data)!, runDir = p.GetValue(_out)!;
         bool resume = p.GetValue(_resume), force = p.GetValue(_force);
@@ -102,8 +145,8 @@ public sealed class TrainCommand : ICommand
         var data = PreparedData.Load(dataDir);
         int code = resume
             ? Resume(data, dataDir, runDir, new StoppingRule(p.Given(_epochs) ? options.Epochs : null, p.Given(_patience) ? options.Patience : null,
-                p.Given(_minDelta) ? options.MinDelta : null), compute, p.Given(_compute.Device))
-            : Train(data, new Request(dataDir, runDir, model, options, compute), force);
+                p.Given(_minDelta) ? options.MinDelta : null), compute, p.Given(_compute.Device), split)
+            : Train(data, new Request(dataDir, runDir, model, options, compute, split), force);
         return code;
     }
 
@@ -129,16 +172,39 @@ public sealed class TrainCommand : ICommand
         r.Options.Validate();
         var config = r.Model with { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
         config.Validate();
-        using var run = RunFolder.ForFreshRun(r.RunDir, force);
+        var split = r.Split ?? new Split(new OneProcess(), 0);
+        // Rank 0 owns the run folder; the other ranks only train (and read a checkpoint to resume).
+        using var run = split.Group.Rank == 0 ? RunFolder.ForFreshRun(r.RunDir, force) : RunFolder.At(r.RunDir);
         long parameters = ModelLayout.Create(config, data.UserCount, data.CategoryCount).Size;
         RequireMemory(parameters, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         // Before the first batch, which can take minutes for a large --hidden: what is being built.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: {parameters:N0} parameters ({parameters * 4 * sizeof(float) / 1048576.0:F0} MiB with gradients and Adam's state)"));
         using var backend = BackendFactory.Create(config, data, BackendFactory.InitialParameters(config, data, r.Options.Seed), r.Compute);
-        run.Stage();
-        var trainer = new Trainer(backend, data, run, r.Options.Mode);
-        return Loop(trainer, config, new TrainingProgress { Options = r.Options, Device = BackendFactory.DeviceOf(backend) }, r.DataDir, r.RunDir);
+        if (split.Group.Rank == 0) run.Stage();
+        var trainer = Splitting(new Trainer(backend, data, run, r.Options.Mode), backend, split, parameters);
+        trainer.Parallel!.RequireSameStart(r.DataDir, data.Fingerprint, 0);
+        var start = new TrainingProgress { Options = r.Options, Device = RankTag.Tag(BackendFactory.DeviceOf(backend), split.Group.Size) };
+        return Loop(trainer, config, start, r.DataDir, r.RunDir);
+    }
+
+    /// <summary>
+    /// The trainer with its batches split across <paramref name="split"/>'s ranks and cut to its memory budget:
+    /// by default a quarter of this machine's memory, less the model's buffers, over the ranks on this machine: the
+    /// process's peak RSS was measured at about twice the budget (Window on `small`: 1.9 GB at 1 GiB), so this
+    /// leaves about half the machine to everything else.
+    /// </summary>
+    private static Trainer Splitting(Trainer trainer, Alpine.Model.IAlpineBackend backend, Split split, long parameters)
+    {
+        long bytes = (long)(split.MemoryGb * 1073741824.0);
+        if (bytes == 0)
+        {
+            int local = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int n) && n > 0 ? n : 1;
+            bytes = Math.Max(0, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / local - parameters * 4 * sizeof(float)) / 4;
+        }
+        long cellSteps = Math.Max(1, bytes / BatchShares.BytesPerCellStep(backend.Config));
+        trainer.Parallel = new DataParallel(backend, trainer.Batcher, split.Group, cellSteps);
+        return trainer;
     }
 
     /// <summary>
@@ -158,16 +224,22 @@ public sealed class TrainCommand : ICommand
     /// Continues a run from its checkpoint, on the device it trained on unless <c>--device</c> says otherwise
     /// (then with a warning: the continuation is not bit-identical to an uninterrupted run).
     /// </summary>
-    private static int Resume(PreparedData data, string dataDir, string runDir, StoppingRule stop, Compute compute, bool deviceGiven)
+    private static int Resume(PreparedData data, string dataDir, string runDir, StoppingRule stop, Compute compute, bool deviceGiven, Split split)
     {
-        using var run = RunFolder.ForResume(runDir);
+        using var run = split.Group.Rank == 0 ? RunFolder.ForResume(runDir) : RunFolder.At(runDir);
         string path = run.CheckpointPath;
         var ck = ModelFile.Read(path);
         ck.RequireMatches(data, path, dataDir);
         var state = ck.Checkpoint ?? throw new DataFormatException(path, "is a model file, not a checkpoint");
         var o = state.Progress.Options;
+        var (trainedOn, ranks) = RankTag.Parse(state.Progress.Device);
+        if (ranks != split.Group.Size)
+            throw new UsageException(ranks == 1
+                ? $"{path} was trained by one process; resume it without mpirun and --distributed (this is {split.Group.Size} ranks): the rank count decides how each batch's gradient rounds"
+                : $"{path} was trained by {ranks} ranks; resume it with mpirun -np {ranks} … --distributed (this is {split.Group.Size}): the rank count decides how each batch's gradient rounds");
         var progress = state.Progress with
         {
+            Device = trainedOn,
             Options = o with { Epochs = stop.Epochs ?? o.Epochs, Patience = stop.Patience ?? o.Patience, MinDelta = stop.MinDelta ?? o.MinDelta },
         };
         if (!deviceGiven && progress.Device is "cpu" or "gpu") compute = compute with { Device = progress.Device == "gpu" ? Device.Gpu : Device.Cpu };
@@ -176,10 +248,12 @@ public sealed class TrainCommand : ICommand
         if (device != progress.Device)
             Console.Error.WriteLine($"alpine train: warning: the run trained on {progress.Device} and continues on {device}; " +
                 $"the result is not bit-identical to an uninterrupted run (--device {progress.Device} keeps it so)");
-        progress = progress with { Device = device };
+        progress = progress with { Device = RankTag.Tag(device, split.Group.Size) };
         backend.LoadOptimizerState(state.M, state.V);
         AnsiConsole.MarkupLine($"resuming {Markup.Escape(runDir)} at epoch {progress.Epoch + 1}, batch {progress.BatchInEpoch + 1} (step {progress.Step})");
-        return Loop(new Trainer(backend, data, run, o.Mode), ck.Config, progress, dataDir, runDir);
+        var trainer = Splitting(new Trainer(backend, data, run, o.Mode), backend, split, ck.Parameters.Length);
+        trainer.Parallel!.RequireSameStart(dataDir, data.Fingerprint, progress.Step);
+        return Loop(trainer, ck.Config, progress, dataDir, runDir);
     }
 
     /// <summary>
@@ -204,7 +278,7 @@ public sealed class TrainCommand : ICommand
             Console.Error.WriteLine($"alpine train: stopped at step {p.Step}, before the first validation round; {runDir} keeps the previous run (nothing to resume)");
             return CtrlC.ExitCode;
         }
-        Curves.TryWrite(Path.GetDirectoryName(trainer.ModelPath)!);
+        if (trainer.Parallel?.Writes ?? true) Curves.TryWrite(Path.GetDirectoryName(trainer.ModelPath)!);
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"alpine train: stopped at epoch {p.Epoch + 1}, batch {p.BatchInEpoch} (step {p.Step}); checkpoint {trainer.CheckpointPath}");

@@ -24,6 +24,12 @@ public static class Evaluator
             done += batch.Length;
         }
         // ForScoring keeps position order, so logits[i] belongs to targets[i].
+        return Score(batcher, targets, logits, ks);
+    }
+
+    /// <summary>The metrics of <paramref name="logits"/>, one per impression of <paramref name="targets"/>, against their labels.</summary>
+    public static MetricReport Score(Batcher batcher, int[] targets, float[] logits, IReadOnlyList<int>? ks = null)
+    {
         var users = new int[targets.Length];
         var clicks = new bool[targets.Length];
         for (int i = 0; i < targets.Length; i++) { users[i] = batcher.UserOf[targets[i]]; clicks[i] = batcher.Clicked(targets[i]); }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Alpine.Data;
+using Alpine.Distributed;
 using Alpine.Eval;
 using Alpine.Model;
 using Alpine.Prep;
@@ -43,6 +44,13 @@ public sealed class Trainer
     private long _checkpointStep = -1;
 
     /// <summary>
+    /// Where batches are split (Alpine.Distributed): across the ranks of a data-parallel run, and into chunks under
+    /// the memory budget. Null: every batch whole in this process. Only the writing rank writes the run's files.
+    /// </summary>
+    public DataParallel? Parallel { get; set; }
+    private bool Writes => Parallel?.Writes ?? true;
+
+    /// <summary>
     /// The loss guard: a batch's mean loss above this many times a reference stops the run as diverged. The reference
     /// is the run's first batch loss in this process, taken as at least 1 and at most 5: a BCE mean of 20 to 100 per
     /// target means logits of that size, far past anything training from a sane start reaches.
@@ -73,6 +81,8 @@ public sealed class Trainer
     public Trainer(IAlpineBackend backend, PreparedData data, string runDir, BatchMode mode)
         : this(backend, data, RunFolder.At(runDir), mode) { }
 
+    /// <summary>The trainer's batch builder (what <see cref="Parallel"/> builds its parts with).</summary>
+    public Batcher Batcher => _batcher;
     public string ModelPath => _run.ModelPath;
     public string CheckpointPath => _run.CheckpointPath;
 
@@ -99,7 +109,7 @@ public sealed class Trainer
         if (o.Mode != _mode) throw new ArgumentException($"the options say {o.Mode}, the trainer was built for {_mode}", nameof(start));
         int[] train = _batcher.PositionsOf(SplitPart.Train);
         if (train.Length == 0) throw new UsageException("the data set has no train impressions");
-        TrainLog.StartAt(_run.LogPath, start.Step);
+        if (Writes) TrainLog.StartAt(_run.LogPath, start.Step);
 
         var p = start;
         if (start.Step > 0) _checkpointStep = start.Step; // resumed: its checkpoint is the last good one
@@ -113,7 +123,7 @@ public sealed class Trainer
             int[][] plan = BatchPlan.ForEpoch(train, _batcher.UserOf, o.BatchSize, o.PieceSize, o.Seed, p.Epoch, o.PieceOrder);
             for (int b = p.BatchInEpoch; b < plan.Length && !p.EarlyStopped; b++)
             {
-                if (ct.IsCancellationRequested)
+                if (Parallel?.OnAnyRank(ct.IsCancellationRequested) ?? ct.IsCancellationRequested)
                 {
                     // Stopped before the first validation round of a run that replaces another (--force).
                     if (_run.WouldLosePrevious)
@@ -121,19 +131,18 @@ public sealed class Trainer
                     WriteCheckpoint(p);
                     return new TrainResult(p, Cancelled: true);
                 }
-                var batch = _batcher.Build(plan[b]);
-                if (logits.Length < batch.TargetCount) logits = new float[batch.TargetCount];
-                _backend.ZeroGradients();
-                float loss = _backend.ForwardBackward(batch, logits.AsSpan(0, batch.TargetCount));
+                var (loss, cellSteps) = Parallel?.ForwardBackward(plan[b]) ?? ForwardBackward(plan[b], ref logits);
+                int targets = plan[b].Length;
                 lossLimit ??= ExplodeFactor * Math.Clamp(float.IsFinite(loss) ? loss : 1f, 1f, 5f);
                 if (!float.IsFinite(loss) || loss > lossLimit) throw Diverged(p.Step + 1, loss, lossLimit.Value, o);
-                _backend.Step(o.Adam, checked((int)(p.Step + 1)));
+                if (Parallel is null) _backend.Step(o.Adam, checked((int)(p.Step + 1)));
+                else Parallel.Step(o.Adam, checked((int)(p.Step + 1)));
                 p = p with
                 {
                     BatchInEpoch = b + 1, Step = p.Step + 1,
-                    RoundLossSum = p.RoundLossSum + (double)loss * batch.TargetCount,
-                    RoundTargets = p.RoundTargets + batch.TargetCount,
-                    RoundCellSteps = p.RoundCellSteps + Batcher.CellSteps(batch),
+                    RoundLossSum = p.RoundLossSum + (double)loss * targets,
+                    RoundTargets = p.RoundTargets + targets,
+                    RoundCellSteps = p.RoundCellSteps + cellSteps,
                 };
                 double targetsPerSecond = (p.RoundTargets - targetsAtClock) / clock.Elapsed.TotalSeconds;
                 progress?.Report(new TrainProgressReport(p.Epoch, o.Epochs, b + 1, plan.Length, p.Step,
@@ -146,7 +155,8 @@ public sealed class Trainer
                 if (!IsRound(o, p.Step, epoch, epochEnd)) continue;
 
                 double seconds = clock.Elapsed.TotalSeconds;
-                var validation = Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize); // short: Ctrl-C waits for the next batch boundary
+                var validation = Parallel?.Evaluate(SplitPart.Validation, o.BatchSize)
+                    ?? Evaluator.Evaluate(_backend, _batcher, SplitPart.Validation, o.BatchSize); // short: Ctrl-C waits for the next batch boundary
                 p = EndRound(p, epoch, validation, (p.RoundTargets - targetsAtClock) / seconds, seconds);
                 WriteCheckpoint(p);
                 progress?.Report(new TrainProgressReport(epoch - 1, o.Epochs, b + 1, plan.Length, p.Step, 0, 0, validation));
@@ -155,6 +165,15 @@ public sealed class Trainer
             }
         }
         return new TrainResult(p, Cancelled: false);
+    }
+
+    /// <summary>A batch whole: its gradient into the backend; the mean loss and the LSTM cell-steps it ran.</summary>
+    private (float Loss, long CellSteps) ForwardBackward(int[] targets, ref float[] logits)
+    {
+        var batch = _batcher.Build(targets);
+        if (logits.Length < batch.TargetCount) logits = new float[batch.TargetCount];
+        _backend.ZeroGradients();
+        return (_backend.ForwardBackward(batch, logits.AsSpan(0, batch.TargetCount)), Batcher.CellSteps(batch));
     }
 
     /// <summary>
@@ -182,8 +201,8 @@ public sealed class Trainer
         // NaN (no validation user with both classes) never compares: each round then counts as the best.
         bool better = !(validation.AucUser <= p.BestAucUser);
         bool progressed = !(validation.AucUser <= p.BestAucUser + p.Options.MinDelta);
-        if (better) WriteBest(validation, epoch, p.Step);
-        TrainLog.Append(_run.LogPath, TrainLog.Row(p, epoch, validation, targetsPerSecond, seconds));
+        if (better && Writes) WriteBest(validation, epoch, p.Step);
+        if (Writes) TrainLog.Append(_run.LogPath, TrainLog.Row(p, epoch, validation, targetsPerSecond, seconds));
         int sinceBest = progressed ? 0 : p.SinceBest + 1;
         return p with
         {
@@ -224,6 +243,7 @@ public sealed class Trainer
 
     private void WriteCheckpoint(TrainingProgress p)
     {
+        if (!Writes) { _checkpointStep = p.Step; return; }
         Snapshot(_backend, _data, _mode, p).Write(CheckpointPath);
         _checkpointStep = p.Step;
         _run.Publish();
