@@ -8,27 +8,32 @@ namespace Alpine.Cpu;
 /// </summary>
 public static class Linear
 {
-    /// <summary>y[r,:] = W x[r,:] + bias (bias may be empty).</summary>
-    public static void Forward<T>(Span<T> y /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, ReadOnlySpan<T> w /*(O,I)*/, ReadOnlySpan<T> bias /*(O) or empty*/, int outputs)
+    /// <summary>
+    /// y[r,:] = W x[r,:] + bias (bias may be empty). <paramref name="parallel"/> false keeps the product on the
+    /// calling thread, for callers that already run one target per thread (the baselines).
+    /// </summary>
+    public static void Forward<T>(Span<T> y /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, ReadOnlySpan<T> w /*(O,I)*/, ReadOnlySpan<T> bias /*(O) or empty*/, int outputs,
+        bool parallel = true)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputs = w.Length / outputs, rows = y.Length / outputs;
         for (int r = 0; r < rows; r++)
             if (bias.IsEmpty) y.Slice(r * outputs, outputs).Clear(); else bias.CopyTo(y.Slice(r * outputs, outputs));
-        Gemm.Multiply(y, outputs, x, inputs, false, w, inputs, true, rows, outputs, inputs, accumulate: true, parallel: true);
+        Gemm.Multiply(y, outputs, x, inputs, false, w, inputs, true, rows, outputs, inputs, accumulate: true, parallel);
     }
 
     /// <summary>
     /// dx[r,:] += Σ_k dy[r,k] W[k,:] (accumulated: x is a fan-in point in every use); dW += dyᵀ x and
-    /// dbias[k] += Σ_r dy[r,k] (dbias may be empty), summed over rows in order.
+    /// dbias[k] += Σ_r dy[r,k] (dbias may be empty), summed over rows in order. <paramref name="parallel"/> as in
+    /// <see cref="Forward{T}"/>.
     /// </summary>
     public static void Backward<T>(Span<T> dx /*(R,I) or empty*/, Span<T> dw /*(O,I)*/, Span<T> dbias /*(O) or empty*/,
-        ReadOnlySpan<T> dy /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, ReadOnlySpan<T> w /*(O,I)*/, int outputs)
+        ReadOnlySpan<T> dy /*(R,O)*/, ReadOnlySpan<T> x /*(R,I)*/, ReadOnlySpan<T> w /*(O,I)*/, int outputs, bool parallel = true)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputs = w.Length / outputs, rows = dy.Length / outputs;
-        if (!dx.IsEmpty) Gemm.Multiply(dx, inputs, dy, outputs, false, w, inputs, false, rows, inputs, outputs, accumulate: true, parallel: true);
-        Gemm.Multiply(dw, inputs, dy, outputs, true, x, inputs, false, outputs, inputs, rows, accumulate: true, parallel: true);
+        if (!dx.IsEmpty) Gemm.Multiply(dx, inputs, dy, outputs, false, w, inputs, false, rows, inputs, outputs, accumulate: true, parallel);
+        Gemm.Multiply(dw, inputs, dy, outputs, true, x, inputs, false, outputs, inputs, rows, accumulate: true, parallel);
         if (dbias.IsEmpty) return;
         for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(dbias, dy.Slice(r * outputs, outputs), dbias);
     }

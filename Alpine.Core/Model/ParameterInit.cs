@@ -54,7 +54,7 @@ public static class ParameterInit
         for (int path = 0; path * 4 * h < b.Length; path++) b.Slice((path * 4 + ForgetBlock) * h, h).Fill(1f);
     }
 
-    private static void Uniform(Span<float> w, float limit, ref SplitMix64 rng)
+    internal static void Uniform(Span<float> w, float limit, ref SplitMix64 rng)
     {
         for (int i = 0; i < w.Length; i++) w[i] = (float)((2 * rng.NextDouble() - 1) * limit);
     }
@@ -115,7 +115,7 @@ public static class ParameterInit
     }
 
     /// <summary>FNV-1a over the name's UTF-16 code units: a stream key that never depends on the runtime's string hash.</summary>
-    private static ulong Fnv1a(string s)
+    internal static ulong Fnv1a(string s)
     {
         ulong h = 14695981039346656037UL;
         foreach (char ch in s) { h ^= ch; h *= 1099511628211UL; }

@@ -19,6 +19,7 @@ public readonly record struct TensorSlot(string Name, int Offset, int Rows, int 
     public int Size => Rows * Cols;
     public Span<T> Of<T>(T[] flat) => flat.AsSpan(Offset, Size);
     public Span<T> Of<T>(Span<T> flat) => flat.Slice(Offset, Size);
+    public ReadOnlySpan<T> Of<T>(ReadOnlySpan<T> flat) => flat.Slice(Offset, Size);
 }
 
 /// <summary>

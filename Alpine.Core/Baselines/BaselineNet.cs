@@ -1,0 +1,85 @@
+using System.Numerics;
+using Alpine.Model;
+using Alpine.Prep;
+
+namespace Alpine.Baselines;
+
+/// <summary>
+/// What a baseline scores: one impression of <see cref="User"/> on <see cref="Item"/>, with the items the user
+/// clicked before it (SPEC D2), oldest first, at most the net's <see cref="BaselineNet.Window"/> most recent.
+/// </summary>
+public readonly ref struct Target(int user, int item, ReadOnlySpan<int> clicks)
+{
+    public int User { get; } = user;
+    public int Item { get; } = item;
+    /// <summary>(n) item ids, n ≤ <see cref="BaselineNet.Window"/>.</summary>
+    public ReadOnlySpan<int> Clicks { get; } = clicks;
+}
+
+/// <summary>
+/// One baseline network (docs/BASELINES.md): its parameters carved from one flat buffer by <see cref="Layout"/>,
+/// a forward that scores one target and keeps what its backward needs in an activation buffer, and a hand-written
+/// backward. Both are generic so the float64 gradient checks run the very code that trains in float32.
+/// One target's forward and backward run on one thread and read nothing another target writes, so a batch
+/// splits over threads without changing any sum (SPEC D13).
+/// </summary>
+public abstract class BaselineNet(ItemTable items, int window)
+{
+    public ItemTable Items { get; } = items;
+    public int VisualDim => Items.VisualDim;
+    /// <summary>Most recent clicks a target reads; 0 for the models that read no history.</summary>
+    public int Window { get; } = window;
+    public ParameterLayout Layout { get; } = new();
+
+    /// <summary>Elements of the activation buffer one target's forward fills (for a full window).</summary>
+    public abstract int ActivationSize { get; }
+    /// <summary>Elements of scratch one target's backward uses.</summary>
+    public abstract int ScratchSize { get; }
+
+    /// <summary>The logit of <paramref name="t"/>; fills <paramref name="act"/> for <see cref="Backward{T}"/>.</summary>
+    public abstract T Forward<T>(ReadOnlySpan<T> p, in Target t, Span<T> act) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Accumulates ∂loss/∂θ into <paramref name="g"/> (parameter gradients accumulate, STYLE.md) for
+    /// ∂loss/∂logit = <paramref name="dlogit"/>, from the activations its forward left in <paramref name="act"/>.
+    /// </summary>
+    public abstract void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Initial parameters from one seed: Glorot-uniform weights, ±0.05 uniform embeddings, zero biases, each
+    /// tensor from its own stream keyed by seed and name (as <see cref="ParameterInit"/>, SPEC D11). A net with
+    /// other needs (an LSTM's recurrent matrix and forget bias) adds them in <see cref="InitialiseMore"/>.
+    /// </summary>
+    public float[] Initialise(ulong seed)
+    {
+        var p = new float[Layout.Size];
+        foreach (TensorSlot s in Layout.Slots)
+        {
+            var rng = new SplitMix64(seed ^ ParameterInit.Fnv1a(s.Name));
+            switch (s.Kind)
+            {
+                case TensorKind.Weight: ParameterInit.Uniform(s.Of(p), MathF.Sqrt(6f / (s.Rows + s.Cols)), ref rng); break;
+                case TensorKind.Embedding: ParameterInit.Uniform(s.Of(p), ParameterInit.EmbeddingScale, ref rng); break;
+                case TensorKind.Recurrent: ParameterInit.OrthonormalColumns(s.Of(p), s.Rows, s.Cols, ref rng); break;
+                case TensorKind.Bias: break;
+            }
+        }
+        InitialiseMore(p);
+        return p;
+    }
+
+    protected virtual void InitialiseMore(Span<float> p) { }
+
+    /// <summary>x[r,:] = the visual vectors of <paramref name="ids"/> (SPEC D3), in T.</summary>
+    protected void Features<T>(Span<T> x /*(n,D)*/, ReadOnlySpan<int> ids) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int d = VisualDim;
+        for (int r = 0; r < ids.Length; r++)
+        {
+            ReadOnlySpan<float> src = Items.Visual.AsSpan(ids[r] * d, d);
+            Span<T> dst = x.Slice(r * d, d);
+            for (int k = 0; k < d; k++) dst[k] = T.CreateTruncating(src[k]);
+        }
+    }
+}
