@@ -13,7 +13,7 @@ public static class ModelCatalog
     public const string Alpine = "alpine";
 
     /// <summary>Every name: the variants (ALPINE first), then the baselines.</summary>
-    public static IReadOnlyList<string> Names { get; } = [.. AlpineRankingModel.Variants.Select(v => v.Name)];
+    public static IReadOnlyList<string> Names { get; } = [.. AlpineRankingModel.Variants.Select(v => v.Name), .. BaselineRegistry.Names];
 
     /// <summary>The ALPINE variants among <see cref="Names"/> (Table 3's rows).</summary>
     public static bool IsVariant(string name) => AlpineRankingModel.Variants.Any(v => v.Name == name);
@@ -33,12 +33,14 @@ public static class ModelCatalog
         return names;
     }
 
-    /// <summary>A new, untrained model; <paramref name="workDir"/> is a folder of its own for any files it keeps.</summary>
+    /// <summary>A new, untrained model; <paramref name="workDir"/> is a folder of its own for any files it keeps (the baselines keep none).</summary>
     public static IRankingModel Create(string name, string workDir)
     {
         var variant = AlpineRankingModel.Variants.FirstOrDefault(v => v.Name == name);
         if (variant.Name is not null) return new AlpineRankingModel(variant.Variant, workDir);
-        throw new UsageException($"unknown model '{name}'; expected one of {string.Join(", ", Names)}");
+        return BaselineRegistry.Contains(name)
+            ? BaselineRegistry.Create(name)
+            : throw new UsageException($"unknown model '{name}'; expected one of {string.Join(", ", Names)}");
     }
 
     /// <summary>How the tables print a model: ALPINE, ALPINE_u, …, BPR, NCF, LSTM-R, ….</summary>
