@@ -103,6 +103,32 @@ public class ReproduceCommandTests
                 Is.EqualTo(RunResult.TryRead(Path.Combine(_report, Reproduction.RunsFolder, id, RunResult.FileName))!.UserAuc));
     }
 
+    [Test, Category("Slow")]
+    public void CtrlCStopsWithoutAHalfRunAndTheSameCommandContinues()
+    {
+        string report = Path.Combine(_dir, "report");
+        string[] args = ["reproduce", "--data", _data, "--out", report, "--quick", "--seeds", "2", "--threads", "1"];
+        using var p = AlpineProcess.Start(args);
+        var stderr = p.StandardError.ReadToEndAsync();
+        // SIGINT once the third run has started.
+        for (string? line; (line = p.StandardOutput.ReadLine()) is not null;)
+            if (line.StartsWith("[3/", StringComparison.Ordinal)) { Assert.That(Posix.Kill(p.Id, Posix.SigInt), Is.Zero); break; }
+        p.StandardOutput.ReadToEnd();
+        Assert.That(p.WaitForExit(60_000), "stopped within a minute");
+        Assert.That(p.ExitCode, Is.EqualTo(130), stderr.Result);
+        Assert.That(stderr.Result, Does.Contain("the same command continues"));
+        int finished = ResultFiles(report).Length;
+        Assert.That(finished, Is.InRange(2, 2 * QuickRuns - 1));
+        Assert.That(Directory.GetFiles(report, "*.tmp", SearchOption.AllDirectories), Is.Empty, "no half-written file");
+        Assert.That(File.Exists(Path.Combine(report, "table2.md")), Is.False, "tables only once every run is finished");
+
+        var (code, stdout, err) = Run(args);
+        Assert.That(code, Is.Zero, err);
+        Assert.That(stdout.Split('\n').Count(l => l.TrimStart().StartsWith("kept ", StringComparison.Ordinal)), Is.EqualTo(finished));
+        Assert.That(ResultFiles(report), Has.Length.EqualTo(2 * QuickRuns));
+        Assert.That(File.Exists(Path.Combine(report, "table2.md")));
+    }
+
     private static void CopyFolder(string from, string to)
     {
         foreach (string d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(d.Replace(from, to));
