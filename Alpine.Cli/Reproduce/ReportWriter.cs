@@ -46,7 +46,7 @@ internal static class ReportWriter
         var variants = ModelSummary.Of(results, Table3Order.Where(plan.Models.Contains), data.TopL);
         if (variants.Count > 0)
             Save(ReportFolder.Table3, ReportTables.Models($"Table 3 style: the ALPINE variants on {dataDir}", about, variants, data.Profile));
-        var sweep = Enumerable.Range(1, plan.SweepMax)
+        var sweep = Enumerable.Range(1, plan.SweepMax).Append(data.TopL).Distinct().Order()
             .Select(l => (TopL: l, Summary: ModelSummary.Of(results, [ModelCatalog.Alpine], l).SingleOrDefault()))
             .Where(x => x.Summary is not null).Select(x => (x.TopL, x.Summary!)).ToArray();
         if (sweep.Length > 0) Save(ReportFolder.Neighbours, ReportTables.Neighbours(about, sweep));
