@@ -163,6 +163,12 @@ public class ReproduceCommandTests
         AssertOneLineError(Run("reproduce", "--data", _data, "--out", _data), "not a report folder");
         Assert.That(Directory.GetFileSystemEntries(_data).Order(), Is.EqualTo(dataEntries));
 
+        // A report another writer holds.
+        string held = Path.Combine(_dir, "held");
+        using (Alpine.Data.FolderLock.Acquire(held, "report folder", createParent: true))
+            AssertOneLineError(Run("reproduce", "--data", _data, "--out", held), held, "is being written by process");
+        Assert.That(Directory.Exists(held), Is.False);
+
         string readOnly = Path.Combine(_dir, "ro");
         Directory.CreateDirectory(readOnly);
         ReadOnlyFolder.Make(readOnly);
