@@ -5,15 +5,23 @@ using Alpine.Prep;
 namespace Alpine.Baselines;
 
 /// <summary>
-/// What a baseline scores: one impression of <see cref="User"/> on <see cref="Item"/>, with the items the user
-/// clicked before it (SPEC D2), oldest first, at most the net's <see cref="BaselineNet.Window"/> most recent.
+/// What a baseline scores: one impression of <see cref="User"/> on <see cref="Item"/> at <see cref="Time"/>, with the
+/// items the user clicked and did not click before it (SPEC D2), oldest first, each at most the net's
+/// <see cref="BaselineNet.Window"/> most recent, and their timestamps.
 /// </summary>
-public readonly ref struct Target(int user, int item, ReadOnlySpan<int> clicks)
+public readonly ref struct Target(int user, int item, long time, ReadOnlySpan<int> clicks, ReadOnlySpan<long> clickTimes,
+    ReadOnlySpan<int> notClicks, ReadOnlySpan<long> notClickTimes)
 {
     public int User { get; } = user;
     public int Item { get; } = item;
+    public long Time { get; } = time;
     /// <summary>(n) item ids, n ≤ <see cref="BaselineNet.Window"/>.</summary>
     public ReadOnlySpan<int> Clicks { get; } = clicks;
+    /// <summary>(n) their timestamps.</summary>
+    public ReadOnlySpan<long> ClickTimes { get; } = clickTimes;
+    /// <summary>(m) item ids, m ≤ <see cref="BaselineNet.Window"/>.</summary>
+    public ReadOnlySpan<int> NotClicks { get; } = notClicks;
+    public ReadOnlySpan<long> NotClickTimes { get; } = notClickTimes;
 }
 
 /// <summary>

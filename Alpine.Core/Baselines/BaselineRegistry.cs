@@ -11,6 +11,8 @@ public static class BaselineRegistry
         ("ncf", () => new BaselineModel("ncf", BaselineLoss.Pointwise, d => new Ncf(d.Items, d.UserCount))),
         ("din", () => new BaselineModel("din", BaselineLoss.Pointwise, d => new Din(d.Items, d.UserCount))),
         ("lstm_r", () => new BaselineModel("lstm_r", BaselineLoss.Pointwise, d => new LstmR(d.Items))),
+        ("cnn_r", () => new BaselineModel("cnn_r", BaselineLoss.Pointwise, d => new CnnR(d.Items))),
+        ("atrank", () => new BaselineModel("atrank", BaselineLoss.Pointwise, d => new Atrank(d.Items))),
     ];
 
     /// <summary>Every baseline name, in Table 2's order.</summary>

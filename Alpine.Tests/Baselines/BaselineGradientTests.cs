@@ -22,6 +22,10 @@ public class BaselineGradientTests
             .SetName("GradCheck_din");
         yield return new TestCaseData("lstm_r", (Func<PreparedData, BaselineNet>)(d => new LstmR(d.Items, Window, dim: 3, hidden: 4, mlpHidden: 5)))
             .SetName("GradCheck_lstm_r");
+        yield return new TestCaseData("cnn_r", (Func<PreparedData, BaselineNet>)(d => new CnnR(d.Items, Window, dim: 3, filters: 2, vertical: 2, mlpHidden: 5)))
+            .SetName("GradCheck_cnn_r");
+        yield return new TestCaseData("atrank", (Func<PreparedData, BaselineNet>)(d => new Atrank(d.Items, Window, dim: 4, heads: 2, ffHidden: 3, mlpHidden: 5)))
+            .SetName("GradCheck_atrank");
     }
 
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
