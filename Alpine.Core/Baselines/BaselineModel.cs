@@ -15,15 +15,19 @@ public sealed class BaselineModel(string name, BaselineLoss loss, Func<PreparedD
     private int _threads;
 
     public string Name { get; } = name;
+    public BaselineLoss Loss { get; } = loss;
+
+    /// <summary>A new, untrained net of this baseline for <paramref name="data"/> (benchmarks and tests drive it directly).</summary>
+    public BaselineNet CreateNet(PreparedData data) => create(data);
 
     /// <summary>The net and its kept parameters after <see cref="Fit"/> (for tests and benchmarks).</summary>
     public (BaselineNet Net, float[] Parameters)? Trained => _net is null || _parameters is null ? null : (_net, _parameters);
 
     public RankingFit Fit(PreparedData data, RankingTrainOptions options, IProgress<RankingProgress>? progress = null, CancellationToken ct = default)
     {
-        var net = create(data);
+        var net = CreateNet(data);
         var targets = new ImpressionTargets(data);
-        (float[] p, RankingFit fit) = BaselineTrainer.Fit(Name, net, loss, targets, options, progress, ct);
+        (float[] p, RankingFit fit) = BaselineTrainer.Fit(Name, net, Loss, targets, options, progress, ct);
         (_net, _parameters, _fitData, _targets, _threads) = (net, p, data, targets, options.Threads);
         return fit;
     }

@@ -13,6 +13,7 @@ public static class BaselineRegistry
         ("lstm_r", () => new BaselineModel("lstm_r", BaselineLoss.Pointwise, d => new LstmR(d.Items))),
         ("cnn_r", () => new BaselineModel("cnn_r", BaselineLoss.Pointwise, d => new CnnR(d.Items))),
         ("atrank", () => new BaselineModel("atrank", BaselineLoss.Pointwise, d => new Atrank(d.Items))),
+        ("thacil", () => new BaselineModel("thacil", BaselineLoss.Pointwise, d => new Thacil(d.Items))),
     ];
 
     /// <summary>Every baseline name, in Table 2's order.</summary>

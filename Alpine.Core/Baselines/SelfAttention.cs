@@ -9,16 +9,19 @@ namespace Alpine.Baselines;
 /// One self-attention block over n vectors (Vaswani et al. 2017, as ATRank's Sec. "Self-Attention Layer" uses it):
 /// heads of scaled dot-product attention softmax(Q_h K_hᵀ / √d_h) V_h over the projections Q = X W_Qᵀ + b_Q (and
 /// K, V), concatenated and projected, Z = X + O W_Oᵀ + b_O, then Y = Z + FFN(Z) with a ReLU feed-forward layer.
-/// No layer normalisation (docs/BASELINES.md "ATRank"). Tensors <c>{name}.{q,k,v,o}.W/b</c> and <c>{name}.ffn.*</c>.
+/// No layer normalisation (docs/BASELINES.md "ATRank"). <c>causal</c> masks it forward (THACIL's "forward"
+/// self-attention): position i attends to positions j ≤ i only. Tensors <c>{name}.{q,k,v,o}.W/b</c> and <c>{name}.ffn.*</c>.
 /// </summary>
 public sealed class SelfAttention
 {
     private readonly TensorSlot[] _w = new TensorSlot[4], _b = new TensorSlot[4];
     private readonly Tower _ffn;
     private readonly int _dim, _heads;
+    private readonly bool _causal;
 
-    public SelfAttention(ParameterLayout layout, string name, int dim, int heads, int ffHidden)
+    public SelfAttention(ParameterLayout layout, string name, int dim, int heads, int ffHidden, bool causal = false)
     {
+        _causal = causal;
         System.Diagnostics.Debug.Assert(dim % heads == 0);
         _dim = dim;
         _heads = heads;
@@ -54,11 +57,11 @@ public sealed class SelfAttention
         for (int h = 0; h < _heads; h++)
             for (int i = 0; i < n; i++)
             {
-                Span<T> ai = a.Slice((h * n + i) * n, n);
-                for (int j = 0; j < n; j++) ai[j] = TensorPrimitives.Dot(q.Slice(i * d + h * dh, dh), (ReadOnlySpan<T>)k.Slice(j * d + h * dh, dh)) * scale;
+                Span<T> ai = a.Slice((h * n + i) * n, _causal ? i + 1 : n);
+                for (int j = 0; j < ai.Length; j++) ai[j] = TensorPrimitives.Dot(q.Slice(i * d + h * dh, dh), (ReadOnlySpan<T>)k.Slice(j * d + h * dh, dh)) * scale;
                 Softmax(ai);
                 Span<T> oi = o.Slice(i * d + h * dh, dh);
-                for (int j = 0; j < n; j++) TensorPrimitives.MultiplyAdd(v.Slice(j * d + h * dh, dh), ai[j], oi, oi);
+                for (int j = 0; j < ai.Length; j++) TensorPrimitives.MultiplyAdd(v.Slice(j * d + h * dh, dh), ai[j], oi, oi);
             }
         x.CopyTo(z);
         Linear.Forward(y, o, _w[3].Of(p), _b[3].Of(p), d, parallel: false); // y as scratch for O W_Oᵀ + b_O
@@ -90,10 +93,10 @@ public sealed class SelfAttention
         for (int h = 0; h < _heads; h++)
             for (int i = 0; i < n; i++)
             {
-                ReadOnlySpan<T> ai = a.Slice((h * n + i) * n, n), doi = dO.Slice(i * d + h * dh, dh);
+                ReadOnlySpan<T> ai = a.Slice((h * n + i) * n, _causal ? i + 1 : n), doi = dO.Slice(i * d + h * dh, dh);
                 // O_i = Σ_j A_ij V_j: ∂/∂A_ij = dO_i·V_j, ∂/∂V_j += A_ij dO_i; then the softmax.
                 T dot = T.Zero;
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < ai.Length; j++)
                 {
                     Span<T> dvj = dv.Slice(j * d + h * dh, dh);
                     da[j] = TensorPrimitives.Dot(doi, v.Slice(j * d + h * dh, dh));
@@ -102,7 +105,7 @@ public sealed class SelfAttention
                 }
                 Span<T> dqi = dq.Slice(i * d + h * dh, dh);
                 ReadOnlySpan<T> qi = q.Slice(i * d + h * dh, dh);
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < ai.Length; j++)
                 {
                     T ds = ai[j] * (da[j] - dot) * scale;
                     Span<T> dkj = dk.Slice(j * d + h * dh, dh);

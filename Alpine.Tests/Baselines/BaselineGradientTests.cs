@@ -12,29 +12,33 @@ namespace Alpine.Tests.Baselines;
 [TestFixture]
 public class BaselineGradientTests
 {
-    private static readonly PreparedData Data = TinyData.Prepare(3, users: 5, maxPerUser: 24);
+    private static readonly PreparedData Kuaishou = TinyData.Prepare(3, users: 5, maxPerUser: 24);
+    private static readonly PreparedData ThacilData = TinyData.Prepare(3, users: 5, maxPerUser: 24, thacil: true);
 
     public static IEnumerable<TestCaseData> Nets()
     {
-        yield return new TestCaseData("bpr", (Func<PreparedData, BaselineNet>)(d => new Bpr(d.Items, d.UserCount, dim: 3))).SetName("GradCheck_bpr");
-        yield return new TestCaseData("ncf", (Func<PreparedData, BaselineNet>)(d => new Ncf(d.Items, d.UserCount, dim: 4))).SetName("GradCheck_ncf");
-        yield return new TestCaseData("din", (Func<PreparedData, BaselineNet>)(d => new Din(d.Items, d.UserCount, Window, dim: 3, attentionHidden: 4, headHidden: [5, 3])))
-            .SetName("GradCheck_din");
-        yield return new TestCaseData("lstm_r", (Func<PreparedData, BaselineNet>)(d => new LstmR(d.Items, Window, dim: 3, hidden: 4, mlpHidden: 5)))
-            .SetName("GradCheck_lstm_r");
-        yield return new TestCaseData("cnn_r", (Func<PreparedData, BaselineNet>)(d => new CnnR(d.Items, Window, dim: 3, filters: 2, vertical: 2, mlpHidden: 5)))
-            .SetName("GradCheck_cnn_r");
-        yield return new TestCaseData("atrank", (Func<PreparedData, BaselineNet>)(d => new Atrank(d.Items, Window, dim: 4, heads: 2, ffHidden: 3, mlpHidden: 5)))
-            .SetName("GradCheck_atrank");
+        yield return Case("bpr", d => new Bpr(d.Items, d.UserCount, dim: 3));
+        yield return Case("ncf", d => new Ncf(d.Items, d.UserCount, dim: 4));
+        yield return Case("din", d => new Din(d.Items, d.UserCount, Window, dim: 3, attentionHidden: 4, headHidden: [5, 3]));
+        yield return Case("lstm_r", d => new LstmR(d.Items, Window, dim: 3, hidden: 4, mlpHidden: 5));
+        yield return Case("cnn_r", d => new CnnR(d.Items, Window, dim: 3, filters: 2, vertical: 2, mlpHidden: 5));
+        yield return Case("atrank", d => new Atrank(d.Items, Window, dim: 4, heads: 2, ffHidden: 3, mlpHidden: 5));
+        Func<PreparedData, BaselineNet> thacil = d => new Thacil(d.Items, Window, span: 3, dim: 4, categoryDim: 3, heads: 2, ffHidden: 3, mlpHidden: 5);
+        yield return Case("thacil", thacil, categories: true);
+        yield return Case("thacil", thacil);
     }
 
+    private static TestCaseData Case(string name, Func<PreparedData, BaselineNet> create, bool categories = false) =>
+        new TestCaseData(name, create, categories).SetName($"GradCheck_{name}{(categories ? "_categories" : "")}");
+
     [TestCaseSource(nameof(Nets)), Category("GradCheck")]
-    public void BackwardMatchesFiniteDifferences(string name, Func<PreparedData, BaselineNet> create)
+    public void BackwardMatchesFiniteDifferences(string name, Func<PreparedData, BaselineNet> create, bool categories)
     {
-        BaselineNet net = create(Data);
-        var targets = new ImpressionTargets(Data);
+        PreparedData data = categories ? ThacilData : Kuaishou;
+        BaselineNet net = create(data);
+        var targets = new ImpressionTargets(data);
         // Targets whose windows are empty, partial and full, from two users.
-        int[] positions = PickTargets(targets, net.Window);
+        int[] positions = PickTargets(data, targets, net.Window);
         var rng = new Random(5);
         // Initial values plus noise: biases and embeddings away from zero, ReLU units on both sides.
         double[] p = net.Initialise(9).Select(x => x + 0.3 * (2 * rng.NextDouble() - 1)).ToArray();
@@ -64,12 +68,12 @@ public class BaselineGradientTests
     /// <summary>The click window of the sequence baselines here: short, so some targets fill it.</summary>
     private const int Window = 4;
 
-    private static int[] PickTargets(ImpressionTargets targets, int window)
+    private static int[] PickTargets(PreparedData data, ImpressionTargets targets, int window)
     {
         var picked = new List<int>();
         foreach (int u in new[] { 0, 2 })
         {
-            int lo = Data.UserOffsets[u], hi = Data.UserOffsets[u + 1];
+            int lo = data.UserOffsets[u], hi = data.UserOffsets[u + 1];
             picked.Add(lo); // no click before the first impression: an empty window
             picked.Add((lo + hi) / 2);
             picked.Add(hi - 1);

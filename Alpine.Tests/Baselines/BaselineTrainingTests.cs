@@ -69,6 +69,20 @@ public class BaselineTrainingTests
         Assert.That(report.AucUser, Is.EqualTo(fit.BestValidationAucUser));
     }
 
+    /// <summary>
+    /// On the thacil profile the category level attends over category embeddings: with noise for visual vectors and the
+    /// taste in the categories (item mod 3), only that level can find it.
+    /// </summary>
+    [Test]
+    public void ThacilLearnsFromCategoriesAlone()
+    {
+        var log = TinyData.Log(21, users: 40, maxPerUser: 80);
+        var data = TinyData.Prepare(log, TinyData.Features(21), categories: Enumerable.Range(0, 40).Select(i => i % 3).ToArray());
+        var fit = BaselineRegistry.Create("thacil").Fit(data, Options(1, threads: 0));
+        TestContext.Out.WriteLine($"thacil on categories: best validation AUC_user {fit.BestValidationAucUser:F4} at epoch {fit.BestEpoch}");
+        Assert.That(fit.BestValidationAucUser, Is.GreaterThan(0.55));
+    }
+
     [Test]
     public void UnknownNamesAndBadOptionsAreUsageErrors()
     {
