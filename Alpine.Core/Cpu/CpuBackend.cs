@@ -36,6 +36,9 @@ public sealed class CpuBackend : IAlpineBackend
     public void Predict(Batch batch, Span<float> logits) =>
         Limited(logits, l => { _model.Forward(batch, _p, l); return 0f; });
 
+    /// <summary>The click branch's attention weights of one target of the last <see cref="Predict"/> (<see cref="CpuModel{T}.ClickAttention"/>).</summary>
+    public ReadOnlySpan<float> ClickAttention(int target) => _model.ClickAttention(target);
+
     public float ForwardBackward(Batch batch, Span<float> logits)
     {
         if (batch.Label.Length != batch.TargetCount)

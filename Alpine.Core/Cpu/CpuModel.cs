@@ -103,6 +103,12 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         Loss.L2Backward<T>(g, Layout, p, _c.L2);
     }
 
+    /// <summary>
+    /// The click branch's attention weights α of target <paramref name="target"/> over its window (oldest position
+    /// first), from the last <see cref="Forward"/>; read-only, for plots such as the paper's Fig. 7.
+    /// </summary>
+    public ReadOnlySpan<T> ClickAttention(int target) => _branches.Single(s => s.Clicks).Alpha(target);
+
     /// <summary>Forward, loss and backward; returns the loss.</summary>
     public double ForwardBackward(Batch batch, T[] p, T[] g, Span<T> logits)
     {
@@ -297,5 +303,10 @@ public sealed class CpuModel<T> where T : unmanaged, IBinaryFloatingPointIeee754
         }
 
         private Span<T> Wg(T[] flat) => _t.Wg is { } w ? w.Of(flat) : [];
+
+        public bool Clicks => _t.Clicks;
+
+        /// <summary>α of target t over its window, from the last forward.</summary>
+        public ReadOnlySpan<T> Alpha(int t) => _alpha.AsSpan(_ix.AlphaOffset[t], _ix.Window(t));
     }
 }

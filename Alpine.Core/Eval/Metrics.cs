@@ -52,9 +52,11 @@ public static class Metrics
     /// <summary>
     /// Computes every metric. <paramref name="users"/>, <paramref name="logits"/> and <paramref name="clicks"/>
     /// are parallel, one entry per impression, in impression order (chronological within a user): that order
-    /// breaks ties at the top-K boundary, the earlier impression ranking first.
+    /// breaks ties at the top-K boundary, the earlier impression ranking first. <paramref name="userAuc"/>, when
+    /// given, receives each AUC_user user's own AUC in ascending user order (what a paired test per user compares).
     /// </summary>
-    public static MetricReport Compute(ReadOnlySpan<int> users, ReadOnlySpan<float> logits, ReadOnlySpan<bool> clicks, IReadOnlyList<int>? ks = null)
+    public static MetricReport Compute(ReadOnlySpan<int> users, ReadOnlySpan<float> logits, ReadOnlySpan<bool> clicks, IReadOnlyList<int>? ks = null,
+        Action<int, double>? userAuc = null)
     {
         if (users.Length != logits.Length || users.Length != clicks.Length)
             throw new ArgumentException($"users ({users.Length}), logits ({logits.Length}) and clicks ({clicks.Length}) must have one length");
@@ -107,6 +109,7 @@ public static class Metrics
 
             if (pos == len) continue; // no not-clicked impression: no pair to rank
             double auc = AucOfSorted(sc, ix, clicks, pos, len - pos);
+            userAuc?.Invoke(u, auc);
             aucSum += auc; aucUsers++;
             gAucSum += auc * len; gAucWeight += len;
         }

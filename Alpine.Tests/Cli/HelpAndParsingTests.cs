@@ -28,6 +28,7 @@ public class HelpAndParsingTests
     [TestCase("import", "--out", "--force")]
     [TestCase("stats", "--data")]
     [TestCase("demo", "--out", "--epochs", "--device", "--threads")]
+    [TestCase("reproduce", "--data", "--out", "--seeds", "--models", "--budget", "--quick", "--sweep", "--threads")]
     public void HelpListsEveryOptionAndStartsNoWork(string command, params string[] options)
     {
         // Once: `train --help` said "option --data is required" and `demo --help` "unknown option".
