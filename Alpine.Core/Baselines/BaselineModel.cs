@@ -20,9 +20,6 @@ public sealed class BaselineModel(string name, BaselineLoss loss, Func<PreparedD
     /// <summary>A new, untrained net of this baseline for <paramref name="data"/> (benchmarks and tests drive it directly).</summary>
     public BaselineNet CreateNet(PreparedData data) => create(data);
 
-    /// <summary>The net and its kept parameters after <see cref="Fit"/> (for tests and benchmarks).</summary>
-    public (BaselineNet Net, float[] Parameters)? Trained => _net is null || _parameters is null ? null : (_net, _parameters);
-
     public RankingFit Fit(PreparedData data, RankingTrainOptions options, IProgress<RankingProgress>? progress = null, CancellationToken ct = default)
     {
         var net = CreateNet(data);
