@@ -1,0 +1,83 @@
+using Alpine.Data;
+using Alpine.Prep;
+
+namespace Alpine.Serving;
+
+/// <summary>
+/// A raw d-dim feature vector → the prepared item space (SPEC D3). The prepared cache keeps the projected
+/// vectors, not the PCA, so the PCA is fitted again, as <c>alpine prepare</c> fitted it (the same train items,
+/// sample, dims, eigen-solver and seed), on first use; the refit is checked against the cached vectors of the first
+/// items and refused if it does not reproduce them.
+/// </summary>
+internal sealed class FeatureProjection
+{
+    private readonly PreparedData _data;
+    private readonly Func<IFeatureRows> _open;
+    private readonly string _source;
+    private readonly Lazy<PcaModel> _pca;
+
+    /// <param name="open">Opens the raw features the data was prepared from (disposed after use when disposable).</param>
+    /// <param name="source">Names them in errors.</param>
+    public FeatureProjection(PreparedData data, Func<IFeatureRows> open, string source)
+    {
+        _data = data; _open = open; _source = source;
+        _pca = new Lazy<PcaModel>(Fit, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>d, the raw vectors' length.</summary>
+    public int InputDim => _pca.Value.InputDim;
+
+    /// <summary>The prepared vector of <paramref name="raw"/> (d floats, finite).</summary>
+    public float[] Project(ReadOnlySpan<float> raw)
+    {
+        var pca = _pca.Value;
+        if (raw.Length != pca.InputDim)
+            throw new ServingInputException("features", $"features has {raw.Length} values; the items' raw features have {pca.InputDim}");
+        for (int i = 0; i < raw.Length; i++)
+            if (!float.IsFinite(raw[i])) throw new ServingInputException("features", $"features[{i}] is {raw[i]}, not a finite number");
+        var output = new float[pca.OutputDim];
+        Pca.Project(pca, new MemoryRows(raw.ToArray(), raw.Length), output);
+        return output;
+    }
+
+    private PcaModel Fit()
+    {
+        var source = _open();
+        try
+        {
+            var o = _data.Options;
+            var inTrain = new bool[_data.ItemCount];
+            for (int p = 0; p < _data.ImpressionCount; p++) if (_data.Part[p] != SplitPart.Test) inTrain[_data.Item[p]] = true;
+            var fitIds = Enumerable.Range(0, _data.ItemCount).Where(i => inTrain[i]).ToArray();
+            var pca = Pca.Fit(source, Pca.Sample(fitIds, o.MaxFitItems, o.Seed), o.Dims, eigen: o.Eigen, seed: o.Seed);
+            Check(pca, source);
+            return pca;
+        }
+        finally { (source as IDisposable)?.Dispose(); }
+    }
+
+    /// <summary>The refit must give the cached vectors of the first items (to float rounding: one row is summed
+    /// in another order than the prepare's blocks of four).</summary>
+    private void Check(PcaModel pca, IFeatureRows source)
+    {
+        int n = Math.Min(8, _data.ItemCount), k = pca.OutputDim;
+        var raw = new float[n * pca.InputDim];
+        source.ReadRows(0, raw);
+        var projected = new float[n * k];
+        Pca.Project(pca, new MemoryRows(raw, pca.InputDim), projected);
+        var cached = _data.Items.Visual.AsSpan(0, n * k);
+        float scale = 1f + MathF.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(cached));
+        for (int i = 0; i < n * k; i++)
+            if (MathF.Abs(projected[i] - cached[i]) > 1e-4f * scale)
+                throw new DataFormatException(_source, $"the PCA fitted again does not reproduce the prepared vector of item {i / k} " +
+                    $"(component {i % k}: {projected[i]} vs {cached[i]}); the features changed since 'alpine prepare'");
+    }
+
+    /// <summary>Rows held in memory.</summary>
+    private sealed class MemoryRows(float[] values, int cols) : IFeatureRows
+    {
+        public long Rows => values.Length / cols;
+        public int Cols => cols;
+        public void ReadRows(long firstRow, Span<float> dest) => values.AsSpan((int)(firstRow * cols), dest.Length).CopyTo(dest);
+    }
+}
