@@ -9,9 +9,11 @@ namespace Alpine.Tests.Serving;
 /// <summary>Tiny prepared data and a served model over it, with the parameters a CpuBackend would get.</summary>
 internal static class ServedModels
 {
-    public static (PreparedData Data, ModelConfig Config, float[] Parameters) Tiny(int seed = 5, ModelConfig? config = null, int users = 6, bool thacil = false)
+    public static (PreparedData Data, ModelConfig Config, float[] Parameters) Tiny(int seed = 5, ModelConfig? config = null, bool thacil = false,
+        string fingerprint = "tiny")
     {
-        var data = TinyData.Prepare(seed, users: users, thacil: thacil);
+        var data = TinyData.Prepare(TinyData.Log(seed, 6, 30), TinyData.Features(seed), fingerprint,
+            thacil ? Enumerable.Range(0, 40).Select(i => i % 5).ToArray() : null);
         config ??= TinyData.Config(profile: thacil ? Alpine.Data.Profile.Thacil : Alpine.Data.Profile.Kuaishou);
         var layout = ModelLayout.Create(config, data.UserCount, data.CategoryCount);
         var p = ParameterInit.Create(config, layout, data.Items, data.LikesFollows, 7);
