@@ -91,7 +91,11 @@ public sealed partial class AlpineModel : IDisposable
         var file = ModelFile.Read(path);
         file.RequireMatches(data, path, dataDir);
         var folder = DataFolder.Open(dataDir);
-        var projection = new FeatureProjection(data, () => new NpyFeatureRows(folder.OpenFeatures()), folder.ItemsPath);
+        var projection = new FeatureProjection(data, () =>
+        {
+            var npy = folder.OpenFeatures();
+            return (new NpyFeatureRows(npy), npy);
+        }, folder.ItemsPath);
         var served = new AlpineModel(data, file.Config, file.Parameters, projection, options.Threads) { ModelPath = Path.GetFullPath(path) };
         if (options.Journaled)
             served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"));
@@ -106,7 +110,7 @@ public sealed partial class AlpineModel : IDisposable
     public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
         IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0)
     {
-        var projection = rawFeatures is null ? null : new FeatureProjection(data, () => rawFeatures, "the raw features");
+        var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
         var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads);
         if (servingDir is not null) served.OpenJournal(servingDir);
         return served;
@@ -116,7 +120,9 @@ public sealed partial class AlpineModel : IDisposable
     public float[] Score(int user, ReadOnlySpan<int> items)
     {
         var state = State(user);
-        for (int i = 0; i < items.Length; i++) CheckItem(items[i], "items");
+        foreach (int item in items)
+            if ((uint)item >= (uint)ItemCount)
+                throw new ServingInputException("items", $"items lists item {item}, which is not in the data set (ids are 0..{ItemCount - 1})", notFound: true);
         var p = new float[items.Length];
         _scorer.Probabilities(Repeat(state, items.Length), Repeat(user, items.Length), Embed(items), p);
         return p;
@@ -254,7 +260,7 @@ public sealed partial class AlpineModel : IDisposable
         foreach (int id in ids)
         {
             if ((uint)id >= (uint)count)
-                throw new ServingInputException(field, $"{what} {id} is not in the data set (ids are 0..{count - 1})", notFound: true);
+                throw new ServingInputException(field, $"{field} lists {what} {id}, which is not in the data set (ids are 0..{count - 1})", notFound: true);
             if (!seen.Add(id)) throw new ServingInputException(field, $"{field} lists {what} {id} twice");
         }
     }

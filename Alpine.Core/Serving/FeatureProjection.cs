@@ -12,49 +12,53 @@ namespace Alpine.Serving;
 internal sealed class FeatureProjection
 {
     private readonly PreparedData _data;
-    private readonly Func<IFeatureRows> _open;
+    private readonly Func<(IFeatureRows Rows, IDisposable? Owner)> _open;
     private readonly string _source;
     private readonly Lazy<PcaModel> _pca;
+    private readonly Lazy<int> _inputDim;
 
-    /// <param name="open">Opens the raw features the data was prepared from (disposed after use when disposable).</param>
+    /// <param name="open">Opens the raw features the data was prepared from, and what to dispose after use.</param>
     /// <param name="source">Names them in errors.</param>
-    public FeatureProjection(PreparedData data, Func<IFeatureRows> open, string source)
+    public FeatureProjection(PreparedData data, Func<(IFeatureRows Rows, IDisposable? Owner)> open, string source)
     {
         _data = data; _open = open; _source = source;
         _pca = new Lazy<PcaModel>(Fit, LazyThreadSafetyMode.ExecutionAndPublication);
+        _inputDim = new Lazy<int>(() => Using(source => source.Cols));
     }
 
-    /// <summary>d, the raw vectors' length.</summary>
-    public int InputDim => _pca.Value.InputDim;
+    /// <summary>d, the raw vectors' length (read without fitting).</summary>
+    public int InputDim => _inputDim.Value;
 
     /// <summary>The prepared vector of <paramref name="raw"/> (d floats, finite).</summary>
     public float[] Project(ReadOnlySpan<float> raw)
     {
-        var pca = _pca.Value;
-        if (raw.Length != pca.InputDim)
-            throw new ServingInputException("features", $"features has {raw.Length} values; the items' raw features have {pca.InputDim}");
+        if (raw.Length != InputDim)
+            throw new ServingInputException("features", $"features has {raw.Length} values; the items' raw features have {InputDim}");
         for (int i = 0; i < raw.Length; i++)
             if (!float.IsFinite(raw[i])) throw new ServingInputException("features", $"features[{i}] is {raw[i]}, not a finite number");
+        var pca = _pca.Value;
         var output = new float[pca.OutputDim];
         Pca.Project(pca, new MemoryRows(raw.ToArray(), raw.Length), output);
         return output;
     }
 
-    private PcaModel Fit()
+    private T Using<T>(Func<IFeatureRows, T> read)
     {
-        var source = _open();
-        try
-        {
-            var o = _data.Options;
-            var inTrain = new bool[_data.ItemCount];
-            for (int p = 0; p < _data.ImpressionCount; p++) if (_data.Part[p] != SplitPart.Test) inTrain[_data.Item[p]] = true;
-            var fitIds = Enumerable.Range(0, _data.ItemCount).Where(i => inTrain[i]).ToArray();
-            var pca = Pca.Fit(source, Pca.Sample(fitIds, o.MaxFitItems, o.Seed), o.Dims, eigen: o.Eigen, seed: o.Seed);
-            Check(pca, source);
-            return pca;
-        }
-        finally { (source as IDisposable)?.Dispose(); }
+        var (source, owner) = _open();
+        try { return read(source); }
+        finally { owner?.Dispose(); }
     }
+
+    private PcaModel Fit() => Using(source =>
+    {
+        var o = _data.Options;
+        var inTrain = new bool[_data.ItemCount];
+        for (int p = 0; p < _data.ImpressionCount; p++) if (_data.Part[p] != SplitPart.Test) inTrain[_data.Item[p]] = true;
+        var fitIds = Enumerable.Range(0, _data.ItemCount).Where(i => inTrain[i]).ToArray();
+        var pca = Pca.Fit(source, Pca.Sample(fitIds, o.MaxFitItems, o.Seed), o.Dims, eigen: o.Eigen, seed: o.Seed);
+        Check(pca, source);
+        return pca;
+    });
 
     /// <summary>The refit must give the cached vectors of the first items (to float rounding: one row is summed
     /// in another order than the prepare's blocks of four).</summary>
