@@ -13,7 +13,7 @@ namespace Alpine.Serving;
 internal sealed class Scorer
 {
     /// <summary>Targets per block: bounds the temporaries of a call over 100,000 candidates.</summary>
-    private const int Block = 4096;
+    private const int Block = 16384;
 
     private readonly ModelConfig _c;
     private readonly ModelLayout _layout;
