@@ -1,0 +1,293 @@
+using Alpine.Data;
+using Alpine.Inference;
+using Alpine.Model;
+using Alpine.Prep;
+using Alpine.Train;
+
+namespace Alpine.Serving;
+
+/// <summary>One impression to add to a user's history: the user was shown the item at the time and clicked it or not.</summary>
+public readonly record struct Observation(int User, int Item, long Timestamp, bool Click);
+
+/// <summary>A user a new item is routed to, with the user's click probability for it.</summary>
+public readonly record struct Routed(int User, float Probability);
+
+/// <summary>What <see cref="AlpineModel.Load"/> opens besides the model.</summary>
+public sealed record ServingOptions
+{
+    /// <summary>Where observed impressions are journaled (<see cref="Journal"/>); null: the run folder's
+    /// <c>serving/</c>. Ignored when <see cref="Journaled"/> is false.</summary>
+    public string? ServingDir { get; init; }
+    /// <summary>False: observations live in memory only (benchmarks, read-only use); nothing is written.</summary>
+    public bool Journaled { get; init; } = true;
+    /// <summary>Threads the load-time encoding uses; 0 means every core.</summary>
+    public int Threads { get; init; }
+}
+
+/// <summary>
+/// A trained model served "now": per user, the graph-LSTM states of the click and not-click sequences encoded once
+/// (SharedPrefix, SPEC D12) with the ≤ W most recent kept, so a score costs the attention and the heads only.
+/// <see cref="Score"/>, <see cref="Recommend"/>, <see cref="Route(int, int[], int)"/> read them in parallel;
+/// <see cref="Observe"/> appends one impression, journals it (when journaled) and advances that user's branch by one
+/// graph-LSTM step, swapping the user's state in whole: readers see it before or after, never torn. The user-matrix
+/// row stays as trained (SPEC D9: it is a parameter). Scores equal <see cref="Recommender.Rank"/> of a
+/// SharedPrefix model to float rounding (the states come from <see cref="CellStep"/>, not the batched layer).
+/// </summary>
+public sealed partial class AlpineModel : IDisposable
+{
+    private readonly UserState[] _users;
+    private readonly object[] _userLocks;
+    private readonly StateEncoder _click;
+    private readonly StateEncoder? _notClick;
+    private readonly Scorer _scorer;
+    private readonly ModelLayout _layout;
+    private readonly float[] _p;
+    private readonly FeatureProjection? _projection;
+    private Journal? _journal;
+    private long _observed;
+
+    private AlpineModel(PreparedData data, ModelConfig config, float[] parameters, FeatureProjection? projection, int threads)
+    {
+        config.Validate();
+        Data = data; Config = config; _p = parameters; _projection = projection;
+        _layout = ModelLayout.ForBackend(config, data.Items, data.UserCount, parameters);
+        _scorer = new Scorer(config, _layout, parameters);
+        float[] category = _layout.Category is { } cat ? cat.Of(parameters).ToArray() : [];
+        StateEncoder Encoder(BranchTensors t) => new(new CellStep(config, t, parameters), data.Items, category, config.Window, data.TopL, data.Metric);
+        _click = Encoder(_layout.Branches[0]);
+        _notClick = _layout.Branches.Count > 1 ? Encoder(_layout.Branches[1]) : null;
+        _users = new UserState[data.UserCount];
+        _userLocks = [.. Enumerable.Range(0, data.UserCount).Select(_ => new object())];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        Parallel.For(0, data.UserCount, options, u => _users[u] = EncodeUser(u));
+    }
+
+    public PreparedData Data { get; }
+    public ModelConfig Config { get; }
+    /// <summary>The model file served (empty for a model built in memory).</summary>
+    public string ModelPath { get; private init; } = "";
+    public string? ServingDir => _journal?.Dir;
+    public int UserCount => Data.UserCount;
+    public int ItemCount => Data.ItemCount;
+    /// <summary>Impressions observed since the prepared data (replayed from the journal included).</summary>
+    public long ObservedCount => Interlocked.Read(ref _observed);
+    /// <summary>What loading had to say (a torn journal tail dropped).</summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+    /// <summary>The length of a raw feature vector <see cref="Route(ReadOnlySpan{float}, int, int[], int)"/> takes
+    /// (fits the PCA again on first use); 0 when the model has no raw features to project with.</summary>
+    public int RawFeatureDim => _projection?.InputDim ?? 0;
+
+    /// <summary>
+    /// Loads the prepared data in <paramref name="dataDir"/> and the model of the run folder (or model file)
+    /// <paramref name="model"/>, refusing a model trained on other data, encodes every user and replays the
+    /// serving folder's journal (taking its lock: one writer per serving folder).
+    /// </summary>
+    public static AlpineModel Load(string dataDir, string model, ServingOptions? options = null)
+    {
+        options ??= new ServingOptions();
+        var data = PreparedData.Load(dataDir);
+        string path = Directory.Exists(model) ? Path.Combine(model, RunFolder.ModelFileName) : model;
+        if (!File.Exists(path)) throw new UsageException($"no model at {path} (train one with 'alpine train')");
+        var file = ModelFile.Read(path);
+        file.RequireMatches(data, path, dataDir);
+        var folder = DataFolder.Open(dataDir);
+        var projection = new FeatureProjection(data, () =>
+        {
+            var npy = folder.OpenFeatures();
+            return (new NpyFeatureRows(npy), npy);
+        }, folder.ItemsPath);
+        var served = new AlpineModel(data, file.Config, file.Parameters, projection, options.Threads) { ModelPath = Path.GetFullPath(path) };
+        if (options.Journaled)
+            served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"));
+        return served;
+    }
+
+    /// <summary>
+    /// A model held in memory (tests, benchmarks): <paramref name="rawFeatures"/>, when given, are the features
+    /// <paramref name="data"/> was prepared from, for raw-vector routing; <paramref name="servingDir"/>, when
+    /// given, journals observations there (and replays what it holds).
+    /// </summary>
+    public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
+        IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0)
+    {
+        var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
+        var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads);
+        if (servingDir is not null) served.OpenJournal(servingDir);
+        return served;
+    }
+
+    /// <summary>p(click) of each item for the user now (after every impression, observed ones included), in input order.</summary>
+    public float[] Score(int user, ReadOnlySpan<int> items)
+    {
+        var state = State(user);
+        foreach (int item in items)
+            if ((uint)item >= (uint)ItemCount)
+                throw new ServingInputException("items", $"items lists item {item}, which is not in the data set (ids are 0..{ItemCount - 1})", notFound: true);
+        var p = new float[items.Length];
+        _scorer.Probabilities(Repeat(state, items.Length), Repeat(user, items.Length), Embed(items), p);
+        return p;
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> best of <paramref name="candidates"/> (null: every item the user has not been shown)
+    /// for the user, best first; ties in input (id) order.
+    /// </summary>
+    public Ranked[] Recommend(int user, int[]? candidates, int k)
+    {
+        CheckK(k);
+        var state = State(user);
+        candidates ??= Unseen(user, state);
+        CheckDistinct(candidates, "candidates", ItemCount, "item");
+        var p = Score(user, candidates);
+        return [.. TopK.Best(p, k).Select(i => new Ranked(candidates[i], p[i]))];
+    }
+
+    /// <summary>The <paramref name="k"/> users (of <paramref name="users"/>, null: all) most likely to click item <paramref name="item"/>, best first.</summary>
+    public Routed[] Route(int item, int[]? users, int k)
+    {
+        CheckItem(item, "item");
+        return RouteX(Embed([item]), users, k);
+    }
+
+    /// <summary>
+    /// Route for a new item given by its raw feature vector (the length of the data's raw features), projected as
+    /// the data was (SPEC D3); thacil also needs the item's <paramref name="category"/>.
+    /// </summary>
+    public Routed[] Route(ReadOnlySpan<float> features, int category, int[]? users, int k)
+    {
+        if (_projection is null) throw new ServingInputException("features", "this model has no raw features to project a vector with");
+        var visual = _projection.Project(features);
+        var x = new float[Config.ItemDim];
+        if (_layout.Category is { } cat)
+        {
+            if ((uint)category >= (uint)Data.CategoryCount)
+                throw new ServingInputException("category", $"category {category} is not in the data set (ids are 0..{Data.CategoryCount - 1})", notFound: true);
+            int dc = Config.CategoryDim;
+            cat.Of(_p).Slice(category * dc, dc).CopyTo(x);
+        }
+        visual.CopyTo(x.AsSpan(x.Length - visual.Length));
+        return RouteX(x, users, k);
+    }
+
+    private Routed[] RouteX(float[] x, int[]? users, int k)
+    {
+        CheckK(k);
+        users ??= [.. Enumerable.Range(0, UserCount)];
+        CheckDistinct(users, "users", UserCount, "user");
+        int n = users.Length, d = Config.ItemDim;
+        var states = new UserState[n];
+        var xs = new float[n * d];
+        for (int i = 0; i < n; i++)
+        {
+            states[i] = Volatile.Read(ref _users[users[i]]);
+            x.CopyTo(xs.AsSpan(i * d, d));
+        }
+        var p = new float[n];
+        _scorer.Probabilities(states, users, xs, p);
+        return [.. TopK.Best(p, k).Select(i => new Routed(users[i], p[i]))];
+    }
+
+    /// <summary>
+    /// Appends one impression to the user's history: checked (a known user and item, not earlier than the user's
+    /// latest impression), journaled and flushed to disk when journaled, then one graph-LSTM step on the clicked or
+    /// not-clicked branch. Observations of one user are serialised; other users' reads go on meanwhile. An unknown
+    /// user is refused (NotFound): a new user has no row in the trained user matrix (SPEC D9).
+    /// </summary>
+    public void Observe(Observation o)
+    {
+        var current = State(o.User);
+        CheckItem(o.Item, "item");
+        lock (_userLocks[o.User])
+        {
+            current = _users[o.User];
+            if (o.Timestamp < current.LastTimestamp)
+                throw new ServingInputException("timestamp", $"timestamp {o.Timestamp} is before user {o.User}'s latest impression ({current.LastTimestamp}); impressions arrive in time order");
+            _journal?.Append(o);
+            Apply(current, o);
+        }
+    }
+
+    /// <summary>Bytes of cached state of a user (both branches' buffers and the observed items).</summary>
+    public long StateBytes(int user) => State(user).Bytes;
+
+    public void Dispose() => _journal?.Dispose();
+
+    /// <summary>The user's current snapshot (tests compare states).</summary>
+    internal UserState StateOf(int user) => State(user);
+
+    /// <summary>An encoder of the model's click or not-click branch (tests re-encode from scratch with it).</summary>
+    internal StateEncoder EncoderOf(bool clicks) => clicks ? _click : _notClick!;
+
+    private void Apply(UserState current, Observation o)
+    {
+        var click = o.Click ? _click.Append(current.Click, o.Item) : current.Click;
+        var notClick = !o.Click && _notClick is not null ? _notClick.Append(current.NotClick!, o.Item) : current.NotClick;
+        Volatile.Write(ref _users[o.User], new UserState(click, notClick, o.Timestamp, [.. current.Observed, o.Item]));
+        Interlocked.Increment(ref _observed);
+    }
+
+    private UserState EncodeUser(int u)
+    {
+        var d = Data;
+        BranchState Branch(StateEncoder e, SequenceSet s) =>
+            e.Encode(s.Items.AsSpan(s.Offsets[u], s.Length(u)), s.GraphPred.AsSpan(s.Offsets[u] * s.TopL, s.Length(u) * s.TopL));
+        int last = d.UserOffsets[u + 1] - 1;
+        return new UserState(Branch(_click, d.ClickSequences), _notClick is null ? null : Branch(_notClick, d.NotClickSequences),
+            last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, []);
+    }
+
+    private UserState State(int user)
+    {
+        if ((uint)user >= (uint)UserCount)
+            throw new ServingInputException("user", $"user {user} is not in the data set (ids are 0..{UserCount - 1})", notFound: true);
+        return Volatile.Read(ref _users[user]);
+    }
+
+    private void CheckItem(int item, string field)
+    {
+        if ((uint)item >= (uint)ItemCount)
+            throw new ServingInputException(field, $"item {item} is not in the data set (ids are 0..{ItemCount - 1})", notFound: true);
+    }
+
+    private static void CheckK(int k)
+    {
+        if (k < 1) throw new ServingInputException("k", $"k must be at least 1, got {k}");
+    }
+
+    private static void CheckDistinct(int[] ids, string field, int count, string what)
+    {
+        var seen = new HashSet<int>();
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)count)
+                throw new ServingInputException(field, $"{field} lists {what} {id}, which is not in the data set (ids are 0..{count - 1})", notFound: true);
+            if (!seen.Add(id)) throw new ServingInputException(field, $"{field} lists {what} {id} twice");
+        }
+    }
+
+    /// <summary>Every item the user has not been shown, prepared or observed (id order).</summary>
+    private int[] Unseen(int user, UserState state)
+    {
+        var seen = new bool[ItemCount];
+        for (int p = Data.UserOffsets[user]; p < Data.UserOffsets[user + 1]; p++) seen[Data.Item[p]] = true;
+        foreach (int i in state.Observed) seen[i] = true;
+        return [.. Enumerable.Range(0, ItemCount).Where(i => !seen[i])];
+    }
+
+    /// <summary>x of each item (n, D).</summary>
+    private float[] Embed(ReadOnlySpan<int> items)
+    {
+        int d = Config.ItemDim;
+        var x = new float[items.Length * d];
+        ReadOnlySpan<float> category = _layout.Category is { } c ? c.Of(_p) : [];
+        for (int i = 0; i < items.Length; i++) ItemEmbedding.Gather<float>(x.AsSpan(i * d, d), Data.Items, category, items[i]);
+        return x;
+    }
+
+    private static T[] Repeat<T>(T value, int n)
+    {
+        var a = new T[n];
+        Array.Fill(a, value);
+        return a;
+    }
+}

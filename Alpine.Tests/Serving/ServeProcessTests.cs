@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using Alpine.Serve;
+using Alpine.Serving;
+using Alpine.Tests.Cli;
+
+namespace Alpine.Tests.Serving;
+
+/// <summary><c>alpine serve</c> on real sockets: Kestrel in-process on port 0, and the CLI in its own process, signalled.</summary>
+[TestFixture]
+public class ServeProcessTests
+{
+    private string _dir = "", _data = "", _run = "";
+
+    [OneTimeSetUp]
+    public void OneTimeSetUp()
+    {
+        _dir = TestDirs.Create();
+        (_data, _run) = ServedRun.Write(_dir);
+    }
+
+    [OneTimeTearDown] public void OneTimeTearDown() => TestDirs.Delete(_dir);
+
+    [Test]
+    public async Task KestrelOnPortZeroAnswersEveryKindOfRequest()
+    {
+        using var model = ServedModels.Create();
+        await using var app = ServeHost.Build(model, "http://127.0.0.1:0");
+        await app.StartAsync();
+        string address = ServeHost.Addresses(app).Single();
+        Assert.That(address, Does.StartWith("http://127.0.0.1:").And.Not.EndWith(":0"));
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        Assert.That(await client.GetStringAsync("/healthz"), Is.EqualTo("ok"));
+        var score = await client.PostAsJsonAsync("/v1/score", new { user = 1, items = new[] { 2, 3 } });
+        Assert.That((int)score.StatusCode, Is.EqualTo(200), await score.Content.ReadAsStringAsync());
+        var bad = await client.PostAsJsonAsync("/v1/recommend", new { user = 1, k = 0 });
+        Assert.That((int)bad.StatusCode, Is.EqualTo(400));
+        Assert.That(await bad.Content.ReadAsStringAsync(), Does.Contain("\"field\":\"k\""));
+        await app.StopAsync();
+    }
+
+    /// <summary>Starts <c>alpine serve</c> on a free port; returns once it listens, with its address.</summary>
+    private (Process Process, string Address, StringBuilder Out) Start(string serving)
+    {
+        var p = AlpineProcess.Start("serve", "--data", _data, "--model", _run, "--urls", "http://127.0.0.1:0", "--serving", serving);
+        var output = new StringBuilder();
+        p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            lock (output)
+            {
+                var m = System.Text.RegularExpressions.Regex.Match(output.ToString(), @"listening on (http://127\.0\.0\.1:\d+)");
+                if (m.Success) return (p, m.Groups[1].Value, output);
+            }
+            Assert.That(p.HasExited, Is.False, $"serve ended early: {output}");
+            Assert.That(clock.Elapsed.TotalSeconds, Is.LessThan(60), $"serve did not listen: {output}");
+            Thread.Sleep(20);
+        }
+    }
+
+    [Test]
+    public async Task KillNineDuringAStreamOfObservesLosesNothingAcknowledged()
+    {
+        string serving = Path.Combine(_dir, "killed");
+        var (p, address, output) = Start(serving);
+        var data = Alpine.Prep.PreparedData.Load(_data);
+        long start = data.Timestamp.Max() + 1;
+        var acked = Enumerable.Range(0, data.UserCount).Select(_ => new List<int>()).ToArray();
+        int total = 0;
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        // One stream per user, in parallel: when the kill lands, several observes are in flight.
+        var streams = Enumerable.Range(0, 4).Select(user => Task.Run(async () =>
+        {
+            var rng = new Random(user);
+            for (long t = start; ; t++)
+            {
+                int item = rng.Next(data.ItemCount);
+                HttpResponseMessage r;
+                try { r = await client.PostAsJsonAsync("/v1/observe", new { user, item, timestamp = t, click = rng.Next(2) == 1 }); }
+                catch (HttpRequestException) { return; }   // the server is gone
+                Assert.That((int)r.StatusCode, Is.EqualTo(200), await r.Content.ReadAsStringAsync());
+                lock (acked) { acked[user].Add(item); total++; }
+            }
+        })).ToArray();
+        var clock = Stopwatch.StartNew();
+        while (Volatile.Read(ref total) < 60 && clock.Elapsed.TotalSeconds < 60) Thread.Sleep(5);
+        Assert.That(Posix.Kill(p.Id, Posix.SigKill), Is.Zero);
+        await Task.WhenAll(streams);
+        p.WaitForExit();
+        Assert.That(total, Is.GreaterThanOrEqualTo(60), output.ToString());
+
+        using var restarted = AlpineModel.Load(_data, _run, new ServingOptions { ServingDir = serving });
+        for (int u = 0; u < 4; u++)
+        {
+            var replayed = restarted.StateOf(u).Observed;
+            Assert.That(replayed.Take(acked[u].Count), Is.EqualTo(acked[u]), $"user {u}: every acknowledged observe, in order");
+            Assert.That(replayed.Length - acked[u].Count, Is.InRange(0, 1), $"user {u}: at most the one in flight besides");
+        }
+    }
+
+    [Test]
+    public async Task SigtermStopsGracefullyAndTheJournalReopens()
+    {
+        string serving = Path.Combine(_dir, "termed");
+        var (p, address, output) = Start(serving);
+        using (var client = new HttpClient { BaseAddress = new Uri(address) })
+            for (int i = 0; i < 3; i++)
+                Assert.That((int)(await client.PostAsJsonAsync("/v1/observe", new { user = 1, item = i, timestamp = long.MaxValue - 10 + i, click = true })).StatusCode, Is.EqualTo(200));
+        Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
+        Assert.That(p.WaitForExit(30_000), Is.True, "stopped");
+        p.WaitForExit();
+        Assert.That(p.ExitCode, Is.Zero, output.ToString());
+        Assert.That(output.ToString(), Does.Contain("alpine serve: stopped"));
+        using var again = AlpineModel.Load(_data, _run, new ServingOptions { ServingDir = serving });
+        Assert.That(again.ObservedCount, Is.EqualTo(3));
+        Assert.That(again.Warnings, Is.Empty);
+    }
+
+    [Test]
+    public void ASecondServerOfOneServingFolderIsRefusedWithExitCode2()
+    {
+        string serving = Path.Combine(_dir, "twice");
+        var (p, _, _) = Start(serving);
+        try
+        {
+            var (code, _, err) = AlpineProcess.Run(["serve", "--data", _data, "--model", _run, "--urls", "http://127.0.0.1:0", "--serving", serving]);
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(err, Does.Contain("serving folder").And.Contain("being written by"));
+        }
+        finally
+        {
+            Posix.Kill(p.Id, Posix.SigKill);
+            p.WaitForExit();
+        }
+    }
+}
