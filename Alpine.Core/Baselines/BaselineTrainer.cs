@@ -1,6 +1,7 @@
 using Alpine.Data;
 using Alpine.Eval;
 using Alpine.Model;
+using Alpine.Train;
 
 namespace Alpine.Baselines;
 
@@ -62,8 +63,7 @@ public static class BaselineTrainer
 
             BatchGradient.Score(net, targets, p, validation, valLogits, o.Threads);
             MetricReport report = Metrics.Compute(users, valLogits, clicks);
-            // As the ALPINE trainer: NaN never compares, so a round without a rankable user counts as the best.
-            bool better = !(report.AucUser <= bestAuc), progressed = !(report.AucUser <= bestAuc + o.MinDelta);
+            var (better, progressed) = ValidationRound.Judge(report.AucUser, bestAuc, o.MinDelta);
             if (better) { bestAuc = report.AucUser; bestEpoch = epoch; bestReport = report; p.CopyTo(best, 0); }
             sinceBest = progressed ? 0 : sinceBest + 1;
             var round = new RankingProgress(epoch, o.Epochs, lossSum / Math.Max(1, batches), report.AucUser);

@@ -198,9 +198,7 @@ public sealed class Trainer
     /// </summary>
     private TrainingProgress EndRound(TrainingProgress p, int epoch, MetricReport validation, double targetsPerSecond, double seconds)
     {
-        // NaN (no validation user with both classes) never compares: each round then counts as the best.
-        bool better = !(validation.AucUser <= p.BestAucUser);
-        bool progressed = !(validation.AucUser <= p.BestAucUser + p.Options.MinDelta);
+        var (better, progressed) = ValidationRound.Judge(validation.AucUser, p.BestAucUser, p.Options.MinDelta);
         if (better && Writes) WriteBest(validation, epoch, p.Step);
         if (Writes) TrainLog.Append(_run.LogPath, TrainLog.Row(p, epoch, validation, targetsPerSecond, seconds));
         int sinceBest = progressed ? 0 : p.SinceBest + 1;
