@@ -115,13 +115,7 @@ public sealed class AlpineRankingModel : IRankingModel
     {
         if (positions.Length != logits.Length) throw new ArgumentException($"{positions.Length} positions, {logits.Length} logits");
         var (backend, batcher) = Ready(data);
-        int done = 0;
-        // ForScoring keeps position order, so the logits of each batch follow the previous batch's.
-        foreach (int[] batch in BatchPlan.ForScoring(positions, batcher.UserOf, _batchSize))
-        {
-            backend.Predict(batcher.Build(batch), logits.Slice(done, batch.Length));
-            done += batch.Length;
-        }
+        Evaluator.Predict(backend, batcher, positions, logits, _batchSize);
     }
 
     /// <summary>

@@ -16,15 +16,23 @@ public static class Evaluator
     {
         int[] targets = batcher.PositionsOf(part);
         var logits = new float[targets.Length];
+        Predict(backend, batcher, targets, logits, batchSize, ct);
+        return Score(batcher, targets, logits, ks);
+    }
+
+    /// <summary>One logit per impression of <paramref name="positions"/>, predicted in scoring batches.</summary>
+    public static void Predict(IAlpineBackend backend, Batcher batcher, ReadOnlySpan<int> positions, Span<float> logits,
+        int batchSize, CancellationToken ct = default)
+    {
+        if (positions.Length != logits.Length) throw new ArgumentException($"{positions.Length} positions, {logits.Length} logits");
         int done = 0;
-        foreach (int[] batch in BatchPlan.ForScoring(targets, batcher.UserOf, batchSize))
+        // ForScoring keeps position order, so logits[i] belongs to positions[i].
+        foreach (int[] batch in BatchPlan.ForScoring(positions, batcher.UserOf, batchSize))
         {
             ct.ThrowIfCancellationRequested();
-            backend.Predict(batcher.Build(batch), logits.AsSpan(done, batch.Length));
+            backend.Predict(batcher.Build(batch), logits.Slice(done, batch.Length));
             done += batch.Length;
         }
-        // ForScoring keeps position order, so logits[i] belongs to targets[i].
-        return Score(batcher, targets, logits, ks);
     }
 
     /// <summary>The metrics of <paramref name="logits"/>, one per impression of <paramref name="targets"/>, against their labels.</summary>
