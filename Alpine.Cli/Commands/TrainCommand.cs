@@ -51,6 +51,8 @@ public sealed class TrainCommand : ICommand
     private readonly Choice<UserInit> _userMatrix = Opt.Choice("user-matrix", "the user matrix from likes and follows (SPEC D9)",
         ModelDefaults.UserInit, ("mean", UserInit.Mean), ("sum", UserInit.Sum));
     private readonly Option<string> _alphas = Opt.Text("alphas", "the fusion weights α1,α2,α3, three numbers ≥ 0 (SPEC D10) [default: the variant's]", helpName: "A1,A2,A3");
+    private readonly Option<float> _l2 = Opt.Float("l2", "λ of the L2 penalty on weight and recurrent matrices, λ·½·Σw² (SPEC \"Loss\"); biases and embeddings are not penalised",
+        ModelDefaults.L2, "a finite number ≥ 0", x => x >= 0);
     private readonly Option<bool> _distributed = Opt.Flag("distributed",
         "data-parallel: each rank of mpirun trains a share of every batch; rank 0 writes the run (README \"More than one machine\")");
     private readonly Option<float> _memoryGb = Opt.Float("memory-gb",
@@ -65,7 +67,7 @@ public sealed class TrainCommand : ICommand
             var c = new Command("train", "train on the Train part, select on Validation; writes RUN/model.alp, checkpoint.alp, train_log.csv, metrics.json")
             {
                 _data, _out, _variant, _mode, _epochs, _patience, _minDelta, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window,
-                _attention, _cstar, _userMatrix, _alphas, _resume, _force, _distributed, _memoryGb,
+                _attention, _cstar, _userMatrix, _alphas, _l2, _resume, _force, _distributed, _memoryGb,
             };
             foreach (var o in _compute.All) c.Add(o);
             return c;
@@ -123,13 +125,13 @@ public sealed class TrainCommand : ICommand
         string dataDir = p.GetValue(_data)!, runDir = p.GetValue(_out)!;
         bool resume = p.GetValue(_resume), force = p.GetValue(_force);
         // On --resume only the stopping rule may change; everything else comes from the checkpoint.
-        Option[] fixedOnResume = [_variant, _mode, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window, _attention, _cstar, _userMatrix, _alphas];
+        Option[] fixedOnResume = [_variant, _mode, _evalEvery, _batch, _piece, _pieceOrder, _lr, _seed, _hidden, _window, _attention, _cstar, _userMatrix, _alphas, _l2];
         var given = fixedOnResume.Where(p.Given).ToArray();
         var model = ModelDefaults with
         {
             Variant = _variant.Get(p), Hidden = p.GetValue(_hidden), Window = p.GetValue(_window),
             Attention = _attention.Get(p), CStar = _cstar.Get(p), UserInit = _userMatrix.Get(p),
-            Alphas = ParseAlphas(p.GetValue(_alphas)),
+            Alphas = ParseAlphas(p.GetValue(_alphas)), L2 = p.GetValue(_l2),
         };
         var options = Defaults with
         {

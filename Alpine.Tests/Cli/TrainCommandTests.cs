@@ -230,6 +230,8 @@ public class TrainCommandTests
     [TestCase("--alphas", "0.5,x,0.1", "--alphas")]
     [TestCase("--alphas", "0.5,-1,0.1", "--alphas")]
     [TestCase("--alphas", "0,0,0", "--alphas")] // once a constant predictor, exit 0
+    [TestCase("--l2", "-1e-4", "--l2")]
+    [TestCase("--l2", "nan", "--l2")]
     [TestCase("--lr", "inf", "a finite number > 0")]
     [TestCase("--epochs", "99999999999", "out of range")]
     [TestCase("--lr", "0", "--lr")]
@@ -345,11 +347,12 @@ public class TrainCommandTests
     public void ModelOptionsReachTheModelFile()
     {
         var (code, err) = Cli(Train("--hidden", "5", "--window", "7", "--cstar", "carried", "--user-matrix", "sum",
-            "--alphas", "0.5,0.3,0.2", "--attention", "bilinear"));
+            "--alphas", "0.5,0.3,0.2", "--attention", "bilinear", "--l2", "0.002"));
         Assert.That(code, Is.Zero, err);
         var c = ModelFile.Read(Path.Combine(RunDir, RunFolder.ModelFileName)).Config;
         Assert.That((c.Hidden, c.Window, c.CStar, c.UserInit, c.Attention), Is.EqualTo((5, 7, Alpine.Model.CStarReading.Carried, Alpine.Model.UserInit.Sum, Alpine.Model.AttentionKind.Bilinear)));
         Assert.That(c.Alphas, Is.EqualTo(new[] { 0.5f, 0.3f, 0.2f }));
+        Assert.That(c.L2, Is.EqualTo(0.002f));
 
         // scaled-dot needs H = D (8 here): ModelConfig's message names the flags train has.
         (code, err) = Cli(Train("--force", "--attention", "scaled-dot", "--hidden", "5"));
@@ -358,6 +361,9 @@ public class TrainCommandTests
         (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--window", "9");
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.Contain("--window"));
+        (code, err) = Cli("train", "--data", _data, "--out", RunDir, "--resume", "--l2", "0.001");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("--l2"));
     }
 
     [Test]
