@@ -108,9 +108,9 @@ public static class RandomizedEigen
     /// Q (d, l) row-major: an orthonormal basis of the columns of Y (d, l) row-major. Cholesky QR twice (CholeskyQR2:
     /// G = YᵀY, G = LLᵀ, Q = Y L⁻ᵀ, the products by <see cref="Gemm"/>; the second pass restores the orthogonality the
     /// first loses to Y's condition): l×l triangles and d×l×l products, a fraction of one A·Q, where MathNet's managed
-    /// Gram-Schmidt of the d×l matrix cost twice the A·Q products. When a Cholesky fails (a rank-deficient covariance: fewer fit
-    /// rows than l) or QᵀQ is off the identity by more than 1e-10 anywhere, MathNet's Householder QR gives Q, which is
-    /// orthonormal whatever Y.
+    /// Gram-Schmidt of the d×l matrix costs twice the A·Q products. When a Cholesky fails (a rank-deficient
+    /// covariance: fewer fit rows than l) or QᵀQ is off the identity by more than 1e-10 anywhere, MathNet's
+    /// Householder QR gives Q, which is orthonormal whatever Y.
     /// </summary>
     private static void Orthonormalise(double[] y, double[] q, int d, int l)
     {
