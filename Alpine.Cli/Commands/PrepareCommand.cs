@@ -16,7 +16,7 @@ public sealed class PrepareCommand : ICommand
     private readonly Choice<EdgeMetric> _metric = Opt.Choice("metric", "the similarity of the graph edges",
         Defaults.Metric, ("euclidean", EdgeMetric.Euclidean), ("cosine", EdgeMetric.Cosine));
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the PCA", Defaults.Seed);
-    private readonly Choice<PcaEigen> _pca = Opt.Choice("pca", "the PCA's eigenvectors: full, MathNet's whole EVD (SPEC D3); randomized, subspace iteration (faster)",
+    private readonly Choice<PcaEigen> _pca = Opt.Choice("pca", "the PCA's eigenvectors: randomized, subspace iteration; full, MathNet's whole EVD (SPEC D3; slower)",
         Defaults.Eigen, ("full", PcaEigen.Full), ("randomized", PcaEigen.Randomized));
 
     public Command Definition =>

@@ -273,6 +273,9 @@ public sealed class TrainCommand : ICommand
             $"{plan.BatchesPerEpoch:N0} batches an epoch of ≤ {o.BatchSize:N0} targets, {composition}, {plan.UsersPerBatch:F1} users a batch; " +
             $"≤ {o.Epochs} epochs, patience {o.Patience} rounds, min gain {o.MinDelta:G3}"));
         var result = CtrlC.Run(ct => WithProgress(trainer, start, ct));
+        // Under mpirun, where each rank's step time went (every rank gathers; rank 0 prints).
+        if (trainer.Parallel is { Group: not OneProcess } parallel && parallel.Times.Summary(parallel.Group, parallel.GradientFloats) is { } times)
+            Console.WriteLine(times);
 
         var p = result.Progress;
         if (result.KeptPrevious)

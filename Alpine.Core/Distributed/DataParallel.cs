@@ -34,6 +34,12 @@ public sealed class DataParallel
 
     public IRankGroup Group { get; }
 
+    /// <summary>Floats each rank sends a step: one per parameter.</summary>
+    public int GradientFloats => _size;
+
+    /// <summary>Each step's compute and exchange on this rank (<see cref="StepTimes.Summary"/> pairs them across ranks).</summary>
+    public StepTimes Times { get; } = new();
+
     /// <summary>Whether this rank writes the run's files, logs and prints (rank 0).</summary>
     public bool Writes => Group.Rank == 0;
 
@@ -53,6 +59,7 @@ public sealed class DataParallel
     /// </summary>
     public (float Loss, long CellSteps) ForwardBackward(int[] batch)
     {
+        double cpu = StepTimes.ProcessCpuSeconds();
         int[][] shares = BatchShares.Shares(batch, _batcher.UserOf, Group.Size);
         List<int[]> chunks = BatchShares.Chunks(shares[Group.Rank], _batcher, _maxCellSteps);
         if (Group.Size == 1 && chunks.Count == 1)
@@ -61,6 +68,7 @@ public sealed class DataParallel
             _backend.ZeroGradients();
             float loss = _backend.ForwardBackward(whole, Logits(whole.TargetCount));
             _backendHoldsGradient = true;
+            Times.Add(StepTimes.ProcessCpuSeconds() - cpu, 0);
             return (loss, Batcher.CellSteps(whole));
         }
         _backendHoldsGradient = false;
@@ -85,6 +93,8 @@ public sealed class DataParallel
             cellSteps += Batcher.CellSteps(part);
         }
         for (int i = 0; i < _size; i++) _share[i] = (float)_sum[i];
+        double compute = StepTimes.ProcessCpuSeconds() - cpu;
+        long exchangeStart = System.Diagnostics.Stopwatch.GetTimestamp();
         if (Group.Size > 1) Group.AllGather(_share, _all);
         for (int i = 0; i < _size; i++)
         {
@@ -93,6 +103,7 @@ public sealed class DataParallel
             _g[i] = (float)s;
         }
         var totals = SumOverRanks(lossSum, cellSteps);
+        Times.Add(compute, System.Diagnostics.Stopwatch.GetElapsedTime(exchangeStart).TotalSeconds);
         return ((float)(totals[0] / batch.Length), (long)totals[1]);
     }
 

@@ -1,31 +1,41 @@
-using System.Diagnostics;
+using System.Numerics.Tensors;
 
 namespace Alpine.Prep;
 
 /// <summary>
-/// Mean and covariance of a stream of d-dimensional rows, accumulated chunk by chunk in float64 (SPEC D3).
-/// Rows are shifted by the first chunk's mean before accumulating Σy and Σyyᵀ, so the final
-/// <c>(Σyyᵀ − Σy Σyᵀ / n) / (n − 1)</c> does not cancel catastrophically when the features sit far from 0.
-/// Memory: the d×d upper triangle (32 MB at d = 2048) plus one chunk.
+/// Mean and covariance of a stream of d-dimensional rows (SPEC D3). Rows are shifted by the first <see cref="Add"/>
+/// call's mean, so the final <c>(Σyyᵀ − Σy Σyᵀ / n) / (n − 1)</c> does not cancel catastrophically when the features
+/// sit far from 0. Σy is summed in float64. Σyyᵀ is summed in blocks of <see cref="Block"/> rows: within a block by
+/// float32 fused multiply-adds (the inputs are float32; <see cref="GramPanels"/>, twice the SIMD lanes of float64),
+/// across blocks in float64, so the rounding is that of a 256-term float32 sum (relative ~1e-6 of Σ|yᵢyⱼ|, far inside
+/// the eigen-gaps a PCA can resolve) and does not grow with the row count. Blocks are cut every 256 rows of the whole
+/// stream, so the result does not depend on how the rows are split over calls.
+/// Memory: the padded d×d float64 matrix (32 MB at d = 2048) plus one block of panels (2 MB).
 /// </summary>
 public sealed class CovarianceAccumulator
 {
-    /// <summary>Rows per rank-k update: Yt [d, Chunk] doubles stays in L2/L3 while the triangle is swept.</summary>
-    public const int Chunk = 128;
+    /// <summary>Rows per float32 block.</summary>
+    public const int Block = 256;
 
-    private readonly int _d;
-    private readonly double[] _q;      // (d,d) row-major, upper triangle (i ≤ j) valid: Σ y yᵀ
+    private readonly int _d, _dp;
+    private readonly double[] _q;      // (dp,dp) row-major, upper triangle (i ≤ j) valid: Σ y yᵀ
     private readonly double[] _sum;    // (d) Σ y
-    private readonly double[] _yt;     // (d,Chunk) the current chunk, transposed, shifted
+    private readonly double[] _y64;    // (d) one shifted row
+    private readonly float[] _y;       // (d) the same, rounded
+    private readonly float[] _panels;  // the current block as GramPanels panels [dp/32][Block][32]
+    private int _pending;              // rows of the current block filled
     private double[]? _shift;          // (d)
     private long _n;
 
     public CovarianceAccumulator(int d)
     {
         _d = d;
-        _q = new double[checked(d * d)];
+        _dp = GramPanels.Padded(d);
+        _q = new double[checked(_dp * _dp)];
         _sum = new double[d];
-        _yt = new double[checked(d * Chunk)];
+        _y = new float[d];
+        _y64 = new double[d];
+        _panels = new float[checked(_dp * Block)];
     }
 
     public long Count => _n;
@@ -38,27 +48,22 @@ public sealed class CovarianceAccumulator
         if (count == 0) return;
         if (_shift is null)
         {
+            var first = new double[_d];
+            for (int r = 0; r < count; r++) for (int i = 0; i < _d; i++) first[i] += rows[r * _d + i];
             _shift = new double[_d];
-            for (int r = 0; r < count; r++) for (int i = 0; i < _d; i++) _shift[i] += rows[r * _d + i];
-            for (int i = 0; i < _d; i++) _shift[i] /= count;
+            for (int i = 0; i < _d; i++) _shift[i] = first[i] / count;
         }
-        for (int r0 = 0; r0 < count; r0 += Chunk)
+        for (int r = 0; r < count; r++)
         {
-            int b = Math.Min(Chunk, count - r0);
-            // Transpose + shift into Yt; columns b..Chunk stay 0 (they add nothing to the sums).
-            Array.Clear(_yt);
-            for (int r = 0; r < b; r++)
-            {
-                var row = rows.Slice((r0 + r) * _d, _d);
-                for (int i = 0; i < _d; i++)
-                {
-                    double y = row[i] - _shift[i];
-                    _yt[i * Chunk + r] = y;
-                    _sum[i] += y;
-                }
-            }
-            SyrkUpper(_q, _yt, _d, Chunk);
-            _n += b;
+            // y in float64 (exact) for Σy, rounded to float32 for the products.
+            TensorPrimitives.ConvertTruncating<float, double>(rows.Slice(r * _d, _d), _y64);
+            TensorPrimitives.Subtract(_y64, _shift, _y64);
+            TensorPrimitives.Add(_sum, _y64, _sum);
+            TensorPrimitives.ConvertTruncating<double, float>(_y64, _y);
+            for (int i0 = 0; i0 < _d; i0 += GramPanels.Width)
+                _y.AsSpan(i0, Math.Min(GramPanels.Width, _d - i0)).CopyTo(_panels.AsSpan(i0 * Block + _pending * GramPanels.Width));
+            _n++;
+            if (++_pending == Block) Flush();
         }
     }
 
@@ -66,6 +71,7 @@ public sealed class CovarianceAccumulator
     public (double[] Mean, double[] Covariance) Finish()
     {
         if (_n == 0) throw new InvalidOperationException("no rows were added");
+        Flush();
         int d = _d;
         var mean = new double[d];
         for (int i = 0; i < d; i++) mean[i] = _shift![i] + _sum[i] / _n;
@@ -74,41 +80,18 @@ public sealed class CovarianceAccumulator
         for (int i = 0; i < d; i++)
             for (int j = i; j < d; j++)
             {
-                double c = (_q[i * d + j] - _sum[i] * _sum[j] / _n) / denom;
+                double c = (_q[i * _dp + j] - _sum[i] * _sum[j] / _n) / denom;
                 cov[i * d + j] = c;
                 cov[j * d + i] = c;
             }
         return (mean, cov);
     }
 
-    /// <summary>
-    /// Effectively computes <c>q[i,j] += Σ_r yt[i,r]·yt[j,r]</c> for i ≤ j (a symmetric rank-k update, k = cols),
-    /// by blocks of 4 rows i × 2 rows j (<see cref="DotBlock.Dot4x2"/>). Row blocks of i run in parallel and
-    /// each entry is summed in a fixed order, so the result does not depend on the thread count. Entries
-    /// below the diagonal inside diagonal blocks are written too (callers read only i ≤ j).
-    /// </summary>
-    internal static void SyrkUpper(double[] q, double[] yt, int d, int cols)
+    private void Flush()
     {
-        Debug.Assert(yt.Length >= d * cols && q.Length == d * d);
-        Parallel.For(0, (d + 3) / 4, ib =>
-        {
-            int i0 = ib * 4;
-            if (i0 + 4 > d)
-            {
-                for (int i = i0; i < d; i++) for (int j = i; j < d; j++) q[i * d + j] += Dot(yt, i, j, cols);
-                return;
-            }
-            Span<double> r = stackalloc double[8];
-            int jj = i0;
-            for (; jj + 1 < d; jj += 2)
-            {
-                DotBlock.Dot4x2<double>(r, yt, i0 * cols, cols, yt, jj * cols, cols, cols);
-                for (int a = 0; a < 4; a++) { q[(i0 + a) * d + jj] += r[2 * a]; q[(i0 + a) * d + jj + 1] += r[2 * a + 1]; }
-            }
-            if (jj < d) for (int i = i0; i < i0 + 4; i++) q[i * d + jj] += Dot(yt, i, jj, cols);
-        });
+        if (_pending == 0) return;
+        // Rows past _pending are not read, and the padding columns are never written, so the panels need no clearing.
+        GramPanels.AddUpper(_q, _panels, _dp, Block, _pending);
+        _pending = 0;
     }
-
-    private static double Dot(double[] yt, int i, int j, int cols) =>
-        System.Numerics.Tensors.TensorPrimitives.Dot(yt.AsSpan(i * cols, cols), yt.AsSpan(j * cols, cols));
 }

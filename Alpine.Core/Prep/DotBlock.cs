@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Alpine.Prep;
 
 /// <summary>
-/// The micro-kernel shared by the covariance update and the PCA projection: eight dot products at once.
+/// The PCA projection's micro-kernel: eight dot products at once.
 /// Effectively computes <c>out[a·2 + b] = Σ_r x[xRow_a + r] · y[yRow_b + r]</c> for a &lt; 4, b &lt; 2,
 /// r &lt; len, with row starts <c>xRow_a = x0 + a·xStride</c>, <c>yRow_b = y0 + b·yStride</c>.
 /// Each step loads 4 + 2 vectors for 8 multiply-adds (Vector256: 4 doubles or 8 floats); the tail is scalar.

@@ -23,9 +23,9 @@ public sealed class PcaModel
 }
 
 /// <summary>
-/// Streaming PCA over a feature file (SPEC D3, D18): the fit accumulates mean and covariance in float64
-/// chunk by chunk (<see cref="CovarianceAccumulator"/>) and then takes the top eigenvectors by randomized subspace
-/// iteration (<see cref="RandomizedEigen"/>) or by MathNet's symmetric eigen-decomposition of the whole matrix with
+/// Streaming PCA over a feature file (SPEC D3, D18): the fit accumulates mean and covariance chunk by chunk
+/// (<see cref="CovarianceAccumulator"/>) and then takes the top eigenvectors by randomized subspace iteration
+/// (<see cref="RandomizedEigen"/>, the default) or by MathNet's symmetric eigen-decomposition of the whole matrix with
 /// its managed provider (MathNet's OpenBLAS provider ships no Linux native library); the projection
 /// streams the rows again. Neither holds more than one chunk of raw rows.
 /// </summary>
@@ -36,21 +36,25 @@ public static class Pca
 
     /// <summary>
     /// Fits on the rows <paramref name="fitRows"/> (ascending, distinct) of <paramref name="source"/>, keeping
-    /// min(<paramref name="dims"/>, d) components: features of no more dims than asked for are rotated, not reduced
-    /// (SPEC D3; raw features of d = 20 were measured to train worse than their rotation). Eigenvector signs are fixed so that each component's largest-magnitude entry (the first one on a tie)
-    /// is positive, so a fit is reproducible whatever the eigen-solver returns. When fewer components than d are kept,
-    /// <paramref name="eigen"/> picks the full EVD (SPEC D3, the default) or randomized subspace iteration seeded by
-    /// <paramref name="seed"/>; keeping all d always takes the full EVD.
+    /// min(<paramref name="dims"/>, d) components: <see cref="Covariance"/> then <see cref="FromCovariance"/>.
     /// </summary>
     public static PcaModel Fit(IFeatureRows source, ReadOnlySpan<int> fitRows, int dims,
         IProgress<double>? progress = null, CancellationToken ct = default, int chunkRows = ChunkRows,
-        PcaEigen eigen = PcaEigen.Full, int seed = 1)
+        PcaEigen eigen = PcaEigen.Randomized, int seed = 1)
     {
-        int d = source.Cols;
         if (dims < 1) throw new ArgumentOutOfRangeException(nameof(dims), dims, "PCA dims must be positive");
-        dims = Math.Min(dims, d);
-        if (fitRows.IsEmpty) throw new ArgumentException("PCA needs at least one row to fit on", nameof(fitRows));
+        var (mean, cov) = Covariance(source, fitRows, progress is null ? null : new Scaled(progress, 0.9), ct, chunkRows);
+        var model = FromCovariance(mean, cov, fitRows.Length, dims, eigen, seed, ct);
+        progress?.Report(1.0);
+        return model;
+    }
 
+    /// <summary>The mean (d) and covariance (d, d) of the rows <paramref name="fitRows"/> (ascending, distinct), streamed in chunks.</summary>
+    public static (double[] Mean, double[] Covariance) Covariance(IFeatureRows source, ReadOnlySpan<int> fitRows,
+        IProgress<double>? progress = null, CancellationToken ct = default, int chunkRows = ChunkRows)
+    {
+        if (fitRows.IsEmpty) throw new ArgumentException("PCA needs at least one row to fit on", nameof(fitRows));
+        int d = source.Cols;
         var acc = new CovarianceAccumulator(d);
         int chunk = ChunkFor(d, chunkRows);
         var buf = new float[chunk * d];
@@ -60,10 +64,26 @@ public static class Pca
             int b = Math.Min(chunk, fitRows.Length - s);
             ReadSelected(source, fitRows.Slice(s, b), buf);
             acc.Add(buf.AsSpan(0, b * d));
-            progress?.Report(0.9 * (s + b) / fitRows.Length);
+            progress?.Report((double)(s + b) / fitRows.Length);
         }
-        var (mean, cov) = acc.Finish();
+        return acc.Finish();
+    }
 
+    /// <summary>
+    /// The PCA of a fitted mean and covariance, keeping min(<paramref name="dims"/>, d) components: features of no
+    /// more dims than asked for are rotated, not reduced (SPEC D3; raw features of d = 20 were measured to train worse
+    /// than their rotation). When fewer components than d are kept, <paramref name="eigen"/> picks randomized subspace
+    /// iteration seeded by <paramref name="seed"/> (the default) or the full EVD; keeping all d always takes the full
+    /// EVD. Eigenvector signs are fixed so that each component's largest-magnitude entry (the first one on a tie) is
+    /// positive, so a fit is reproducible whatever the eigen-solver returns.
+    /// </summary>
+    public static PcaModel FromCovariance(double[] mean, double[] cov, long fitRows, int dims, PcaEigen eigen = PcaEigen.Randomized,
+        int seed = 1, CancellationToken ct = default)
+    {
+        int d = mean.Length;
+        if (dims < 1) throw new ArgumentOutOfRangeException(nameof(dims), dims, "PCA dims must be positive");
+        if (cov.Length != d * d) throw new ArgumentException($"cov has length {cov.Length}; expected d² = {d * d}", nameof(cov));
+        dims = Math.Min(dims, d);
         var (variances, components) = dims < d && eigen == PcaEigen.Randomized
             ? RandomizedEigen.Top(cov, d, dims, seed, ct: ct)
             : FullEigen(cov, d, dims);
@@ -74,8 +94,7 @@ public static class Pca
             for (int i = 1; i < d; i++) if (Math.Abs(row[i]) > Math.Abs(row[big])) big = i;
             if (row[big] < 0) TensorPrimitives.Negate(row, row);
         }
-        progress?.Report(1.0);
-        return new PcaModel { InputDim = d, OutputDim = dims, Mean = mean, Components = components, Variances = variances, FitRows = fitRows.Length };
+        return new PcaModel { InputDim = d, OutputDim = dims, Mean = mean, Components = components, Variances = variances, FitRows = fitRows };
     }
 
     /// <summary>The <paramref name="k"/> largest eigenpairs of the whole symmetric (d, d) matrix by MathNet's EVD.</summary>
@@ -159,6 +178,12 @@ public static class Pca
         var s = a[..max];
         Array.Sort(s);
         return s;
+    }
+
+    /// <summary>Reports <c>scale · f</c>.</summary>
+    private sealed class Scaled(IProgress<double> inner, double scale) : IProgress<double>
+    {
+        public void Report(double value) => inner.Report(scale * value);
     }
 
     /// <summary>At most <paramref name="chunkRows"/> rows and at most 32 MB of them.</summary>

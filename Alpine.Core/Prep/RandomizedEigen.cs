@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Alpine.Cpu;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Factorization;
@@ -18,9 +19,10 @@ public enum PcaEigen
 /// (Halko, Martinsson, Tropp, "Finding structure with randomness", SIAM Review 53(2), 2011): Algorithm 4.4
 /// (randomized subspace iteration; for a symmetric A, Aᵀ = A) builds an orthonormal Q whose range holds the top-k
 /// eigenvectors, then Algorithm 5.3 (direct eigenvalue decomposition) diagonalises the small QᵀAQ.
-/// The products A·Q are the project's parallel SIMD <see cref="Gemm"/>; the QRs and the small EVD are MathNet's
-/// managed ones. Deterministic per seed (SPEC D13): the test matrix comes from a seeded generator, Gemm's sums do
-/// not depend on the thread count, and MathNet's managed factorizations are sequential in their reductions.
+/// The products are the project's parallel SIMD <see cref="Gemm"/>; the QRs are Cholesky QRs (MathNet's Householder
+/// QR where one fails) and the small EVD is MathNet's managed one. Deterministic per seed (SPEC D13):
+/// the test matrix comes from a seeded generator, Gemm's sums do not depend on the thread count, and MathNet's managed
+/// factorizations are sequential in their reductions.
 /// <para>
 /// Accuracy: the error of the k-th eigenvector shrinks by about λ_{l+1}/λ_k per iteration, with block size
 /// l = k + oversampling (Halko et al. §4.5, Theorem 9.2). The defaults (l = k + 64, q = 24) are sized by the tests'
@@ -56,11 +58,24 @@ public static class RandomizedEigen
         var y = new double[d * l];
         // Steps 2–7: Y = AΩ, Q = qr(Y), then q times Y = AQ, Q = qr(Y). With A symmetric the Aᵀ half-steps of 4.4
         // are A-steps too, so each iteration here is one product and one re-orthonormalisation; the QR after every
-        // product keeps the small eigen-directions from being lost to rounding (Halko et al. §4.5).
+        // product keeps the small eigen-directions from being lost to rounding (Halko et al. §4.5). The products
+        // A·Q of all but the last iteration run in float32 (twice the SIMD lanes): their rounding, ~1e-6 of ‖A‖, enters
+        // as a perturbation the later iterations damp like any other error outside the dominant subspace, and only the
+        // span of Q carries over; the last iteration, the QRs and the Rayleigh-Ritz step are float64.
+        var a32 = new float[d * d];
+        TensorPrimitives.ConvertTruncating<double, float>(a, a32);
+        var q32 = new float[d * l];
+        var y32 = new float[d * l];
         for (int it = 0; it <= powerIterations; it++)
         {
             ct.ThrowIfCancellationRequested();
-            Gemm.Multiply<double>(y, l, a, d, false, q, l, false, d, l, d, accumulate: false, parallel: true);
+            if (it < powerIterations)
+            {
+                TensorPrimitives.ConvertTruncating<double, float>(q, q32);
+                Gemm.Multiply<float>(y32, l, a32, d, false, q32, l, false, d, l, d, accumulate: false, parallel: true);
+                TensorPrimitives.ConvertTruncating<float, double>(y32, y);
+            }
+            else Gemm.Multiply<double>(y, l, a, d, false, q, l, false, d, l, d, accumulate: false, parallel: true);
             Orthonormalise(y, q, d, l);
         }
 
@@ -90,31 +105,70 @@ public static class RandomizedEigen
     }
 
     /// <summary>
-    /// Q (d, l) row-major: an orthonormal basis of the columns of Y (d, l) row-major. MathNet's modified Gram-Schmidt
-    /// QR first (3× faster than its Householder QR at 2048×128); its orthogonality degrades with Y's condition, so when
-    /// QᵀQ is off the identity by more than 1e-10 anywhere (a rank-deficient covariance: fewer fit rows than l), or
-    /// Gram-Schmidt meets an exactly dependent column, the Householder QR's Q is taken instead, which is orthonormal
-    /// whatever Y.
+    /// Q (d, l) row-major: an orthonormal basis of the columns of Y (d, l) row-major. Cholesky QR twice (CholeskyQR2:
+    /// G = YᵀY, G = LLᵀ, Q = Y L⁻ᵀ, the products by <see cref="Gemm"/>; the second pass restores the orthogonality the
+    /// first loses to Y's condition): l×l triangles and d×l×l products, a fraction of one A·Q, where MathNet's managed
+    /// Gram-Schmidt of the d×l matrix costs twice the A·Q products. When a Cholesky fails (a rank-deficient
+    /// covariance: fewer fit rows than l) or QᵀQ is off the identity by more than 1e-10 anywhere, MathNet's
+    /// Householder QR gives Q, which is orthonormal whatever Y.
     /// </summary>
     private static void Orthonormalise(double[] y, double[] q, int d, int l)
     {
-        var m = Matrix<double>.Build.Dense(d, l, (i, j) => y[i * l + j]);
-        Matrix<double>? qm = null;
-        try
+        var gram = new double[l * l];
+        if (CholeskyStep(y, q, gram, d, l) && CholeskyStep(q, q, gram, d, l))
         {
-            qm = m.GramSchmidt().Q;
-            Copy(qm, q, d, l);
-            var gram = new double[l * l];
             Gemm.Multiply<double>(gram, l, q, l, true, q, l, false, l, l, d, accumulate: false, parallel: true);
-            for (int i = 0; i < l && qm is not null; i++)
+            bool orthonormal = true;
+            for (int i = 0; i < l && orthonormal; i++)
                 for (int j = 0; j < l; j++)
-                    if (Math.Abs(gram[i * l + j] - (i == j ? 1 : 0)) > 1e-10) { qm = null; break; }
+                    if (!(Math.Abs(gram[i * l + j] - (i == j ? 1 : 0)) <= 1e-10)) { orthonormal = false; break; }
+            if (orthonormal) return;
         }
-        catch (ArgumentException)
+        Copy(Matrix<double>.Build.Dense(d, l, (i, j) => y[i * l + j]).QR(QRMethod.Thin).Q, q, d, l);
+    }
+
+    /// <summary>One Cholesky QR pass, <paramref name="to"/> = <paramref name="from"/>·L⁻ᵀ (may be the same array); false when G is not positive definite.</summary>
+    private static bool CholeskyStep(double[] from, double[] to, double[] gram, int d, int l)
+    {
+        Gemm.Multiply<double>(gram, l, from, l, true, from, l, false, l, l, d, accumulate: false, parallel: true);
+        var inverse = LowerInverseTransposed(gram, l);
+        if (inverse is null) return false;
+        var product = new double[d * l];
+        Gemm.Multiply<double>(product, l, from, l, false, inverse, l, false, d, l, l, accumulate: false, parallel: true);
+        product.CopyTo(to, 0);
+        return true;
+    }
+
+    /// <summary>
+    /// L⁻ᵀ (l, l) row-major for the Cholesky factor L of the symmetric <paramref name="g"/> (G = LLᵀ), or null when G is
+    /// not numerically positive definite. Plain loops: at l = 128 both triangles cost ~0.4M multiply-adds each, less
+    /// than MathNet's general-purpose Cholesky and inverse spend on bookkeeping.
+    /// </summary>
+    internal static double[]? LowerInverseTransposed(double[] g, int l)
+    {
+        var lower = new double[l * l];                  // L row-major
+        for (int i = 0; i < l; i++)
+            for (int j = 0; j <= i; j++)
+            {
+                double s = g[i * l + j] - TensorPrimitives.Dot<double>(lower.AsSpan(i * l, j), lower.AsSpan(j * l, j));
+                if (i == j)
+                {
+                    if (!(s > 0) || !double.IsFinite(s)) return null;
+                    lower[i * l + i] = Math.Sqrt(s);
+                }
+                else lower[i * l + j] = s / lower[j * l + j];
+            }
+        // Column j of L⁻¹ solves L x = e_j by forward substitution; it is row j of L⁻ᵀ.
+        var invT = new double[l * l];
+        for (int j = 0; j < l; j++)
         {
-            qm = null;
+            var x = invT.AsSpan(j * l, l);
+            x[j] = 1 / lower[j * l + j];
+            for (int i = j + 1; i < l; i++)
+                x[i] = -TensorPrimitives.Dot<double>(lower.AsSpan(i * l + j, i - j), x.Slice(j, i - j)) / lower[i * l + i];
         }
-        if (qm is null) Copy(m.QR(QRMethod.Thin).Q, q, d, l);
+        foreach (double v in invT) if (!double.IsFinite(v)) return null;
+        return invT;
     }
 
     private static void Copy(Matrix<double> from, double[] to, int d, int l)

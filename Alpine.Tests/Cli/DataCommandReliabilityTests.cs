@@ -143,7 +143,7 @@ public class DataCommandReliabilityTests
         WriteData((r, c) => r == 17 && (wholeRow || c == 3) ? value : MathF.Sin(r * 7 + c));
         var r = Run("prepare", "--data", Data);
         AssertOneLineError(r, "prepare", NativeFormat.ItemsFile, "row 17 (0-based)", mention, "2^60", "scale the features down");
-        Assert.That(r.Out, Does.Not.Contain("pca-fit"), "refused before the PCA");
+        Assert.That(r.Out, Does.Not.Contain("pca-cov"), "refused before the PCA");
         AssertNoCache();
     }
 

@@ -104,7 +104,7 @@ public class PreparedDataTests
         var prepared = PreparedData.Prepare(_dir, options, new SyncProgress(s => stages.Add(s.Stage)));
         Assert.That(File.Exists(PreparedData.CachePath(_dir)));
         Assert.That(Directory.GetFiles(_dir, "*.tmp-*"), Is.Empty, "no temporary file left behind");
-        Assert.That(stages.Distinct(), Is.SupersetOf(new[] { "read", "split", "pca-fit", "project", "sequences", "edges", "cache" }));
+        Assert.That(stages.Distinct(), Is.SupersetOf(new[] { "read", "split", "pca-cov", "pca-eigen", "project", "sequences", "edges", "cache" }));
 
         var loaded = PreparedData.Load(_dir);
         Assert.That(loaded.Profile, Is.EqualTo(Profile.Thacil));
@@ -248,16 +248,17 @@ public class PreparedDataTests
     {
         var rng = new Random(12);
         WriteFolder(_dir, RandomLog(rng, 4, 60, 240), RandomFeatures(rng, 60, 20), 20);
-        var full = new PrepareOptions { Dims = 4, Eigen = PcaEigen.Full };
-        var randomized = full with { Eigen = PcaEigen.Randomized };
+        var randomized = new PrepareOptions { Dims = 4 };
+        var full = randomized with { Eigen = PcaEigen.Full };
+        Assert.That(randomized.Eigen, Is.EqualTo(PcaEigen.Randomized), "the default");
         PreparedData.Prepare(_dir, full);
         Assert.That(PreparedData.Load(_dir).Options.Eigen, Is.EqualTo(PcaEigen.Full), "the cache header keeps the method");
         Assert.That(PreparedData.IsCacheFresh(_dir, full));
         Assert.That(PreparedData.IsCacheFresh(_dir, randomized), Is.False);
         Assert.That(PreparedData.LoadOrPrepare(_dir, randomized).Options.Eigen, Is.EqualTo(PcaEigen.Randomized));
         Assert.That(PreparedData.Load(_dir).Options, Is.EqualTo(randomized), "LoadOrPrepare re-prepared with the other method");
-        Assert.That(randomized.Flags(), Does.Contain("--pca randomized"));
-        Assert.That(full.Flags(), Does.Not.Contain("--pca"), "the default method is not spelled out");
+        Assert.That(full.Flags(), Does.Contain("--pca full"));
+        Assert.That(randomized.Flags(), Does.Not.Contain("--pca"), "the default method is not spelled out");
     }
 
     [Test]

@@ -207,11 +207,11 @@ public class ModelFileTests
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(cosine, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--metric cosine").And.Contain("alpine prepare --data data --top-l 1 --metric euclidean --seed 1").And.Not.Contain("\n"));
 
-        // Same sources, PCA by randomized subspace iteration instead of the full EVD: refused, naming the flag.
-        var randomized = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
-            new PrepareOptions { Eigen = PcaEigen.Randomized }, "tiny");
-        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(randomized, "m.alp", "data"))!;
-        Assert.That(e.Message, Does.Contain("--pca randomized").And.Not.Contain("\n"));
+        // Same sources, PCA by the full EVD instead of randomized subspace iteration: refused, naming the flag.
+        var full = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
+            new PrepareOptions { Eigen = PcaEigen.Full }, "tiny");
+        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(full, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain("--pca full").And.Not.Contain("\n"));
 
         // Same sources and options, but the model's shape was made for more users.
         var wider = new ModelFile { Config = f.Config, Shape = f.Shape with { UserCount = f.Shape.UserCount + 1 }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = f.Parameters };
