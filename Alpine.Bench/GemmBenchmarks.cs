@@ -8,7 +8,7 @@ namespace Alpine.Bench;
 /// <summary>
 /// The float GEMM at the shapes the model runs (D = H = 64, 4H = 256 gate columns, N = B·T = 76,800 rows of the
 /// graph-LSTM benchmark), every implementation on both cores in one run: <see cref="Gemm"/>'s unpacked kernel
-/// (<c>Current</c>), MathNet's managed GEMM and a row loop of
+/// (<c>Current</c>), its packed kernel (<c>Packed</c>), MathNet's managed GEMM and a row loop of
 /// <see cref="TensorPrimitives"/> multiply-adds. FLOPs per call are 2·m·n·k (<see cref="Flops"/>, printed in setup):
 /// GFLOP/s = that / the mean in ns.
 /// Run: <c>dotnet Alpine.Bench.dll --filter '*GemmBenchmarks*' --inprocess</c>
@@ -68,8 +68,13 @@ public class GemmBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public void Current() =>
-        Gemm.Multiply<float>(_c, _n, _a, _transA ? _m : _k, _transA, _b, _n, false, _m, _n, _k, accumulate: false, parallel: true);
+    public void Current() => Run(Gemm.Kernel.Unpacked);
+
+    [Benchmark]
+    public void Packed() => Run(Gemm.Kernel.Packed);
+
+    private void Run(Gemm.Kernel kernel) =>
+        Gemm.Multiply<float>(_c, _n, _a, _transA ? _m : _k, _transA, _b, _n, false, _m, _n, _k, accumulate: false, parallel: true, kernel);
 
     [Benchmark]
     public void MathNet()
