@@ -91,7 +91,7 @@ public static partial class Gemm
             fixed (T* pb = b)
             {
                 bool usePacked = Vector512.IsHardwareAccelerated
-                    && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m)));
+                    && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
                 var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked);
                 if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
                 else RunParallel(job, m, n, usePacked);
@@ -111,11 +111,14 @@ public static partial class Gemm
     {
         int threads = Environment.ProcessorCount;
         int mr = packed ? PMR : MR, nr = (packed ? PNV : NV) * Vector512<T>.Count;
-        // Rows unless that leaves a thread idle or, for the packed kernel, more tiles on the busiest thread than
-        // a column split would (a short C such as a 64-row weight gradient). Depends on the shape only.
+        // Rows unless that leaves a thread idle or, for the packed kernel, is the worse split. Long k (the weight
+        // gradients over all rows) streams A and B from memory: each thread reads all of the operand the split
+        // does not cut, so rows when A is the larger (m ≥ n). Short k: the fewer tiles on the busiest thread.
+        // Depends on the shape only.
         int rowTiles = (m + mr - 1) / mr, colTiles = (n + nr - 1) / nr;
         bool byRows = m >= threads * mr
-            && (!packed || (rowTiles + threads - 1) / threads * colTiles <= rowTiles * ((colTiles + threads - 1) / threads));
+            && (!packed || colTiles < threads
+                || (job.K > 4 * KC ? m >= n : (rowTiles + threads - 1) / threads * colTiles <= rowTiles * ((colTiles + threads - 1) / threads)));
         if (byRows)
         {
             // Fixed row chunks, whole micro-tiles but the last.
@@ -133,10 +136,12 @@ public static partial class Gemm
 
     /// <summary>
     /// Where the packed kernel is the faster (docs/BENCHMARKS.md, "GEMM"): from 32 rows of C on, where packing B is
-    /// spread over enough tiles. Below, the recurrence's per-step products (8 sequences of a group) lose more to
-    /// the copy and to the 6-row tile's unused rows than the packed panel gains.
+    /// spread over enough tiles (below, the recurrence's per-step products of 8 sequences lose more to the copy and
+    /// to the 6-row tile's unused rows than the packed panel gains); and, for long k (a weight gradient over all
+    /// rows, B streamed from memory once), only where C is at least as tall as wide: a wide C packs a wide B slab
+    /// from memory per k block, a copy that does not overlap the FMAs as the unpacked kernel's in-place reads do.
     /// </summary>
-    internal static bool PackedPays(int m) => m >= 32;
+    internal static bool PackedPays(int m, int n, int k) => m >= 32 && (k <= 4 * KC || m >= n);
 
     /// <summary>
     /// Effectively computes <c>dst[j*rows + i] = src[i*lds + j]</c>: src is a [rows, cols] view with row
