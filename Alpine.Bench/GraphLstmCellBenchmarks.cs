@@ -16,6 +16,8 @@ public class GraphLstmCellBenchmarks
 {
     private const int B = 256, T = 300, D = 64, H = 64, N = B * T;
     private const long GraphForwardFlops = 2L * N * D * 8 * H + 2 * (2L * N * H * 4 * H);
+    /// <summary>The FLOPs of one <see cref="GraphForwardBackward"/>.</summary>
+    internal const long GraphForwardBackwardFlops = 3 * GraphForwardFlops;
     private const long LstmForwardFlops = 2L * N * D * 4 * H + 2L * N * H * 4 * H;
 
     private SequenceSet _seqs = null!;

@@ -18,6 +18,8 @@ public static class Program
         if (args is ["gpu-cell-report", ..]) return GpuCellReport.Run(args[1..]);
         // The hand-timed whole-model train step, CPU vs GPU backend (skips the GPU rows without CUDA): see GpuTrainStepReport.
         if (args is ["gpu-step-report", ..]) return GpuTrainStepReport.Run(args[1..]);
+        // The graph-LSTM layer against the FMA peak by wall clock and by CPU time (for a shared machine): see CpuCellReport.
+        if (args is ["cpu-cell-report", ..]) return CpuCellReport.Run(args[1..]);
         IConfig? config = null;
         if (args.Contains("--inprocess"))
         {

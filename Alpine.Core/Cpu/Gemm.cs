@@ -7,17 +7,19 @@ using System.Runtime.Intrinsics;
 namespace Alpine.Cpu;
 
 /// <summary>
-/// Dense row-major matrix product for float and double: a cache-blocked, register-blocked SIMD GEMM
-/// (the BLIS/llm.c loop nest, without a packed copy of A).
+/// Dense row-major matrix product for float and double: a cache-blocked, register-blocked SIMD GEMM, by one
+/// of two loop nests (<see cref="Kernel"/>): from 32 rows of C on, the packed kernel of Gemm.Packed.cs (B copied
+/// into contiguous panels, a 6 × 4-vector tile); below, this file's unpacked one (B read in place, a 4 × 4-vector
+/// tile), which is the faster for the recurrence's few-row products.
 /// <para>
 /// Determinism (SPEC D13): every element of C is Σ_k taken in ascending k, in fixed blocks of
 /// <see cref="KC"/>, each block summed into a zeroed accumulator with fused multiply-adds and then added
 /// to C. The micro-tile, the row remainder and the column remainder all follow that one order, so an
-/// element's bits depend neither on where the M/N tiling or the thread partition cut the matrix nor on
-/// the number of threads.
+/// element's bits depend neither on where the M/N tiling or the thread partition cut the matrix, nor on
+/// the number of threads, nor on which of the two kernels ran.
 /// </para>
 /// </summary>
-public static class Gemm
+public static partial class Gemm
 {
     /// <summary>Rows of C per micro-tile.</summary>
     private const int MR = 4;
@@ -36,11 +38,30 @@ public static class Gemm
     /// With <paramref name="parallel"/> the rows (or, for short C, the columns) of C are split in fixed
     /// chunks over <see cref="Parallel.For(int, int, Action{int})"/>; the result is bit-identical either way.
     /// </summary>
-    public static unsafe void Multiply<T>(
+    public static void Multiply<T>(
         Span<T> c, int ldc,
         ReadOnlySpan<T> a, int lda, bool transA,
         ReadOnlySpan<T> b, int ldb, bool transB,
         int m, int n, int k, bool accumulate, bool parallel = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Multiply(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate, parallel, Kernel.Auto);
+
+    /// <summary>Which loop nest computes a product; both give the same bits (see the class notes).</summary>
+    internal enum Kernel
+    {
+        /// <summary>The packed kernel where it is the faster (<see cref="PackedPays"/>), else the unpacked one.</summary>
+        Auto,
+        Unpacked,
+        /// <summary>The packed kernel (Gemm.Packed.cs); the unpacked one where Vector512 is not accelerated.</summary>
+        Packed,
+    }
+
+    /// <summary><see cref="Multiply{T}(Span{T}, int, ReadOnlySpan{T}, int, bool, ReadOnlySpan{T}, int, bool, int, int, int, bool, bool)"/> by the given kernel.</summary>
+    internal static unsafe void Multiply<T>(
+        Span<T> c, int ldc,
+        ReadOnlySpan<T> a, int lda, bool transA,
+        ReadOnlySpan<T> b, int ldb, bool transB,
+        int m, int n, int k, bool accumulate, bool parallel, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM dims must be non-negative, got m={m}, n={n}, k={k}");
@@ -69,9 +90,11 @@ public static class Gemm
             fixed (T* pa = a)
             fixed (T* pb = b)
             {
-                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate);
+                bool usePacked = Vector512.IsHardwareAccelerated
+                    && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
+                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked);
                 if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
-                else RunParallel(job, m, n);
+                else RunParallel(job, m, n, usePacked);
             }
         }
         finally
@@ -84,24 +107,41 @@ public static class Gemm
     /// The product in fixed chunks over the threads. A method of its own so that the closure is allocated
     /// only here, not by every small serial product (the recurrence makes thousands per batch).
     /// </summary>
-    private static void RunParallel<T>(Job<T> job, int m, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static void RunParallel<T>(Job<T> job, int m, int n, bool packed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int threads = Environment.ProcessorCount;
-        if (m >= threads * MR)
+        int mr = packed ? PMR : MR, nr = (packed ? PNV : NV) * Vector512<T>.Count;
+        // Rows unless that leaves a thread idle or, for the packed kernel, is the worse split. Long k (the weight
+        // gradients over all rows) streams A and B from memory: each thread reads all of the operand the split
+        // does not cut, so rows when A is the larger (m ≥ n). Short k: the fewer tiles on the busiest thread.
+        // Depends on the shape only.
+        int rowTiles = (m + mr - 1) / mr, colTiles = (n + nr - 1) / nr;
+        bool byRows = m >= threads * mr
+            && (!packed || colTiles < threads
+                || (job.K > 4 * KC ? m >= n : (rowTiles + threads - 1) / threads * colTiles <= rowTiles * ((colTiles + threads - 1) / threads)));
+        if (byRows)
         {
-            // Fixed row chunks, multiples of MR so every chunk but the last is whole micro-tiles.
-            int chunk = (m / MR + threads - 1) / threads * MR;
+            // Fixed row chunks, whole micro-tiles but the last.
+            int chunk = (rowTiles + threads - 1) / threads * mr;
             int chunks = (m + chunk - 1) / chunk;
             Parallel.For(0, chunks, ThreadLimit.Options, s => job.Run(s * chunk, Math.Min(m, (s + 1) * chunk), 0, n));
         }
         else
         {
-            int w = NV * Vector512<T>.Count;
-            int chunk = Math.Max(1, (n / w + threads - 1) / threads) * w;
+            int chunk = Math.Max(1, (colTiles + threads - 1) / threads) * nr;
             int chunks = (n + chunk - 1) / chunk;
             Parallel.For(0, chunks, ThreadLimit.Options, s => job.Run(0, m, s * chunk, Math.Min(n, (s + 1) * chunk)));
         }
     }
+
+    /// <summary>
+    /// Where the packed kernel is the faster (docs/BENCHMARKS.md, "GEMM"): from 32 rows of C on, where packing B is
+    /// spread over enough tiles (below, the recurrence's per-step products of 8 sequences lose more to the copy and
+    /// to the 6-row tile's unused rows than the packed panel gains); and, for long k (a weight gradient over all
+    /// rows, B streamed from memory once), only where C is at least as tall as wide: a wide C packs a wide B slab
+    /// from memory per k block, a copy that does not overlap the FMAs as the unpacked kernel's in-place reads do.
+    /// </summary>
+    internal static bool PackedPays(int m, int n, int k) => m >= 32 && (k <= 4 * KC || m >= n);
 
     /// <summary>
     /// Effectively computes <c>dst[j*rows + i] = src[i*lds + j]</c>: src is a [rows, cols] view with row
@@ -129,12 +169,24 @@ public static class Gemm
     }
 
     /// <summary>One product's operands as raw pointers, so fixed chunks of it can run on other threads.</summary>
-    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate)
+    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        public T* C => c;
+        public int Ldc => ldc;
+        /// <summary>A's element (i, p) is at <c>A[i*Ars + p*Acs]</c>.</summary>
+        public T* A => a;
+        public int Ars => ars;
+        public int Acs => acs;
+        public T* B => b;
+        public int Ldb => ldb;
+        public int K => k;
+        public bool Accumulate => accumulate;
+
         /// <summary>C[i0..i1, j0..j1] of the product.</summary>
         public void Run(int i0, int i1, int j0, int j1)
         {
+            if (packed) { RunPacked(this, i0, i1, j0, j1); return; }
             // Short k (the input projection, dx, the per-step products): blocks of MC rows outermost, so a
             // block's rows of A and C stay in L2 while all of B streams past. Long k (the weight gradients,
             // k = all steps): k blocks outermost, so each B block is read once and the small C stays in L2.
@@ -162,7 +214,7 @@ public static class Gemm
                 {
                     int i = i0;
                     for (; i + MR <= i1; i += MR)
-                        Tile(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, add);
+                        Tile<T, FourRows>(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, MR, add);
                     for (; i < i1; i++)
                         Row(c + (long)i * ldc + j, ak + (long)i * ars, acs, bk + j, ldb, kc, tileCols, add);
                 }
@@ -173,23 +225,37 @@ public static class Gemm
         }
     }
 
+    /// <summary>The rows of a micro-tile, a type so that each kernel instantiation is compiled for its count.</summary>
+    private interface ITileRows { static abstract int Count { get; } }
+    /// <summary>The unpacked kernel's 4 × 4-vector tile: 16 accumulators, per k four loads of B and four broadcasts of A.</summary>
+    private struct FourRows : ITileRows { public static int Count => MR; }
+    /// <summary>The packed kernel's 6 × 4-vector tile: 24 accumulators, per k four loads of B and six broadcasts of A.</summary>
+    private struct SixRows : ITileRows { public static int Count => PMR; }
+
     /// <summary>
-    /// The register-blocked micro-kernel: C[4, 4 vectors] (+)= A[4, kc] · B[kc, 4 vectors], sixteen
-    /// accumulators, per k four loads of B, four broadcasts of A and sixteen FMAs.
+    /// The register-blocked micro-kernel: C[rows, 4 vectors] (+)= A[rows, kc] · B[kc, 4 vectors], A element (i, p)
+    /// at <c>a[i*ars + p*acs]</c>, B row p at <c>b + p*ldb</c>, rows ≤ TRows.Count accumulators' rows (the
+    /// branches on TRows.Count fold away per instantiation). Missing rows repeat row 0 (no read past A) and are not
+    /// stored. Each element: a zeroed accumulator, one FMA per k in ascending order, then added to C (SPEC D13).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int kc, bool add)
+    private static unsafe void Tile<T, TRows>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int kc, int rows, bool add)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TRows : struct, ITileRows
     {
         int w = Vector512<T>.Count;
+        bool six = TRows.Count > 4;
         Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<T> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<T> c20 = default, c21 = default, c22 = default, c23 = default;
         Vector512<T> c30 = default, c31 = default, c32 = default, c33 = default;
-        T* a0 = a, a1 = a + ars, a2 = a + 2 * ars, a3 = a + 3 * ars;
-        for (int p = 0; p < kc; p++)
+        Vector512<T> c40 = default, c41 = default, c42 = default, c43 = default;
+        Vector512<T> c50 = default, c51 = default, c52 = default, c53 = default;
+        T* a0 = a, a1 = rows > 1 ? a + ars : a, a2 = rows > 2 ? a + 2 * ars : a;
+        T* a3 = rows > 3 ? a + 3 * ars : a, a4 = rows > 4 ? a + 4 * ars : a, a5 = rows > 5 ? a + 5 * ars : a;
+        T* bp = b;
+        for (int p = 0; p < kc; p++, bp += ldb)
         {
-            T* bp = b + (long)p * ldb;
             Vector512<T> b0 = Vector512.Load(bp), b1 = Vector512.Load(bp + w);
             Vector512<T> b2 = Vector512.Load(bp + 2 * w), b3 = Vector512.Load(bp + 3 * w);
             long q = (long)p * acs;
@@ -201,11 +267,20 @@ public static class Gemm
             c20 = Simd<T>.Fma(x, b0, c20); c21 = Simd<T>.Fma(x, b1, c21); c22 = Simd<T>.Fma(x, b2, c22); c23 = Simd<T>.Fma(x, b3, c23);
             x = Vector512.Create(a3[q]);
             c30 = Simd<T>.Fma(x, b0, c30); c31 = Simd<T>.Fma(x, b1, c31); c32 = Simd<T>.Fma(x, b2, c32); c33 = Simd<T>.Fma(x, b3, c33);
+            if (six)
+            {
+                x = Vector512.Create(a4[q]);
+                c40 = Simd<T>.Fma(x, b0, c40); c41 = Simd<T>.Fma(x, b1, c41); c42 = Simd<T>.Fma(x, b2, c42); c43 = Simd<T>.Fma(x, b3, c43);
+                x = Vector512.Create(a5[q]);
+                c50 = Simd<T>.Fma(x, b0, c50); c51 = Simd<T>.Fma(x, b1, c51); c52 = Simd<T>.Fma(x, b2, c52); c53 = Simd<T>.Fma(x, b3, c53);
+            }
         }
         Store(c, w, add, c00, c01, c02, c03);
-        Store(c + ldc, w, add, c10, c11, c12, c13);
-        Store(c + 2 * ldc, w, add, c20, c21, c22, c23);
-        Store(c + 3 * ldc, w, add, c30, c31, c32, c33);
+        if (rows > 1) Store(c + ldc, w, add, c10, c11, c12, c13);
+        if (rows > 2) Store(c + 2 * ldc, w, add, c20, c21, c22, c23);
+        if (rows > 3) Store(c + 3 * ldc, w, add, c30, c31, c32, c33);
+        if (six && rows > 4) Store(c + 4 * ldc, w, add, c40, c41, c42, c43);
+        if (six && rows > 5) Store(c + 5 * ldc, w, add, c50, c51, c52, c53);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

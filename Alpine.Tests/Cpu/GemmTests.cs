@@ -19,15 +19,7 @@ public class GemmTests
                     var a = Rand(rng, (transA ? k : m) * lda);
                     var b = Rand(rng, (transB ? n : k) * ldb);
                     var c = Rand(rng, m * ldc);
-                    var expected = (double[])c.Clone();
-                    for (int i = 0; i < m; i++)
-                        for (int j = 0; j < n; j++)
-                        {
-                            double s = accumulate ? c[i * ldc + j] : 0;
-                            for (int p = 0; p < k; p++)
-                                s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                            expected[i * ldc + j] = s;
-                        }
+                    var expected = Reference(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate);
                     Gemm.Multiply<double>(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate);
                     Assert.That(c, Is.EqualTo(expected).Within(1e-10), $"transA={transA} transB={transB} accumulate={accumulate}");
                 }
@@ -48,12 +40,84 @@ public class GemmTests
         Assert.That(parallel, Is.EqualTo(serial).AsCollection);
     }
 
+    /// <summary>
+    /// The packed kernel at the edges of each of its blocks: rows around its 6-row tile and 96-row block, columns
+    /// around its 64-float panel and 256-column slab, k around its 128 block and the 512 short/long switch.
+    /// Double against a float64 triple loop; float against the same reference within float rounding, and bit for
+    /// bit against the unpacked kernel (both sum every element in one order, SPEC D13).
+    /// </summary>
+    [TestCase(1, 1, 1), TestCase(5, 17, 3), TestCase(6, 64, 128), TestCase(7, 65, 129), TestCase(13, 63, 127),
+     TestCase(97, 31, 200), TestCase(101, 257, 40), TestCase(12, 130, 513), TestCase(64, 64, 1100)]
+    public void PackedEqualsFloat64ReferenceAndUnpackedBits(int m, int n, int k)
+    {
+        var rng = new Random(m * 7919 + n * 31 + k);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    string what = $"transA={transA} transB={transB} accumulate={accumulate}";
+                    int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5;
+                    var a = Rand(rng, (transA ? k : m) * lda);
+                    var b = Rand(rng, (transB ? n : k) * ldb);
+                    var c = Rand(rng, m * ldc);
+                    var expected = Reference(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate);
+
+                    var cd = (double[])c.Clone();
+                    Gemm.Multiply<double>(cd, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate, parallel: false, Gemm.Kernel.Packed);
+                    Assert.That(cd, Is.EqualTo(expected).Within(1e-10), "double, " + what);
+
+                    float[] af = ToFloat(a), bf = ToFloat(b), packed = ToFloat(c), unpacked = ToFloat(c);
+                    Gemm.Multiply<float>(packed, ldc, af, lda, transA, bf, ldb, transB, m, n, k, accumulate, parallel: false, Gemm.Kernel.Packed);
+                    Gemm.Multiply<float>(unpacked, ldc, af, lda, transA, bf, ldb, transB, m, n, k, accumulate, parallel: false, Gemm.Kernel.Unpacked);
+                    Assert.That(packed, Is.EqualTo(unpacked).AsCollection, "float packed vs unpacked bits, " + what);
+                    // |error| ≤ k·ε·Σ|a·b| at worst; the terms are in [−1, 1], so k·ε·(k + 1) with margin.
+                    double tolerance = 4 * (k + 1) * k * 6e-8;
+                    for (int e = 0; e < expected.Length; e++)
+                        Assert.That(packed[e], Is.EqualTo(expected[e]).Within(tolerance), $"float element {e}, " + what);
+                }
+    }
+
+    /// <summary>SPEC D13 for the packed kernel: one thread or two (any split of rows or columns), the same bits.</summary>
+    [TestCase(256, 64, 1000, false), TestCase(64, 256, 5000, true), TestCase(64, 64, 700, true), TestCase(301, 200, 64, false),
+     TestCase(7, 700, 64, false), TestCase(256, 128, 2000, true)]
+    public void PackedOneThreadEqualsTwoBitForBit(int m, int n, int k, bool transA)
+    {
+        var rng = new Random(12);
+        var a = ToFloat(Rand(rng, m * k));
+        var b = ToFloat(Rand(rng, k * n));
+        int lda = transA ? m : k;
+        var one = new float[m * n];
+        var two = new float[m * n];
+        Gemm.Multiply<float>(one, n, a, lda, transA, b, n, false, m, n, k, accumulate: false, parallel: false, Gemm.Kernel.Packed);
+        Gemm.Multiply<float>(two, n, a, lda, transA, b, n, false, m, n, k, accumulate: false, parallel: true, Gemm.Kernel.Packed);
+        Assert.That(two, Is.EqualTo(one).AsCollection);
+        Assert.That(one.Any(v => v != 0), Is.True);
+    }
+
     [Test]
     public void RejectsAViewLongerThanItsBuffer()
     {
         var ex = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(new float[6], 3, new float[5], 3, false, new float[9], 3, false, 2, 3, 3, false));
         Assert.That(ex!.Message, Does.Contain("A"));
     }
+
+    /// <summary>The product by the float64 triple loop.</summary>
+    private static double[] Reference(double[] c, int ldc, double[] a, int lda, bool transA, double[] b, int ldb, bool transB,
+        int m, int n, int k, bool accumulate)
+    {
+        var expected = (double[])c.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = accumulate ? c[i * ldc + j] : 0;
+                for (int p = 0; p < k; p++)
+                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                expected[i * ldc + j] = s;
+            }
+        return expected;
+    }
+
+    private static float[] ToFloat(double[] v) => v.Select(x => (float)x).ToArray();
 
     private static double[] Rand(Random rng, int count) => Enumerable.Range(0, count).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
 }

@@ -1,0 +1,143 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Alpine.Cpu;
+
+/// <summary>
+/// The packed kernel of <see cref="Gemm"/> (BLIS's loop nest): a slab of B copied into contiguous panels of
+/// <see cref="PNV"/> vectors' width, each panel reused from L1 by every 6-row tile of a block of A's rows, and a
+/// 6 × 4-vector register tile (24 accumulators: per k four loads of B, six broadcasts of A, 24 FMAs, which keeps
+/// both FMA pipes of a core busy through the FMA latency). A is read in place: for Aᵀ (the weight gradients) the six
+/// rows of a tile are six neighbouring elements of one stored row, so a k step reads one cache line, and the panel
+/// of B is contiguous, so the Aᵀ·B products no longer read B with the stride of the activation buffers. A single
+/// 64-column panel (dx, the 64-wide gradients) is already contiguous per row and is read in place. A partial tile
+/// repeats a row of A for its missing rows and stores only its own; a partial panel's columns are zero in the
+/// packed copy, computed into a scratch tile and its valid part added to C.
+/// <para>
+/// Every element of C is summed exactly as by the unpacked kernel (SPEC D13): k blocks of <see cref="KC"/> in
+/// ascending order, each an FMA chain from zero in ascending k, added to C. The two kernels and any thread
+/// split therefore give the same bits; which one runs is a matter of speed only.
+/// </para>
+/// </summary>
+public static partial class Gemm
+{
+    /// <summary>Rows of C per packed micro-tile.</summary>
+    private const int PMR = 6;
+    /// <summary>SIMD vectors of C per packed micro-tile row: 4·16 = 64 floats, 4·8 = 32 doubles.</summary>
+    private const int PNV = 4;
+    /// <summary>Rows of C per block: a block's rows of A (96 × KC floats, 48 KiB) stay in L2 across B's panels.</summary>
+    private const int PMC = 96;
+    /// <summary>Columns of C per slab of packed B: a slab of KC rows is at most 128 KiB of floats (L2).</summary>
+    private const int PNC = 256;
+
+    /// <summary>C[i0..i1, j0..j1] of the product by the packed kernel.</summary>
+    private static unsafe void RunPacked<T>(in Job<T> job, int i0, int i1, int j0, int j1)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int nr = PNV * Vector512<T>.Count, k = job.K;
+        // Short k: B's whole depth is packed once per column slab and every row block runs over it (the rows
+        // of A and C stay in L2 while B, small, is reread). Long k: one KC block of B at a time, every row
+        // block under it, so B is read once and C (small) stays in L2. Either way each element takes its k blocks
+        // in ascending order.
+        int slab = k <= 4 * KC ? k : KC;
+        int maxCols = Math.Min(PNC, (j1 - j0 + nr - 1) / nr * nr);
+        T* tile = PackScratch<T>.Tile(PMR * nr);
+        T* bp = null;
+        for (int jc = j0; jc < j1; jc += PNC)
+        {
+            int nc = Math.Min(PNC, j1 - jc), panels = (nc + nr - 1) / nr;
+            // One whole panel (the 64-column weight gradients) is read in place: its rows are contiguous already.
+            bool inPlace = nc == nr;
+            if (!inPlace && bp == null) bp = PackScratch<T>.B(slab * maxCols);
+            for (int s0 = 0; s0 < k; s0 += slab)
+            {
+                int sk = Math.Min(slab, k - s0);
+                if (!inPlace) PackB(bp, job.B + (long)s0 * job.Ldb + jc, job.Ldb, sk, nc, nr);
+                for (int ib = i0; ib < i1; ib += PMC)
+                {
+                    int ie = Math.Min(i1, ib + PMC);
+                    for (int p0 = s0; p0 < s0 + sk; p0 += KC)
+                    {
+                        int kc = Math.Min(KC, s0 + sk - p0);
+                        bool add = job.Accumulate || p0 > 0;
+                        T* ak = job.A + (long)p0 * job.Acs;
+                        for (int jp = 0; jp < panels; jp++)
+                        {
+                            T* bpanel = inPlace ? job.B + (long)p0 * job.Ldb + jc : bp + (long)jp * sk * nr + (long)(p0 - s0) * nr;
+                            int ldp = inPlace ? job.Ldb : nr;
+                            int j = jc + jp * nr, cols = Math.Min(nr, jc + nc - j);
+                            T* c = job.C + j;
+                            for (int i = ib; i < ie; i += PMR)
+                            {
+                                int rows = Math.Min(PMR, ie - i);
+                                if (cols == nr)
+                                    Tile<T, SixRows>(c + (long)i * job.Ldc, job.Ldc, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, add);
+                                else
+                                {
+                                    Tile<T, SixRows>(tile, nr, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, false);
+                                    Merge(c + (long)i * job.Ldc, job.Ldc, tile, nr, rows, cols, add);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// B[0..kc, 0..nc] (row stride ldb) into panels of nr columns, each panel kc rows of nr contiguous elements,
+    /// panel after panel; the last panel's columns past nc are zero.
+    /// </summary>
+    private static unsafe void PackB<T>(T* dst, T* b, int ldb, int kc, int nc, int nr)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        for (int j0 = 0; j0 < nc; j0 += nr)
+        {
+            int cols = Math.Min(nr, nc - j0);
+            T* panel = dst + (long)j0 * kc;
+            if (cols == nr)
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = b + (long)p * ldb + j0, to = panel + (long)p * nr;
+                    for (int v = 0; v < nr; v += w) Vector512.Load(src + v).Store(to + v);
+                }
+            else
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = b + (long)p * ldb + j0, to = panel + (long)p * nr;
+                    for (int j = 0; j < cols; j++) to[j] = src[j];
+                    for (int j = cols; j < nr; j++) to[j] = T.Zero;
+                }
+        }
+    }
+
+    /// <summary>C[0..rows, 0..cols] = (add ? C : 0) + the scratch tile's part; scalar adds give the vector adds' bits.</summary>
+    private static unsafe void Merge<T>(T* c, int ldc, T* tile, int ldt, int rows, int cols, bool add)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            T* cr = c + (long)r * ldc, tr = tile + (long)r * ldt;
+            for (int j = 0; j < cols; j++) cr[j] = add ? cr[j] + tr[j] : tr[j];
+        }
+    }
+
+    /// <summary>Per-thread pinned scratch of the packed kernel, grown on demand and kept for the thread's life.</summary>
+    private static class PackScratch<T> where T : unmanaged
+    {
+        [ThreadStatic] private static T[]? _b, _tile;
+
+        public static unsafe T* B(int size) => Get(ref _b, size);
+        public static unsafe T* Tile(int size) => Get(ref _tile, size);
+
+        private static unsafe T* Get(ref T[]? buffer, int size)
+        {
+            if (buffer == null || buffer.Length < size) buffer = GC.AllocateUninitializedArray<T>(size, pinned: true);
+            return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        }
+    }
+}
