@@ -20,6 +20,8 @@ public sealed record ServingOptions
     public string? ServingDir { get; init; }
     /// <summary>False: observations live in memory only (benchmarks, read-only use); nothing is written.</summary>
     public bool Journaled { get; init; } = true;
+    /// <summary>How far a journaled observation is written before it is acknowledged.</summary>
+    public JournalSync JournalSync { get; init; } = JournalSync.Disk;
     /// <summary>Threads the load-time encoding uses; 0 means every core.</summary>
     public int Threads { get; init; }
     /// <summary>Bytes the item-side cache (every head's x part of an item, <see cref="ItemCache"/>) may take; items past
@@ -115,7 +117,7 @@ public sealed partial class AlpineModel : IDisposable
         }, folder.ItemsPath);
         var served = new AlpineModel(data, file.Config, file.Parameters, projection, options.Threads, options.ItemCacheBytes) { ModelPath = Path.GetFullPath(path) };
         if (options.Journaled)
-            served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"));
+            served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"), options.JournalSync);
         return served;
     }
 
@@ -125,11 +127,12 @@ public sealed partial class AlpineModel : IDisposable
     /// given, journals observations there (and replays what it holds).
     /// </summary>
     public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
-        IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0, long itemCacheBytes = ServingOptions.DefaultItemCacheBytes)
+        IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0, long itemCacheBytes = ServingOptions.DefaultItemCacheBytes,
+        JournalSync sync = JournalSync.Disk)
     {
         var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
         var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads, itemCacheBytes);
-        if (servingDir is not null) served.OpenJournal(servingDir);
+        if (servingDir is not null) served.OpenJournal(servingDir, sync);
         return served;
     }
 
@@ -244,7 +247,7 @@ public sealed partial class AlpineModel : IDisposable
     {
         var click = o.Click ? _click.Append(current.Click, o.Item) : current.Click;
         var notClick = !o.Click && _notClick is not null ? _notClick.Append(current.NotClick!, o.Item) : current.NotClick;
-        Volatile.Write(ref _users[o.User], new UserState(click, notClick, o.Timestamp, [.. current.Observed, o.Item]));
+        Volatile.Write(ref _users[o.User], new UserState(click, notClick, o.Timestamp, current.Observed.Append(o.Item)));
         Interlocked.Increment(ref _observed);
     }
 
@@ -255,7 +258,7 @@ public sealed partial class AlpineModel : IDisposable
             e.Encode(s.Items.AsSpan(s.Offsets[u], s.Length(u)), s.GraphPred.AsSpan(s.Offsets[u] * s.TopL, s.Length(u) * s.TopL));
         int last = d.UserOffsets[u + 1] - 1;
         return new UserState(Branch(_click, d.ClickSequences), _notClick is null ? null : Branch(_notClick, d.NotClickSequences),
-            last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, []);
+            last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, ItemLog.Empty);
     }
 
     private UserState State(int user)
@@ -292,7 +295,7 @@ public sealed partial class AlpineModel : IDisposable
     {
         var seen = new bool[ItemCount];
         for (int p = Data.UserOffsets[user]; p < Data.UserOffsets[user + 1]; p++) seen[Data.Item[p]] = true;
-        foreach (int i in state.Observed) seen[i] = true;
+        foreach (int i in state.Observed.Items) seen[i] = true;
         return [.. Enumerable.Range(0, ItemCount).Where(i => !seen[i])];
     }
 }

@@ -72,7 +72,7 @@ public class AlpineModelTests
             var state = served.StateOf(u);
             AssertReencoded(served, data, window, data.ClickSequences, u, added[u].Where(o => o.Click).Select(o => o.Item), state.Click, "click");
             AssertReencoded(served, data, window, data.NotClickSequences, u, added[u].Where(o => !o.Click).Select(o => o.Item), state.NotClick!, "not-click");
-            Assert.That(state.Observed, Is.EqualTo(added[u].Select(o => o.Item)));
+            Assert.That(state.Observed.Items.ToArray(), Is.EqualTo(added[u].Select(o => o.Item)));
         }
     }
 
@@ -103,6 +103,17 @@ public class AlpineModelTests
         Assert.That(state.C.AsSpan((state.Count - rows) * h, rows * h).ToArray(), Is.EqualTo(expected.C.AsSpan((expected.Count - rows) * h, rows * h).ToArray()),
             $"user {user} {what}: c");
         Assert.That(state.Items.AsSpan(state.Count - rows, rows).ToArray(), Is.EqualTo(items[^rows..]));
+    }
+
+    [Test]
+    public void AnItemLogSnapshotKeepsItsItemsWhileLaterOnesAppendAndGrow()
+    {
+        var snapshots = new List<ItemLog> { ItemLog.Empty };
+        for (int i = 0; i < 40; i++) snapshots.Add(snapshots[^1].Append(100 + i));
+        for (int n = 0; n <= 40; n++)
+            Assert.That(snapshots[n].Items.ToArray(), Is.EqualTo(Enumerable.Range(100, n)), $"the snapshot of {n} items");
+        Assert.That(snapshots[9].Bytes, Is.EqualTo(snapshots[16].Bytes), "appends share the buffer while it has room");
+        Assert.That(snapshots[40].Bytes, Is.LessThanOrEqualTo(4 * 2 * 40), "the buffer at most doubles");
     }
 
     [Test]
