@@ -84,10 +84,6 @@ internal sealed class HeadParts
         Gemm.Multiply<float>(parts, km, x, D, false, _xT, km, false, n, km, D, accumulate: true, parallel);
     }
 
-    /// <summary>Head k's output from its pre-activation z (M, overwritten by ReLU(z)): W2 ReLU(z) + b2.</summary>
-    public float Output(int head, Span<float> z)
-    {
-        TensorPrimitives.Max(z, 0f, z);
-        return TensorPrimitives.Dot<float>(z, _w2[head]) + _b2[head];
-    }
+    /// <summary>Head k's output from its activations a = ReLU(z) (M): W2 a + b2.</summary>
+    public float Output(int head, ReadOnlySpan<float> a) => TensorPrimitives.Dot<float>(a, _w2[head]) + _b2[head];
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -27,10 +28,9 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
         foreach (BranchTensors t in layout.Branches)
         {
             if (t.Wa is { } wa) Linear.Forward<float>(q.AsSpan(t.Head * h, h), x, wa.Of(parameters), [], h, parallel: false);
-            else System.Numerics.Tensors.TensorPrimitives.Multiply(x, 1f / MathF.Sqrt(h), q.AsSpan(t.Head * h, h));
+            else TensorPrimitives.Multiply(x, 1f / MathF.Sqrt(h), q.AsSpan(t.Head * h, h));
         }
         float[] parts = itemParts.ToArray();
-        float[] alphas = layout.Alphas;
         Parallel.For(0, (p.Length + Block - 1) / Block, ThreadLimit.Options, block =>
         {
             int i0 = block * Block, b = Math.Min(Block, p.Length - i0);
@@ -49,17 +49,14 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
                         parts.AsSpan(t.Head * m, m).CopyTo(z.AsSpan(i * m, m));
                     }
                     Gemm.Multiply<float>(z, m, f, h, false, heads.OtherT(t.Head), m, false, b, m, h, accumulate: true);
-                    for (int i = 0; i < b; i++) logit[i] += alphas[t.Head] * heads.Output(t.Head, z.AsSpan(i * m, m));
+                    AddOutputs(t.Head, z.AsSpan(0, b * m), logit);
                 }
                 if (heads.HasUserHead)
                 {
                     int k = heads.Heads - 1;
                     for (int i = 0; i < b; i++)
-                    {
-                        var zi = z.AsSpan(i * m, m);
-                        System.Numerics.Tensors.TensorPrimitives.Add(heads.UserPart(users[i0 + i]), parts.AsSpan(k * m, m), zi);
-                        logit[i] += alphas[k] * heads.Output(k, zi);
-                    }
+                        TensorPrimitives.Add(heads.UserPart(users[i0 + i]), parts.AsSpan(k * m, m), z.AsSpan(i * m, m));
+                    AddOutputs(k, z.AsSpan(0, b * m), logit);
                 }
                 for (int i = 0; i < b; i++) p[i0 + i] = 1f / (1f + MathF.Exp(-logit[i]));
             }
@@ -69,5 +66,13 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
                 ArrayPool<float>.Shared.Return(alpha); ArrayPool<float>.Shared.Return(logit);
             }
         });
+    }
+
+    /// <summary>logit[i] += α_k · head k's output for each row i of the pre-activations z (rows of M, ReLU'd here).</summary>
+    private void AddOutputs(int head, Span<float> z, float[] logit)
+    {
+        int m = heads.M;
+        TensorPrimitives.Max(z, 0f, z);
+        for (int i = 0; i < z.Length / m; i++) logit[i] += layout.Alphas[head] * heads.Output(head, z.Slice(i * m, m));
     }
 }
