@@ -23,15 +23,15 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// <summary>One branch's per-call factors: A = Hw W_a (n, D) and either P = Hw W1_fᵀ (n, M) or, for n ≥ H, Hw itself.</summary>
     private readonly record struct Branch(int Head, int Rows, float[] A, float[] Pool, bool Pooled);
 
-    public void Probabilities(int user, UserState state, ReadOnlySpan<int> candidates, float[] p)
+    /// <summary>p(click) of items <paramref name="ids"/>[i], i &lt; <paramref name="count"/>, for the user in <paramref name="state"/>, into p[i].</summary>
+    public void Probabilities(int user, UserState state, int[] ids, int count, float[] p)
     {
         int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
         var branches = layout.Branches.Select(t => Factor(t, t.Clicks ? state.Click : state.NotClick!)).ToArray();
-        int[] ids = candidates.ToArray();
         int maxRows = Math.Max(1, branches.Length == 0 ? 1 : branches.Max(b => b.Rows));
-        Parallel.For(0, (ids.Length + Block - 1) / Block, ThreadLimit.Options, block =>
+        Parallel.For(0, (count + Block - 1) / Block, ThreadLimit.Options, block =>
         {
-            int i0 = block * Block, b = Math.Min(Block, ids.Length - i0);
+            int i0 = block * Block, b = Math.Min(Block, count - i0);
             var pool = ArrayPool<float>.Shared;
             float[] x = pool.Rent(b * d), xT = pool.Rent(d * b), parts = pool.Rent(b * km), sT = pool.Rent(maxRows * b), f = pool.Rent(b * h);
             float[] colMax = pool.Rent(b), colSum = pool.Rent(b);

@@ -19,9 +19,9 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
 
     /// <summary>
     /// p(click) of the item with x <paramref name="x"/> (D) and head parts <paramref name="itemParts"/> (K·M, from
-    /// <see cref="ItemCache"/>) for user <paramref name="users"/>[i] in state <paramref name="states"/>[i].
+    /// <see cref="ItemCache"/>) for user <paramref name="users"/>[i] in state <paramref name="states"/>[i], i &lt; <paramref name="count"/>.
     /// </summary>
-    public void Probabilities(ReadOnlySpan<float> x, ReadOnlySpan<float> itemParts, UserState[] states, int[] users, float[] p)
+    public void Probabilities(ReadOnlySpan<float> x, ReadOnlySpan<float> itemParts, UserState[] states, int[] users, int count, float[] p)
     {
         int h = heads.H, m = heads.M, branches = layout.Branches.Count, window = config.Window;
         var q = new float[branches * h];
@@ -31,9 +31,9 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
             else TensorPrimitives.Multiply(x, 1f / MathF.Sqrt(h), q.AsSpan(t.Head * h, h));
         }
         float[] parts = itemParts.ToArray();
-        Parallel.For(0, (p.Length + Block - 1) / Block, ThreadLimit.Options, block =>
+        Parallel.For(0, (count + Block - 1) / Block, ThreadLimit.Options, block =>
         {
-            int i0 = block * Block, b = Math.Min(Block, p.Length - i0);
+            int i0 = block * Block, b = Math.Min(Block, count - i0);
             float[] f = ArrayPool<float>.Shared.Rent(b * h), z = ArrayPool<float>.Shared.Rent(b * m);
             float[] alpha = ArrayPool<float>.Shared.Rent(window), logit = ArrayPool<float>.Shared.Rent(b);
             try
