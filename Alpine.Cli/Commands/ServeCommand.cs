@@ -19,12 +19,16 @@ public sealed class ServeCommand : ICommand
     private readonly Option<string> _urls = Opt.Text("urls", "where to listen, ';'-separated (port 0: a free port) [default: http://127.0.0.1:5080]", helpName: "URLS");
     private readonly Option<string> _serving = Opt.Text("serving", "the folder of the observation journal [default: serving/ beside the model]", helpName: "DIR");
 
-    public Command Definition => new("serve", "serve a trained model over HTTP: score, recommend, route new items, observe impressions") { _data, _model, _urls, _serving };
+    private readonly Choice<JournalSync> _sync = Opt.Choice("journal-sync",
+        "how far an observe is written before its 200: to the disk (survives power loss) or to the OS (survives kill -9 of the server only)",
+        JournalSync.Disk, ("disk", JournalSync.Disk), ("os", JournalSync.Os));
+
+    public Command Definition => new("serve", "serve a trained model over HTTP: score, recommend, route new items, observe impressions") { _data, _model, _urls, _serving, _sync };
 
     public int Run(ParseResult p)
     {
         string urls = p.GetValue(_urls) ?? "http://127.0.0.1:5080";
-        using var model = AlpineModel.Load(p.GetValue(_data)!, p.GetValue(_model)!, new ServingOptions { ServingDir = p.GetValue(_serving) });
+        using var model = AlpineModel.Load(p.GetValue(_data)!, p.GetValue(_model)!, new ServingOptions { ServingDir = p.GetValue(_serving), JournalSync = _sync.Get(p) });
         foreach (string w in model.Warnings) Console.Error.WriteLine($"alpine serve: {w}");
         var app = ServeHost.Build(model, urls);
         CtrlC.Run(token =>

@@ -5,9 +5,9 @@ namespace Alpine.Serving;
 public sealed partial class AlpineModel
 {
     /// <summary>Opens (locks) the serving folder's journal and replays its observations in order.</summary>
-    private void OpenJournal(string dir)
+    private void OpenJournal(string dir, JournalSync sync)
     {
-        var journal = Journal.Open(dir, Data.Fingerprint, out var records, out string? warning);
+        var journal = Journal.Open(dir, Data.Fingerprint, sync, out var records, out string? warning);
         try
         {
             foreach (var (offset, o) in records)

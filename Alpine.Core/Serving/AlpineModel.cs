@@ -1,3 +1,4 @@
+using System.Buffers;
 using Alpine.Data;
 using Alpine.Inference;
 using Alpine.Model;
@@ -20,8 +21,16 @@ public sealed record ServingOptions
     public string? ServingDir { get; init; }
     /// <summary>False: observations live in memory only (benchmarks, read-only use); nothing is written.</summary>
     public bool Journaled { get; init; } = true;
+    /// <summary>How far a journaled observation is written before it is acknowledged.</summary>
+    public JournalSync JournalSync { get; init; } = JournalSync.Disk;
     /// <summary>Threads the load-time encoding uses; 0 means every core.</summary>
     public int Threads { get; init; }
+    /// <summary>Bytes the item-side cache (every head's x part of an item, <see cref="ItemCache"/>) may take; items past
+    /// it are computed per request.</summary>
+    public long ItemCacheBytes { get; init; } = DefaultItemCacheBytes;
+
+    /// <summary>256 MiB: 174,762 items at the default shape (1.5 KB each).</summary>
+    public const long DefaultItemCacheBytes = 256L << 20;
 }
 
 /// <summary>
@@ -31,7 +40,10 @@ public sealed record ServingOptions
 /// <see cref="Observe"/> appends one impression, journals it (when journaled) and advances that user's branch by one
 /// graph-LSTM step, swapping the user's state in whole: readers see it before or after, never torn. The user-matrix
 /// row stays as trained (SPEC D9: it is a parameter). Scores equal <see cref="Recommender.Rank"/> of a
-/// SharedPrefix model to float rounding (the states come from <see cref="CellStep"/>, not the batched layer).
+/// SharedPrefix model to float rounding (the states come from <see cref="CellStep"/>, not the batched layer, and the
+/// prediction layer is factored: <see cref="Router"/> shares the item's work across users, <see cref="CandidateScorer"/>
+/// the user's across candidates, both reading the per-item <see cref="ItemCache"/> and the per-user U part of
+/// <see cref="HeadParts"/>, M floats a user).
 /// </summary>
 public sealed partial class AlpineModel : IDisposable
 {
@@ -39,20 +51,28 @@ public sealed partial class AlpineModel : IDisposable
     private readonly object[] _userLocks;
     private readonly StateEncoder _click;
     private readonly StateEncoder? _notClick;
-    private readonly Scorer _scorer;
+    private readonly HeadParts _heads;
+    private readonly ItemCache _itemCache;
+    private readonly Router _router;
+    private readonly int[] _allUsers;
+    private readonly CandidateScorer _candidates;
     private readonly ModelLayout _layout;
     private readonly float[] _p;
     private readonly FeatureProjection? _projection;
     private Journal? _journal;
     private long _observed;
 
-    private AlpineModel(PreparedData data, ModelConfig config, float[] parameters, FeatureProjection? projection, int threads)
+    private AlpineModel(PreparedData data, ModelConfig config, float[] parameters, FeatureProjection? projection, int threads, long itemCacheBytes)
     {
         config.Validate();
         Data = data; Config = config; _p = parameters; _projection = projection;
         _layout = ModelLayout.ForBackend(config, data.Items, data.UserCount, parameters);
-        _scorer = new Scorer(config, _layout, parameters);
+        _allUsers = [.. Enumerable.Range(0, data.UserCount)];
         float[] category = _layout.Category is { } cat ? cat.Of(parameters).ToArray() : [];
+        _heads = new HeadParts(config, _layout, parameters, threads);
+        _itemCache = new ItemCache(_heads, data.Items, category, itemCacheBytes);
+        _router = new Router(config, _layout, parameters, _heads);
+        _candidates = new CandidateScorer(config, _layout, parameters, _heads, _itemCache);
         StateEncoder Encoder(BranchTensors t) => new(new CellStep(config, t, parameters), data.Items, category, config.Window, data.TopL, data.Metric);
         _click = Encoder(_layout.Branches[0]);
         _notClick = _layout.Branches.Count > 1 ? Encoder(_layout.Branches[1]) : null;
@@ -96,9 +116,9 @@ public sealed partial class AlpineModel : IDisposable
             var npy = folder.OpenFeatures();
             return (new NpyFeatureRows(npy), npy);
         }, folder.ItemsPath);
-        var served = new AlpineModel(data, file.Config, file.Parameters, projection, options.Threads) { ModelPath = Path.GetFullPath(path) };
+        var served = new AlpineModel(data, file.Config, file.Parameters, projection, options.Threads, options.ItemCacheBytes) { ModelPath = Path.GetFullPath(path) };
         if (options.Journaled)
-            served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"));
+            served.OpenJournal(options.ServingDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "serving"), options.JournalSync);
         return served;
     }
 
@@ -108,11 +128,12 @@ public sealed partial class AlpineModel : IDisposable
     /// given, journals observations there (and replays what it holds).
     /// </summary>
     public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
-        IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0)
+        IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0, long itemCacheBytes = ServingOptions.DefaultItemCacheBytes,
+        JournalSync sync = JournalSync.Disk)
     {
         var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
-        var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads);
-        if (servingDir is not null) served.OpenJournal(servingDir);
+        var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads, itemCacheBytes);
+        if (servingDir is not null) served.OpenJournal(servingDir, sync);
         return served;
     }
 
@@ -124,7 +145,7 @@ public sealed partial class AlpineModel : IDisposable
             if ((uint)item >= (uint)ItemCount)
                 throw new ServingInputException("items", $"items lists item {item}, which is not in the data set (ids are 0..{ItemCount - 1})", notFound: true);
         var p = new float[items.Length];
-        _scorer.Probabilities(Repeat(state, items.Length), Repeat(user, items.Length), Embed(items), p);
+        _candidates.Probabilities(user, state, items.ToArray(), items.Length, p);
         return p;
     }
 
@@ -138,15 +159,23 @@ public sealed partial class AlpineModel : IDisposable
         var state = State(user);
         candidates ??= Unseen(user, state);
         CheckDistinct(candidates, "candidates", ItemCount, "item");
-        var p = Score(user, candidates);
-        return [.. TopK.Best(p, k).Select(i => new Ranked(candidates[i], p[i]))];
+        float[] p = ArrayPool<float>.Shared.Rent(candidates.Length);
+        try
+        {
+            _candidates.Probabilities(user, state, candidates, candidates.Length, p);
+            return [.. TopK.Best(p.AsSpan(0, candidates.Length), k).Select(i => new Ranked(candidates[i], p[i]))];
+        }
+        finally { ArrayPool<float>.Shared.Return(p); }
     }
 
     /// <summary>The <paramref name="k"/> users (of <paramref name="users"/>, null: all) most likely to click item <paramref name="item"/>, best first.</summary>
     public Routed[] Route(int item, int[]? users, int k)
     {
         CheckItem(item, "item");
-        return RouteX(Embed([item]), users, k);
+        var x = new float[Config.ItemDim];
+        var parts = new float[_heads.ItemWidth];
+        _itemCache.Parts([item], parts, x);
+        return RouteX(x, parts, users, k);
     }
 
     /// <summary>
@@ -166,25 +195,30 @@ public sealed partial class AlpineModel : IDisposable
             cat.Of(_p).Slice(category * dc, dc).CopyTo(x);
         }
         visual.CopyTo(x.AsSpan(x.Length - visual.Length));
-        return RouteX(x, users, k);
+        var parts = new float[_heads.ItemWidth];
+        _heads.ItemParts(parts, x, parallel: false);
+        return RouteX(x, parts, users, k);
     }
 
-    private Routed[] RouteX(float[] x, int[]? users, int k)
+    private Routed[] RouteX(float[] x, float[] parts, int[]? users, int k)
     {
         CheckK(k);
-        users ??= [.. Enumerable.Range(0, UserCount)];
-        CheckDistinct(users, "users", UserCount, "user");
-        int n = users.Length, d = Config.ItemDim;
-        var states = new UserState[n];
-        var xs = new float[n * d];
-        for (int i = 0; i < n; i++)
+        users ??= _allUsers;
+        if (!ReferenceEquals(users, _allUsers)) CheckDistinct(users, "users", UserCount, "user");
+        int n = users.Length;
+        UserState[] states = ArrayPool<UserState>.Shared.Rent(n);
+        float[] p = ArrayPool<float>.Shared.Rent(n);
+        try
         {
-            states[i] = Volatile.Read(ref _users[users[i]]);
-            x.CopyTo(xs.AsSpan(i * d, d));
+            for (int i = 0; i < n; i++) states[i] = Volatile.Read(ref _users[users[i]]);
+            _router.Probabilities(x, parts, states, users, n, p);
+            return [.. TopK.Best(p.AsSpan(0, n), k).Select(i => new Routed(users[i], p[i]))];
         }
-        var p = new float[n];
-        _scorer.Probabilities(states, users, xs, p);
-        return [.. TopK.Best(p, k).Select(i => new Routed(users[i], p[i]))];
+        finally
+        {
+            ArrayPool<UserState>.Shared.Return(states, clearArray: true);   // no snapshot outlives the call in the pool
+            ArrayPool<float>.Shared.Return(p);
+        }
     }
 
     /// <summary>
@@ -207,6 +241,12 @@ public sealed partial class AlpineModel : IDisposable
         }
     }
 
+    /// <summary>Bytes the item cache holds (<see cref="ServingOptions.ItemCacheBytes"/> at most) and the items it covers.</summary>
+    public long ItemCacheBytes => _itemCache.Bytes;
+    public int CachedItems => _itemCache.Count;
+    /// <summary>Bytes of the user head's per-user U part, M floats a user (0 without the multi-level branch).</summary>
+    public long UserPartBytes => _heads.UserPartBytes;
+
     /// <summary>Bytes of cached state of a user (both branches' buffers and the observed items).</summary>
     public long StateBytes(int user) => State(user).Bytes;
 
@@ -222,7 +262,7 @@ public sealed partial class AlpineModel : IDisposable
     {
         var click = o.Click ? _click.Append(current.Click, o.Item) : current.Click;
         var notClick = !o.Click && _notClick is not null ? _notClick.Append(current.NotClick!, o.Item) : current.NotClick;
-        Volatile.Write(ref _users[o.User], new UserState(click, notClick, o.Timestamp, [.. current.Observed, o.Item]));
+        Volatile.Write(ref _users[o.User], new UserState(click, notClick, o.Timestamp, current.Observed.Append(o.Item)));
         Interlocked.Increment(ref _observed);
     }
 
@@ -233,7 +273,7 @@ public sealed partial class AlpineModel : IDisposable
             e.Encode(s.Items.AsSpan(s.Offsets[u], s.Length(u)), s.GraphPred.AsSpan(s.Offsets[u] * s.TopL, s.Length(u) * s.TopL));
         int last = d.UserOffsets[u + 1] - 1;
         return new UserState(Branch(_click, d.ClickSequences), _notClick is null ? null : Branch(_notClick, d.NotClickSequences),
-            last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, []);
+            last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, ItemLog.Empty);
     }
 
     private UserState State(int user)
@@ -256,13 +296,22 @@ public sealed partial class AlpineModel : IDisposable
 
     private static void CheckDistinct(int[] ids, string field, int count, string what)
     {
-        var seen = new HashSet<int>();
-        foreach (int id in ids)
+        // A bit per id of the whole range: 12.5 KB for 100,000 items, where a set of 100,000 candidates is megabytes.
+        int words = (count + 63) / 64;
+        ulong[] seen = ArrayPool<ulong>.Shared.Rent(words);
+        try
         {
-            if ((uint)id >= (uint)count)
-                throw new ServingInputException(field, $"{field} lists {what} {id}, which is not in the data set (ids are 0..{count - 1})", notFound: true);
-            if (!seen.Add(id)) throw new ServingInputException(field, $"{field} lists {what} {id} twice");
+            Array.Clear(seen, 0, words);
+            foreach (int id in ids)
+            {
+                if ((uint)id >= (uint)count)
+                    throw new ServingInputException(field, $"{field} lists {what} {id}, which is not in the data set (ids are 0..{count - 1})", notFound: true);
+                ulong bit = 1UL << (id & 63);
+                if ((seen[id >> 6] & bit) != 0) throw new ServingInputException(field, $"{field} lists {what} {id} twice");
+                seen[id >> 6] |= bit;
+            }
         }
+        finally { ArrayPool<ulong>.Shared.Return(seen); }
     }
 
     /// <summary>Every item the user has not been shown, prepared or observed (id order).</summary>
@@ -270,24 +319,7 @@ public sealed partial class AlpineModel : IDisposable
     {
         var seen = new bool[ItemCount];
         for (int p = Data.UserOffsets[user]; p < Data.UserOffsets[user + 1]; p++) seen[Data.Item[p]] = true;
-        foreach (int i in state.Observed) seen[i] = true;
+        foreach (int i in state.Observed.Items) seen[i] = true;
         return [.. Enumerable.Range(0, ItemCount).Where(i => !seen[i])];
-    }
-
-    /// <summary>x of each item (n, D).</summary>
-    private float[] Embed(ReadOnlySpan<int> items)
-    {
-        int d = Config.ItemDim;
-        var x = new float[items.Length * d];
-        ReadOnlySpan<float> category = _layout.Category is { } c ? c.Of(_p) : [];
-        for (int i = 0; i < items.Length; i++) ItemEmbedding.Gather<float>(x.AsSpan(i * d, d), Data.Items, category, items[i]);
-        return x;
-    }
-
-    private static T[] Repeat<T>(T value, int n)
-    {
-        var a = new T[n];
-        Array.Fill(a, value);
-        return a;
     }
 }

@@ -42,7 +42,34 @@ internal sealed class BranchState(float[] h, float[] c, int[] items, float[] cSt
 /// <param name="NotClick">Null when the variant drops the uninterest branch (SPEC D10).</param>
 /// <param name="LastTimestamp">The latest impression's timestamp; an observed one may not be earlier (SPEC D1's order).</param>
 /// <param name="Observed">Items of the impressions observed since the prepared data, in order.</param>
-internal sealed record UserState(BranchState Click, BranchState? NotClick, long LastTimestamp, int[] Observed)
+internal sealed record UserState(BranchState Click, BranchState? NotClick, long LastTimestamp, ItemLog Observed)
 {
-    public long Bytes => Click.Bytes + (NotClick?.Bytes ?? 0) + 4L * Observed.Length;
+    public long Bytes => Click.Bytes + (NotClick?.Bytes ?? 0) + Observed.Bytes;
+}
+
+/// <summary>
+/// A snapshot of the items observed for a user: the first <see cref="Count"/> of a buffer that later snapshots
+/// share, so an observe appends in amortised O(1) instead of copying the list. Only a user's newest snapshot is
+/// appended to (under the user's lock), and it writes past every older snapshot's Count, as <see cref="BranchState"/>.
+/// </summary>
+internal sealed class ItemLog(int[] buffer, int count)
+{
+    public static readonly ItemLog Empty = new([], 0);
+
+    public int Count => count;
+    public ReadOnlySpan<int> Items => buffer.AsSpan(0, count);
+    public long Bytes => 4L * buffer.Length;
+
+    /// <summary>This log and <paramref name="item"/>: in the same buffer while it has room, else in one twice as long.</summary>
+    public ItemLog Append(int item)
+    {
+        int[] b = buffer;
+        if (count == b.Length)
+        {
+            b = new int[Math.Max(8, 2 * count)];
+            buffer.AsSpan(0, count).CopyTo(b);
+        }
+        b[count] = item;
+        return new ItemLog(b, count + 1);
+    }
 }

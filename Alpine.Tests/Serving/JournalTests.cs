@@ -47,6 +47,22 @@ public class JournalTests
         Assert.That(new FileInfo(LogPath).Length, Is.EqualTo(8 + 4 + 4 + "tiny".Length + 40L * Journal.RecordSize));
     }
 
+    [Test]
+    public void OsSyncedObservationsReplayAsDiskSyncedOnes()
+    {
+        var (data, c, p) = ServedModels.Tiny();
+        float[][] expected;
+        using (var m = AlpineModel.Create(data, c, p, servingDir: _dir, threads: 1, sync: JournalSync.Os))
+        {
+            Stream(m, 25, 3);
+            expected = Scores(m);
+        }
+        using var again = ServedModels.Create(servingDir: _dir);
+        Assert.That(again.ObservedCount, Is.EqualTo(25));
+        Assert.That(Scores(again), Is.EqualTo(expected));
+        Assert.That(new FileInfo(LogPath).Length, Is.EqualTo(8 + 4 + 4 + "tiny".Length + 25L * Journal.RecordSize));
+    }
+
     [TestCase(7)]
     [TestCase(Journal.RecordSize)]
     public void ATornLastRecordIsDroppedWithAWarningAndAppendsGoOnAfterTheGoodOnes(int tornBytes)

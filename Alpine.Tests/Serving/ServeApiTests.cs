@@ -172,7 +172,7 @@ public class ServeApiTests
     {
         int user = 5, item = 23;
         var possible = new System.Collections.Concurrent.ConcurrentDictionary<float, bool>();
-        possible[_model.Score(user, [item])[0]] = true;
+        possible[_model.Route(item, [user], 1)[0].Probability] = true;
         var seen = new System.Collections.Concurrent.ConcurrentBag<float>();
         var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
         {
@@ -190,7 +190,7 @@ public class ServeApiTests
             {
                 var r = await _client.PostAsync("/v1/observe", Json($$"""{"user":{{user}},"item":{{(i * 7) % 40}},"timestamp":{{++ts}},"click":{{(i % 2 == 0 ? "true" : "false")}}}"""));
                 Assert.That((int)r.StatusCode, Is.EqualTo(200), await r.Content.ReadAsStringAsync());
-                possible[_model.Score(user, [item])[0]] = true;
+                possible[_model.Route(item, [user], 1)[0].Probability] = true;
             }
         });
         await Task.WhenAll([.. readers, writer]);

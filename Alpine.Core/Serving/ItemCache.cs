@@ -1,0 +1,64 @@
+using Alpine.Prep;
+using Alpine.Model;
+
+namespace Alpine.Serving;
+
+/// <summary>
+/// Every head's x part of the first <see cref="Count"/> items (<see cref="HeadParts.ItemParts"/>: K·M floats, 1.5 KB
+/// at the default M = 128 with three heads), computed at load under a byte budget: items past it are computed per
+/// request, so a catalogue of millions costs the budget, not K·M floats an item. Items' x never change while
+/// serving (the visual features are fixed, the category embedding is a trained parameter), so the cache is exact.
+/// </summary>
+internal sealed class ItemCache
+{
+    private readonly HeadParts _heads;
+    private readonly ItemTable _items;
+    private readonly float[] _category;
+    private readonly float[] _parts;
+
+    public ItemCache(HeadParts heads, ItemTable items, float[] category, long budgetBytes)
+    {
+        _heads = heads; _items = items; _category = category;
+        long perItem = 4L * heads.ItemWidth;
+        Count = (int)Math.Clamp(budgetBytes / perItem, 0, Math.Min(items.Count, Array.MaxLength / heads.ItemWidth));
+        _parts = new float[(long)Count * heads.ItemWidth];
+        const int Block = 4096;
+        var x = new float[Block * heads.D];
+        for (int i0 = 0; i0 < Count; i0 += Block)
+        {
+            int n = Math.Min(Block, Count - i0);
+            for (int i = 0; i < n; i++) Embed(i0 + i, x.AsSpan(i * heads.D, heads.D));
+            heads.ItemParts(_parts.AsSpan(i0 * heads.ItemWidth, n * heads.ItemWidth), x.AsSpan(0, n * heads.D), parallel: true);
+        }
+    }
+
+    /// <summary>Items 0..Count−1 are cached.</summary>
+    public int Count { get; }
+    public long Bytes => 4L * _parts.Length;
+
+    /// <summary>The item's x (D).</summary>
+    public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
+
+    /// <summary>
+    /// The parts (n, K·M) of <paramref name="items"/>: copied from the cache, the rest computed (their x gathered
+    /// into <paramref name="x"/> (n, D), which also receives every item's x).
+    /// </summary>
+    public void Parts(ReadOnlySpan<int> items, Span<float> parts, Span<float> x)
+    {
+        int w = _heads.ItemWidth, d = _heads.D, missing = 0;
+        for (int i = 0; i < items.Length; i++)
+        {
+            Embed(items[i], x.Slice(i * d, d));
+            if (items[i] < Count) _parts.AsSpan(items[i] * w, w).CopyTo(parts.Slice(i * w, w));
+            else missing++;
+        }
+        if (missing == 0) return;
+        if (missing == items.Length)
+        {
+            _heads.ItemParts(parts[..(items.Length * w)], x[..(items.Length * d)], parallel: false);
+            return;
+        }
+        for (int i = 0; i < items.Length; i++)
+            if (items[i] >= Count) _heads.ItemParts(parts.Slice(i * w, w), x.Slice(i * d, d), parallel: false);
+    }
+}

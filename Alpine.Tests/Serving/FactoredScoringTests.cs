@@ -1,0 +1,80 @@
+using Alpine.Model;
+using Alpine.Serving;
+using Alpine.Tests.Train;
+
+namespace Alpine.Tests.Serving;
+
+/// <summary>
+/// The factored serving paths (<c>Router</c> for route, <c>CandidateScorer</c> for score and recommend, the item
+/// cache) against the unfactored layer (<c>Scorer</c>, the training code's layer functions): only sum orders differ,
+/// so probabilities agree within <see cref="Bound"/>, for every user, every variant, windows shorter and longer than
+/// H, the item cache full, partial and off, and after observes.
+/// </summary>
+[TestFixture]
+public class FactoredScoringTests
+{
+    /// <summary>|p − p_unfactored| allowed: float rounding of sums of ≤ a few hundred terms through σ.</summary>
+    public const float Bound = 1e-6f;
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (long cache in new[] { long.MaxValue, 0L, 4L * 3 * 5 * 17 })   // all, none, the first 17 items
+        {
+            yield return new TestCaseData(TinyData.Config(), cache).SetArgDisplayNames("alpine", cache.ToString());
+            yield return new TestCaseData(TinyData.Config(window: 4), cache).SetArgDisplayNames("W4 (rows < H)", cache.ToString());
+        }
+        yield return new TestCaseData(TinyData.Config(Variant.UMG), long.MaxValue).SetArgDisplayNames("umg", "all");
+        yield return new TestCaseData(TinyData.Config(Variant.U) with { CStar = CStarReading.Carried, TopL = 1 }, long.MaxValue).SetArgDisplayNames("U", "all");
+        yield return new TestCaseData(TinyData.Config() with { Attention = AttentionKind.ScaledDot, Hidden = TinyData.FeatureDim }, 0L)
+            .SetArgDisplayNames("scaled dot", "none");
+        yield return new TestCaseData(TinyData.Config() with { Hidden = 40 }, long.MaxValue).SetArgDisplayNames("H 40 (rows < H)", "all");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void ScoreAndRouteEqualTheUnfactoredLayerWithinTheBound(ModelConfig config, long cacheBytes)
+    {
+        var (data, c, p) = ServedModels.Tiny(config: config);
+        using var served = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cacheBytes);
+        var rng = new Random(2);
+        long clock = ServedModels.After(data);
+        for (int i = 0; i < 30; i++) served.Observe(ServedModels.Next(served, rng.Next(data.UserCount), rng, ref clock));
+        int[] items = [.. Enumerable.Range(0, data.ItemCount)];
+        int[] users = [.. Enumerable.Range(0, data.UserCount)];
+        for (int u = 0; u < data.UserCount; u++)
+            Assert.That(served.Score(u, items), Is.EqualTo(served.ScoreUnfactored(u, items)).Within(Bound), $"user {u}");
+        foreach (int item in new[] { 0, 16, 17, 39 })
+        {
+            var expected = served.RouteUnfactored(item, users);
+            var routed = served.Route(item, null, users.Length).ToDictionary(r => r.User, r => r.Probability);
+            Assert.That(users.Select(u => routed[u]), Is.EqualTo(expected).Within(Bound), $"item {item}");
+        }
+    }
+
+    [Test]
+    public void ThacilScoresAndRoutesEqualTheUnfactoredLayer()
+    {
+        var (data, c, p) = ServedModels.Tiny(thacil: true);
+        using var served = AlpineModel.Create(data, c, p, threads: 1);
+        int[] items = [.. Enumerable.Range(0, data.ItemCount)];
+        Assert.That(served.Score(2, items), Is.EqualTo(served.ScoreUnfactored(2, items)).Within(Bound));
+        var routed = served.Route(9, null, data.UserCount).OrderBy(r => r.User).Select(r => r.Probability);
+        Assert.That(routed, Is.EqualTo(served.RouteUnfactored(9, [.. Enumerable.Range(0, data.UserCount)])).Within(Bound));
+    }
+
+    [Test]
+    public void ManyBlocksOfUsersAndCandidatesOnEveryThreadEqualTheUnfactoredLayer()
+    {
+        // 300 users and 700 items: route's blocks of 256 users and the candidates' blocks of 128, split over threads.
+        var data = TinyData.Prepare(TinyData.Log(4, 300, 20, items: 700), TinyData.Features(4, 700));
+        var config = TinyData.Config(window: 8);
+        var p = ParameterInit.Create(config, ModelLayout.Create(config, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 3);
+        using var served = AlpineModel.Create(data, config, p, threads: 0, itemCacheBytes: 4L * 3 * 5 * 500);
+        int[] items = [.. Enumerable.Range(0, data.ItemCount)];
+        Assert.That(served.Score(7, items), Is.EqualTo(served.ScoreUnfactored(7, items)).Within(Bound));
+        var routed = served.Route(650, null, data.UserCount).OrderBy(r => r.User).Select(r => r.Probability);
+        Assert.That(routed, Is.EqualTo(served.RouteUnfactored(650, [.. Enumerable.Range(0, data.UserCount)])).Within(Bound));
+        Assert.That(served.Route(650, [299, 5], 2).Select(r => r.Probability),
+            Is.EquivalentTo(new[] { 299, 5 }.Select(u => served.Route(650, null, data.UserCount).Single(r => r.User == u).Probability)),
+            "a user's route probability does not depend on the other users in the call");
+    }
+}
