@@ -34,6 +34,13 @@ public readonly ref struct Target(int user, int item, long time, ReadOnlySpan<in
 public abstract class BaselineNet(ItemTable items, int window)
 {
     public ItemTable Items { get; } = items;
+    /// <summary>
+    /// 1 / RMS of the item table's visual entries: <see cref="Features{T}"/> hands the nets x / RMS. The PCA vectors
+    /// keep their variances (SPEC D3, no whitening; on a 2,048-d log the first component's RMS is ~16, the table's
+    /// ~6), so unscaled they push Glorot-initialised projections and every logit tens of units from zero, and the
+    /// first batches' loss far above ln 2. One scale for all dimensions keeps the PCA geometry.
+    /// </summary>
+    public float FeatureScale { get; } = InverseRms(items.Visual);
     public int VisualDim => Items.VisualDim;
     /// <summary>Most recent clicks a target reads; 0 for the models that read no history.</summary>
     public int Window { get; } = window;
@@ -79,7 +86,7 @@ public abstract class BaselineNet(ItemTable items, int window)
 
     protected virtual void InitialiseMore(Span<float> p) { }
 
-    /// <summary>x[r,:] = the visual vectors of <paramref name="ids"/> (SPEC D3), in T.</summary>
+    /// <summary>x[r,:] = the visual vectors of <paramref name="ids"/> (SPEC D3) times <see cref="FeatureScale"/>, in T.</summary>
     protected void Features<T>(Span<T> x /*(n,D)*/, ReadOnlySpan<int> ids) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int d = VisualDim;
@@ -87,7 +94,14 @@ public abstract class BaselineNet(ItemTable items, int window)
         {
             ReadOnlySpan<float> src = Items.Visual.AsSpan(ids[r] * d, d);
             Span<T> dst = x.Slice(r * d, d);
-            for (int k = 0; k < d; k++) dst[k] = T.CreateTruncating(src[k]);
+            for (int k = 0; k < d; k++) dst[k] = T.CreateTruncating(src[k] * FeatureScale);
         }
+    }
+
+    private static float InverseRms(ReadOnlySpan<float> x)
+    {
+        double sum = 0;
+        foreach (float v in x) sum += (double)v * v;
+        return sum > 0 ? (float)Math.Sqrt(x.Length / sum) : 1f;
     }
 }

@@ -5,12 +5,15 @@ using Alpine.Prep;
 namespace Alpine.Baselines;
 
 /// <summary>
-/// DIN (Zhou et al., KDD 2018): the user's interest in target t is v_U(t) = Σ_j a(e_j, t) e_j over the embeddings
-/// e_j of the clicks before the impression (Eq. 3: weighted sum pooling, the weights not normalised), where the
-/// local activation unit a(e_j, t) is an MLP over [e_j ; t ; e_j − t ; e_j ⊙ t] (Fig. 2; the authors' code feeds
-/// the difference and product where the figure draws the outer product). ŷ = MLP([u ; v_U(t) ; t]) with a free user
-/// embedding u. Items (history and target) share one <see cref="ItemProjection"/> of the visual vector.
-/// ReLU where the paper uses Dice/PReLU, and no mini-batch-aware regularisation (docs/BASELINES.md "DIN").
+/// DIN (Zhou et al., KDD 2018): the user's interest in target t is v_U(t) = Σ_j w_j e_j over the embeddings e_j of
+/// the clicks before the impression (Eq. 3's weighted sum pooling), the local activation unit a(e_j, t) an MLP over
+/// [e_j ; t ; e_j − t ; e_j ⊙ t] (Fig. 2; the authors' code feeds the difference and product where the figure draws
+/// the outer product). The weights are the authors' code's (din/model.py <c>attention</c>):
+/// w = softmax_j(a(e_j, t) / √d) over the history, where Eq. 3 leaves them unnormalised — a sum of up to W
+/// unnormalised terms grows with the history and does not train at this scale (docs/BASELINES.md "DIN").
+/// ŷ = MLP([u ; v_U(t) ; t]) with a free user embedding u. Items (history and target) share one
+/// <see cref="ItemProjection"/> of the visual vector. ReLU where the paper uses Dice/PReLU, and no mini-batch-aware
+/// regularisation.
 /// </summary>
 public sealed class Din : BaselineNet
 {
@@ -33,11 +36,12 @@ public sealed class Din : BaselineNet
 
     private int Rows => Window + 1; // the history and the target as the last row
 
-    // act: X (n+1, D), E (n+1, d), A (n, 4d), attention activations (n rows), v (d) ... head input (3d), head activations
+    // act: X (n+1, D), E (n+1, d), A (n, 4d), attention activations (n rows), w (n), head input (3d), head activations
     private int OffE => Rows * VisualDim;
     private int OffA => OffE + Rows * _dim;
     private int OffAtt => OffA + Window * 4 * _dim;
-    private int OffHin => OffAtt + _attention.ActivationSize(Window);
+    private int OffW => OffAtt + _attention.ActivationSize(Window);
+    private int OffHin => OffW + Window;
     private int OffHead => OffHin + 3 * _dim;
     public override int ActivationSize => OffHead + _head.ActivationSize(1);
     // scratch: dHin (3d), dE (n+1, d), da (n), dA (n, 4d), tower scratch (the larger of the two)
@@ -70,7 +74,10 @@ public sealed class Din : BaselineNet
         if (n > 0)
         {
             _attention.Forward(p, a, att, n);
-            ReadOnlySpan<T> w = _attention.Output(att, n);
+            Span<T> w = act.Slice(OffW, n);
+            TensorPrimitives.Multiply(_attention.Output(att, n), InverseSqrtDim<T>(), w);
+            TensorPrimitives.Subtract(w, TensorPrimitives.Max<T>(w), w); // exp never overflows
+            TensorPrimitives.SoftMax<T>(w, w);
             for (int j = 0; j < n; j++) TensorPrimitives.MultiplyAdd(e.Slice(j * d, d), w[j], v, v);
         }
         target.CopyTo(hin[(2 * d)..]);
@@ -78,6 +85,8 @@ public sealed class Din : BaselineNet
         _head.Forward(p, hin, head, 1);
         return _head.Output(head, 1)[0];
     }
+
+    private T InverseSqrtDim<T>() where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T> => T.One / T.Sqrt(T.CreateTruncating(_dim));
 
     public override void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
     {
@@ -99,13 +108,15 @@ public sealed class Din : BaselineNet
 
         if (n > 0)
         {
-            // v = Σ_j w_j e_j: ∂/∂w_j = dv·e_j, ∂/∂e_j = w_j dv.
-            ReadOnlySpan<T> w = _attention.Output(att, n);
+            // v = Σ_j w_j e_j: ∂/∂w_j = dv·e_j, ∂/∂e_j = w_j dv; w = softmax(a / √d): ∂/∂a_j = w_j (∂w_j − Σ_k w_k ∂w_k) / √d.
+            ReadOnlySpan<T> w = act.Slice(OffW, n);
             for (int j = 0; j < n; j++)
             {
                 da[j] = TensorPrimitives.Dot(dvU, e.Slice(j * d, d));
                 TensorPrimitives.Multiply(dvU, w[j], dE.Slice(j * d, d));
             }
+            T mean = TensorPrimitives.Dot(w, da);
+            for (int j = 0; j < n; j++) da[j] = w[j] * (da[j] - mean) * InverseSqrtDim<T>();
             dA.Clear();
             _attention.Backward(p, g, dA, da, a, att, towerScratch, n);
             // The unit's input [e_j ; t ; e_j − t ; e_j ⊙ t] fans e_j and t out four ways each.
