@@ -23,6 +23,7 @@ public class BaselineBenchmarks
     private BatchGradient _gradient = null!;
     private float[] _p = [], _g = [], _m = [], _v = [];
     private int[] _first = [];
+    private int[] _batch = [];
     private int[]? _negatives;
     private int _step;
 
@@ -44,13 +45,14 @@ public class BaselineBenchmarks
         var targets = new ImpressionTargets(data);
         int[] train = targets.Positions(SplitPart.Train);
         rng.Shuffle(train);
-        if (model.Loss == BaselineLoss.Pointwise) _first = train[..Targets];
+        if (model.Loss == BaselineLoss.Pointwise)
+            _batch = Alpine.Train.BatchPlan.ForEpoch(train, targets.UserOf, Targets, BaselineTrainer.PieceSize, 1, 1, Alpine.Train.PieceOrder.Scattered)[0];
         else
         {
             _first = train.Where(targets.Clicked).Take(Targets).ToArray();
             _negatives = _first.Select(q => train.First(r => targets.UserOf[r] == targets.UserOf[q] && !targets.Clicked(r))).ToArray();
         }
-        _gradient = new BatchGradient(_net, targets, Targets, threads: 0);
+        _gradient = new BatchGradient(_net, targets, threads: 0);
         _p = _net.Initialise(1);
         (_g, _m, _v) = (new float[_p.Length], new float[_p.Length], new float[_p.Length]);
     }
@@ -58,7 +60,8 @@ public class BaselineBenchmarks
     [Benchmark(OperationsPerInvoke = Targets)]
     public double TrainStep()
     {
-        double loss = _gradient.Compute(_p, _g, _first, _negatives, 0, Targets) + Loss.L2Forward<float>(_net.Layout, _p, BaselineTrainer.L2);
+        double loss = (_negatives is null ? _gradient.Compute(_p, _g, _batch) : _gradient.ComputePairs(_p, _g, _first, _negatives, 0, Targets))
+            + Loss.L2Forward<float>(_net.Layout, _p, BaselineTrainer.L2);
         Loss.L2Backward<float>(_g, _net.Layout, _p, BaselineTrainer.L2);
         Adam.Step(_p, _g, _m, _v, new AdamSettings(), ++_step);
         return loss;

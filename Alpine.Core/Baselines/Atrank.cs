@@ -15,7 +15,7 @@ namespace Alpine.Baselines;
 /// α = softmax(Y W_a t), f = Σ α_j Y_j (<see cref="Attention"/>). The paper under reproduction gives ATRank ALPINE's
 /// prediction layer (Sec. 4.3), the MLP over [f ; t] (SPEC D8). docs/BASELINES.md "ATRank".
 /// </summary>
-public sealed class Atrank : BaselineNet
+public sealed class Atrank : PerTargetNet
 {
     /// <summary>Time-gap buckets ⌊log₂(1 + Δt)⌋: 40 cover gaps to 2⁴⁰ in the log's unit (decades in milliseconds).</summary>
     public const int Buckets = 40;

@@ -26,10 +26,11 @@ public readonly ref struct Target(int user, int item, long time, ReadOnlySpan<in
 
 /// <summary>
 /// One baseline network (docs/BASELINES.md): its parameters carved from one flat buffer by <see cref="Layout"/>,
-/// a forward that scores one target and keeps what its backward needs in an activation buffer, and a hand-written
-/// backward. Both are generic so the float64 gradient checks run the very code that trains in float32.
-/// One target's forward and backward run on one thread and read nothing another target writes, so a batch
-/// splits over threads without changing any sum (SPEC D13).
+/// and a forward and hand-written backward over a <em>group</em>: targets of one user in position order, so a net
+/// can compute what they share once (the projections of the user's clicks, an LSTM over the click sequence). The
+/// forward keeps what the backward needs in the group's <see cref="GroupWork{T}"/>. Both are generic so the float64
+/// gradient checks run the very code that trains in float32. One group's forward and backward run on one thread and
+/// read nothing another group writes, so a batch splits over threads without changing any sum (SPEC D13).
 /// </summary>
 public abstract class BaselineNet(ItemTable items, int window)
 {
@@ -46,20 +47,19 @@ public abstract class BaselineNet(ItemTable items, int window)
     public int Window { get; } = window;
     public ParameterLayout Layout { get; } = new();
 
-    /// <summary>Elements of the activation buffer one target's forward fills (for a full window).</summary>
-    public abstract int ActivationSize { get; }
-    /// <summary>Elements of scratch one target's backward uses.</summary>
-    public abstract int ScratchSize { get; }
-
-    /// <summary>The logit of <paramref name="t"/>; fills <paramref name="act"/> for <see cref="Backward{T}"/>.</summary>
-    public abstract T Forward<T>(ReadOnlySpan<T> p, in Target t, Span<T> act) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+    /// <summary>
+    /// Writes the logit of each target in <paramref name="positions"/> (impressions of one user, in position order)
+    /// into <paramref name="logits"/>, leaving in <paramref name="work"/> what <see cref="BackwardGroup{T}"/> needs.
+    /// </summary>
+    public abstract void ForwardGroup<T>(ReadOnlySpan<T> p, ImpressionTargets targets, ReadOnlySpan<int> positions, Span<T> logits,
+        GroupWork<T> work) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
     /// <summary>
     /// Accumulates ∂loss/∂θ into <paramref name="g"/> (parameter gradients accumulate, STYLE.md) for
-    /// ∂loss/∂logit = <paramref name="dlogit"/>, from the activations its forward left in <paramref name="act"/>.
+    /// ∂loss/∂logit_k = <paramref name="dlogits"/>[k], right after <see cref="ForwardGroup{T}"/> of the same group.
     /// </summary>
-    public abstract void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+    public abstract void BackwardGroup<T>(ReadOnlySpan<T> p, Span<T> g, ImpressionTargets targets, ReadOnlySpan<int> positions,
+        ReadOnlySpan<T> dlogits, GroupWork<T> work) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
     /// <summary>
     /// Initial parameters from one seed: Glorot-uniform weights, ±0.05 uniform embeddings, zero biases, each
