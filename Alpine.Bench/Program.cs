@@ -18,6 +18,8 @@ public static class Program
         if (args is ["gpu-cell-report", ..]) return GpuCellReport.Run(args[1..]);
         // The hand-timed whole-model train step, CPU vs GPU backend (skips the GPU rows without CUDA): see GpuTrainStepReport.
         if (args is ["gpu-step-report", ..]) return GpuTrainStepReport.Run(args[1..]);
+        // Each baseline's epoch on real prepared data, projected from a few batches: see BaselineEpochReport.
+        if (args is ["baseline-epoch-report", ..]) return BaselineEpochReport.Run(args[1..]);
         IConfig? config = null;
         if (args.Contains("--inprocess"))
         {
