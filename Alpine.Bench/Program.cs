@@ -20,6 +20,8 @@ public static class Program
         if (args is ["gpu-step-report", ..]) return GpuTrainStepReport.Run(args[1..]);
         // The graph-LSTM layer against the FMA peak by wall clock and by CPU time (for a shared machine): see CpuCellReport.
         if (args is ["cpu-cell-report", ..]) return CpuCellReport.Run(args[1..]);
+        // Each baseline's epoch on real prepared data, projected from a few batches: see BaselineEpochReport.
+        if (args is ["baseline-epoch-report", ..]) return BaselineEpochReport.Run(args[1..]);
         IConfig? config = null;
         if (args.Contains("--inprocess"))
         {

@@ -17,17 +17,26 @@ public sealed class ReproduceCommand : ICommand
     public int Order => 55;
 
     /// <summary>How long each run may train.</summary>
-    internal enum Budget { Quick, Full }
+    internal enum Budget { Quick, Standard, Full }
 
     /// <summary>
     /// The training settings of a budget. Full: to convergence (patience 3 validation rounds, min gain 0.001, as
     /// <c>alpine train</c>) under a cap of 20 epochs: the variants on <c>small</c> keep a round of epoch 8–16 and stop
-    /// by epoch 18 (docs/REPRODUCTION.md), so the cap only bounds a run that keeps creeping up, where
-    /// <c>alpine train</c>'s 40 would double the time. Quick: 2 epochs, a smoke run of the pipeline, not a measurement.
+    /// by epoch 18 (docs/REPRODUCTION.md), so the cap only bounds a run that keeps creeping up. Standard (the
+    /// default): the same rule under a cap of 4 epochs (patience 2), sized from the measured per-epoch times so that
+    /// one seed of everything on <c>small</c> takes about 20 minutes on 2 cores (docs/REPRODUCTION.md, an estimate,
+    /// not a timed run); ALPINE is still improving at epoch 4 there,
+    /// so its rows are below its converged ones. Quick: 2 epochs, a smoke run of the pipeline, not a measurement.
     /// </summary>
-    internal static RankingTrainOptions OptionsOf(Budget budget, int threads) => budget == Budget.Quick
-        ? new RankingTrainOptions { Epochs = 2, Patience = 1, Threads = threads }
-        : new RankingTrainOptions { Epochs = 20, Patience = 3, MinDelta = 0.001f, Threads = threads };
+    internal static RankingTrainOptions OptionsOf(Budget budget, int threads) => budget switch
+    {
+        Budget.Quick => new RankingTrainOptions { Epochs = 2, Patience = 1, Threads = threads },
+        Budget.Standard => new RankingTrainOptions { Epochs = StandardEpochs, Patience = 2, MinDelta = 0.001f, Threads = threads },
+        _ => new RankingTrainOptions { Epochs = 20, Patience = 3, MinDelta = 0.001f, Threads = threads },
+    };
+
+    /// <summary>The epoch cap of the standard budget.</summary>
+    internal const int StandardEpochs = 4;
 
     /// <summary>The neighbour counts of the paper's Fig. 6 (L = 1…5); <c>--quick</c> runs L = 1…2.</summary>
     internal const int DefaultSweep = 5, QuickSweep = 2;
@@ -36,8 +45,10 @@ public sealed class ReproduceCommand : ICommand
     private readonly Option<string> _out = Opt.Text("out", "the report folder: runs/, tables and figures; an existing one is continued", required: true, helpName: "REPORT");
     private readonly Option<int> _seeds = Opt.Int("seeds", "seeds 1…N of every model", 1, min: 1, max: 100);
     private readonly Option<string> _models = Opt.Text("models", $"the models, separated by commas [default: all: {string.Join(",", ModelCatalog.Names)}]", helpName: "M1,M2,...");
-    private readonly Choice<Budget> _budget = Opt.Choice("budget", "full: each run to convergence (at most 20 epochs); quick: 2 epochs, a smoke run",
-        Budget.Full, ("full", Budget.Full), ("quick", Budget.Quick));
+    private readonly Choice<Budget> _budget = Opt.Choice("budget",
+        $"standard: each run to convergence or {StandardEpochs} epochs (patience 2), sized for one seed of everything on small in ~20 min on 2 idle cores (an estimate, docs/REPRODUCTION.md); " +
+        "full: to convergence or 20 epochs (patience 3), the converged comparison, several hours; quick: 2 epochs, a smoke run",
+        Budget.Standard, ("standard", Budget.Standard), ("full", Budget.Full), ("quick", Budget.Quick));
     private readonly Option<bool> _quick = Opt.Flag("quick", $"a smoke run: --budget quick, 1 seed and L = 1…{QuickSweep}, unless given");
     private readonly Option<int> _sweep = Opt.Int("sweep", "ALPINE at graph neighbours L = 1…N (the paper's Fig. 6)", DefaultSweep, min: 1, max: 64);
     private readonly Option<int> _threads = Opt.Int("threads", "CPU threads, 0 = all cores", 0, min: 0);

@@ -42,74 +42,163 @@ public sealed class Atrank : BaselineNet
 
     public static int Bucket(long gap) => Math.Min(Buckets - 1, BitOperations.Log2((ulong)Math.Max(0, gap) + 1));
 
-    // act: X (Rows, D), x_t (D), U (Rows, d), self-attention, q (d), α (Rows), head input [f ; t] (2d), head
-    private int OffXt => Rows * VisualDim;
-    private int OffU => OffXt + VisualDim;
-    private int OffSelf => OffU + Rows * _dim;
-    private int OffQ => OffSelf + _self.ActivationSize(Rows);
-    private int OffAlpha => OffQ + _dim;
-    private int OffHin => OffAlpha + Rows;
-    private int OffHead => OffHin + 2 * _dim;
-    public override int ActivationSize => OffHead + _head.ActivationSize(1);
-    // scratch: dHin (2d), dq (d), dY (Rows, d), dU (Rows, d), layer scratch
-    public override int ScratchSize => 3 * _dim + 2 * Rows * _dim + Math.Max(_self.ScratchSize(Rows), _head.ScratchSize(1));
-
-    public override T Forward<T>(ReadOnlySpan<T> p, in Target t, Span<T> act)
+    /// <summary>
+    /// The behaviours a group reads: [cLo, cHi) of its user's click sequence and [nLo, nHi) of the not-clicks, the
+    /// union of its targets' windows; m = the rows of both.
+    /// </summary>
+    private (int CLo, int CHi, int NLo, int NHi) Reads(PreparedData data, ReadOnlySpan<int> positions)
     {
-        int c = t.Clicks.Length, n = c + t.NotClicks.Length, d = _dim, dv = VisualDim;
-        Span<T> x = act[..(n * dv)], xt = act.Slice(OffXt, dv), u = act.Slice(OffU, n * d);
-        Features(x[..(c * dv)], t.Clicks);
-        Features(x[(c * dv)..], t.NotClicks);
-        Features(xt, [t.Item]);
-        _click.Forward(p, x[..(c * dv)], u[..(c * d)]);
-        _notClick.Forward(p, x[(c * dv)..], u[(c * d)..]);
+        int cLo = int.MaxValue, cHi = 0, nLo = int.MaxValue, nHi = 0;
+        foreach (int q in positions)
+        {
+            int c = data.ClickHistEnd[q], n = data.NotClickHistEnd[q];
+            (cLo, cHi) = (Math.Min(cLo, Math.Max(0, c - Window)), Math.Max(cHi, c));
+            (nLo, nHi) = (Math.Min(nLo, Math.Max(0, n - Window)), Math.Max(nHi, n));
+        }
+        return (Math.Min(cLo, cHi), cHi, Math.Min(nLo, nHi), nHi);
+    }
+
+    // group act: X (m, D), P (m, d) the behaviours' type projections, their Q, K, V (3 × (m, d)) with the biases,
+    // the time embeddings' Q, K, V (3 × (B, d)) without; then per target:
+    // x_t (D), U = P + T[bucket] (Rows, d), self-attention, q (d), α (Rows), head input [f ; t] (2d), head
+    private int TargetBlock => VisualDim + Rows * _dim + _self.ActivationSize(Rows) + _dim + Rows + 2 * _dim + _head.ActivationSize(1);
+    private int OffTargets(int m) => m * (VisualDim + 4 * _dim) + 3 * Buckets * _dim;
+
+    /// <summary>Row j of target q's behaviours (clicks first, then not-clicks): its row in the group's P and its time bucket.</summary>
+    private void BehaviourRows(ImpressionTargets targets, int q, (int CLo, int CHi, int NLo, int NHi) reads, Span<int> row, Span<int> bucket)
+    {
+        PreparedData data = targets.Data;
+        int u = targets.UserOf[q], cEnd = data.ClickHistEnd[q], cStart = Math.Max(0, cEnd - Window);
+        int nEnd = data.NotClickHistEnd[q], nStart = Math.Max(0, nEnd - Window), c = cEnd - cStart, mc = reads.CHi - reads.CLo;
+        long now = data.Timestamp[q];
+        for (int i = 0; i < c; i++)
+        {
+            row[i] = cStart + i - reads.CLo;
+            bucket[i] = Bucket(now - targets.ClickTime[data.ClickOffsets[u] + cStart + i]);
+        }
+        for (int i = 0; i < nEnd - nStart; i++)
+        {
+            row[c + i] = mc + nStart + i - reads.NLo;
+            bucket[c + i] = Bucket(now - targets.NotClickTime[data.NotClickOffsets[u] + nStart + i]);
+        }
+    }
+
+    private static int Count(PreparedData data, int q, int window) =>
+        data.ClickHistEnd[q] - Math.Max(0, data.ClickHistEnd[q] - window) + data.NotClickHistEnd[q] - Math.Max(0, data.NotClickHistEnd[q] - window);
+
+    public override void ForwardGroup<T>(ReadOnlySpan<T> p, ImpressionTargets targets, ReadOnlySpan<int> positions, Span<T> logits, GroupWork<T> work)
+    {
+        PreparedData data = targets.Data;
+        int d = _dim, dv = VisualDim, u = targets.UserOf[positions[0]];
+        var reads = Reads(data, positions);
+        int mc = reads.CHi - reads.CLo, m = mc + reads.NHi - reads.NLo;
+        Span<T> act = work.Activations(OffTargets(m) + positions.Length * TargetBlock);
+        Span<T> x = act[..(m * dv)], pr = act.Slice(m * dv, m * d), pq = act.Slice(m * (dv + d), 3 * m * d), tq = act.Slice(m * (dv + 4 * d), 3 * Buckets * d);
+        Features(x[..(mc * dv)], data.ClickItem.AsSpan(data.ClickOffsets[u] + reads.CLo, mc));
+        Features(x[(mc * dv)..], data.NotClickItem.AsSpan(data.NotClickOffsets[u] + reads.NLo, m - mc));
+        _click.Forward(p, x[..(mc * dv)], pr[..(mc * d)]);
+        _notClick.Forward(p, x[(mc * dv)..], pr[(mc * d)..]);
+        // Q(P_j + T_b) = P_j W_Qᵀ + b_Q + T_b W_Qᵀ: the behaviour's part once per group, the bucket's once per group.
+        _self.Project(p, pr, pq[..(m * d)], pq.Slice(m * d, m * d), pq[(2 * m * d)..], bias: true);
         ReadOnlySpan<T> time = _time.Of(p);
-        for (int j = 0; j < n; j++)
+        _self.Project(p, time, tq[..(Buckets * d)], tq.Slice(Buckets * d, Buckets * d), tq[(2 * Buckets * d)..], bias: false);
+        Span<int> row = stackalloc int[Rows], bucket = stackalloc int[Rows];
+        for (int k = 0; k < positions.Length; k++)
         {
-            Span<T> uj = u.Slice(j * d, d);
-            TensorPrimitives.Add(uj, time.Slice(Bucket(t.Time - TimeOf(t, j)) * d, d), uj);
+            int q = positions[k], n = Count(data, q, Window);
+            BehaviourRows(targets, q, reads, row, bucket);
+            Block<T> b = new(act.Slice(OffTargets(m) + k * TargetBlock, TargetBlock), this);
+            Span<T> un = b.U[..(n * d)], self = b.Self[.._self.ActivationSize(n)];
+            for (int j = 0; j < n; j++)
+            {
+                TensorPrimitives.Add(pr.Slice(row[j] * d, d), time.Slice(bucket[j] * d, d), un.Slice(j * d, d));
+                for (int w = 0; w < 3; w++)
+                    TensorPrimitives.Add(pq.Slice(w * m * d + row[j] * d, d), tq.Slice((w * Buckets + bucket[j]) * d, d), _self.Projection(self, n, w).Slice(j * d, d));
+            }
+            _self.Attend(p, un, self, n);
+            Features(b.Xt, [data.Item[q]]);
+            Span<T> hin = b.Hin;
+            _target.Forward(p, b.Xt, hin[d..]);
+            Linear.Forward(b.Q, hin[d..], _wa.Of(p), [], d, parallel: false);
+            Attention.Forward(hin[..d], b.Alpha[..n], _self.Output<T>(self, n), b.Q);
+            _head.Forward(p, hin, b.Head, 1);
+            logits[k] = _head.Output(b.Head, 1)[0];
         }
-
-        Span<T> self = act.Slice(OffSelf, _self.ActivationSize(n)), q = act.Slice(OffQ, d), alpha = act.Slice(OffAlpha, n);
-        Span<T> hin = act.Slice(OffHin, 2 * d);
-        _self.Forward(p, u, self, n);
-        _target.Forward(p, xt, hin[d..]);
-        Linear.Forward(q, hin[d..], _wa.Of(p), [], d, parallel: false);
-        Attention.Forward(hin[..d], alpha, _self.Output<T>(self, n), q);
-        Span<T> head = act.Slice(OffHead, _head.ActivationSize(1));
-        _head.Forward(p, hin, head, 1);
-        return _head.Output(head, 1)[0];
     }
 
-    public override void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
+    public override void BackwardGroup<T>(ReadOnlySpan<T> p, Span<T> g, ImpressionTargets targets, ReadOnlySpan<int> positions,
+        ReadOnlySpan<T> dlogits, GroupWork<T> work)
     {
-        int c = t.Clicks.Length, n = c + t.NotClicks.Length, d = _dim, dv = VisualDim;
-        ReadOnlySpan<T> x = act[..(n * dv)], xt = act.Slice(OffXt, dv), u = act.Slice(OffU, n * d);
-        ReadOnlySpan<T> self = act.Slice(OffSelf, _self.ActivationSize(n)), q = act.Slice(OffQ, d), alpha = act.Slice(OffAlpha, n);
-        ReadOnlySpan<T> hin = act.Slice(OffHin, 2 * d), y = _self.Output(self, n);
-        Span<T> dHin = scratch[..(2 * d)], dq = scratch.Slice(2 * d, d), dY = scratch.Slice(3 * d, n * d);
-        Span<T> dU = scratch.Slice(3 * d + Rows * d, n * d), layerScratch = scratch[(3 * d + 2 * Rows * d)..];
-
-        dHin.Clear();
-        _head.Backward(p, g, dHin, [dlogit], hin, act.Slice(OffHead, _head.ActivationSize(1)), layerScratch, 1);
-        dY.Clear();
-        Attention.Backward(dY, dq, dHin[..d], alpha, y, q, hin[..d]);
-        Span<T> dt = dHin[d..];
-        Linear.Backward(dt, _wa.Of(g), [], dq, hin[d..], _wa.Of(p), d, parallel: false);
-        _target.Backward(p, g, dt, xt);
-
-        dU.Clear();
-        _self.Backward(p, g, dU, dY, u, self, layerScratch, n);
+        PreparedData data = targets.Data;
+        int d = _dim, dv = VisualDim, R = Rows;
+        var reads = Reads(data, positions);
+        int mc = reads.CHi - reads.CLo, m = mc + reads.NHi - reads.NLo;
+        Span<T> act = work.Activations(OffTargets(m) + positions.Length * TargetBlock);
+        ReadOnlySpan<T> x = act[..(m * dv)], pr = act.Slice(m * dv, m * d);
+        // scratch: dP (m, d), dQ/dK/dV of the behaviours (3 × (m, d)) and of the buckets (3 × (B, d)), dHin (2d), dq (d),
+        // dY (Rows, d), dU (Rows, d), layer scratch
+        int fixedSize = 4 * m * d + 3 * Buckets * d + 3 * d + 2 * R * d;
+        Span<T> scratch = work.Scratch(fixedSize + Math.Max(_self.ScratchSize(R), _head.ScratchSize(1)));
+        Span<T> dP = scratch[..(m * d)], dPq = scratch.Slice(m * d, 3 * m * d), dTq = scratch.Slice(4 * m * d, 3 * Buckets * d);
+        Span<T> dHin = scratch.Slice(4 * m * d + 3 * Buckets * d, 2 * d), dq = scratch.Slice(4 * m * d + 3 * Buckets * d + 2 * d, d);
+        Span<T> dY = scratch.Slice(4 * m * d + 3 * Buckets * d + 3 * d, R * d), dU = scratch.Slice(4 * m * d + 3 * Buckets * d + 3 * d + R * d, R * d);
+        Span<T> layerScratch = scratch[fixedSize..];
+        scratch[..(4 * m * d + 3 * Buckets * d)].Clear();
         Span<T> dTime = _time.Of(g);
-        for (int j = 0; j < n; j++)
+        Span<int> row = stackalloc int[R], bucket = stackalloc int[R];
+        for (int k = 0; k < positions.Length; k++)
         {
-            Span<T> row = dTime.Slice(Bucket(t.Time - TimeOf(t, j)) * d, d);
-            TensorPrimitives.Add(row, dU.Slice(j * d, d), row);
+            int q = positions[k], n = Count(data, q, Window);
+            BehaviourRows(targets, q, reads, row, bucket);
+            Block<T> b = new(act.Slice(OffTargets(m) + k * TargetBlock, TargetBlock), this);
+            ReadOnlySpan<T> self = b.Self[.._self.ActivationSize(n)], y = _self.Output<T>(self, n), hin = b.Hin;
+            dHin.Clear();
+            _head.Backward(p, g, dHin, [dlogits[k]], hin, b.Head, layerScratch, 1);
+            Span<T> dyn = dY[..(n * d)], dun = dU[..(n * d)];
+            dyn.Clear();
+            Attention.Backward(dyn, dq, dHin[..d], b.Alpha[..n], y, b.Q, hin[..d]);
+            Span<T> dt = dHin[d..];
+            Linear.Backward(dt, _wa.Of(g), [], dq, hin[d..], _wa.Of(p), d, parallel: false);
+            _target.Backward(p, g, dt, b.Xt);
+
+            dun.Clear();
+            _self.BackwardAttention(p, g, dun, dyn, self, layerScratch, n);
+            for (int j = 0; j < n; j++)
+            {
+                Span<T> dPj = dP.Slice(row[j] * d, d), dTj = dTime.Slice(bucket[j] * d, d);
+                ReadOnlySpan<T> duj = dun.Slice(j * d, d);
+                TensorPrimitives.Add(dPj, duj, dPj);
+                TensorPrimitives.Add(dTj, duj, dTj);
+                for (int w = 0; w < 3; w++)
+                {
+                    ReadOnlySpan<T> dwj = _self.Projection(layerScratch, n, w).Slice(j * d, d);
+                    Span<T> a = dPq.Slice(w * m * d + row[j] * d, d), c = dTq.Slice((w * Buckets + bucket[j]) * d, d);
+                    TensorPrimitives.Add(a, dwj, a);
+                    TensorPrimitives.Add(c, dwj, c);
+                }
+            }
         }
-        _click.Backward(p, g, dU[..(c * d)], x[..(c * dv)]);
-        _notClick.Backward(p, g, dU[(c * d)..], x[(c * dv)..]);
+        _self.ProjectBackward(p, g, dP, pr, dPq[..(m * d)], dPq.Slice(m * d, m * d), dPq[(2 * m * d)..], bias: true);
+        _self.ProjectBackward(p, g, dTime, _time.Of(p), dTq[..(Buckets * d)], dTq.Slice(Buckets * d, Buckets * d), dTq[(2 * Buckets * d)..], bias: false);
+        _click.Backward(p, g, dP[..(mc * d)], x[..(mc * dv)]);
+        _notClick.Backward(p, g, dP[(mc * d)..], x[(mc * dv)..]);
     }
 
-    /// <summary>The time of behaviour j: the clicks first, then the not-clicks.</summary>
-    private static long TimeOf(in Target t, int j) => j < t.Clicks.Length ? t.ClickTimes[j] : t.NotClickTimes[j - t.Clicks.Length];
+    /// <summary>One target's slice of the group's activations.</summary>
+    private readonly ref struct Block<T>
+    {
+        public readonly Span<T> Xt, U, Self, Q, Alpha, Hin, Head;
+
+        public Block(Span<T> block, Atrank net)
+        {
+            int d = net._dim, r = net.Rows, dv = net.VisualDim, self = net._self.ActivationSize(r);
+            Xt = block[..dv];
+            U = block.Slice(dv, r * d);
+            Self = block.Slice(dv + r * d, self);
+            Q = block.Slice(dv + r * d + self, d);
+            Alpha = block.Slice(dv + r * d + self + d, r);
+            Hin = block.Slice(dv + r * d + self + d + r, 2 * d);
+            Head = block[(dv + r * d + self + 3 * d + r)..];
+        }
+    }
 }

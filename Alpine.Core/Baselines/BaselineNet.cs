@@ -26,33 +26,40 @@ public readonly ref struct Target(int user, int item, long time, ReadOnlySpan<in
 
 /// <summary>
 /// One baseline network (docs/BASELINES.md): its parameters carved from one flat buffer by <see cref="Layout"/>,
-/// a forward that scores one target and keeps what its backward needs in an activation buffer, and a hand-written
-/// backward. Both are generic so the float64 gradient checks run the very code that trains in float32.
-/// One target's forward and backward run on one thread and read nothing another target writes, so a batch
-/// splits over threads without changing any sum (SPEC D13).
+/// and a forward and hand-written backward over a <em>group</em>: targets of one user in position order, so a net
+/// can compute what they share once (the projections of the user's clicks, an LSTM over the click sequence). The
+/// forward keeps what the backward needs in the group's <see cref="GroupWork{T}"/>. Both are generic so the float64
+/// gradient checks run the very code that trains in float32. One group's forward and backward run on one thread and
+/// read nothing another group writes, so a batch splits over threads without changing any sum (SPEC D13).
 /// </summary>
 public abstract class BaselineNet(ItemTable items, int window)
 {
     public ItemTable Items { get; } = items;
+    /// <summary>
+    /// 1 / RMS of the item table's visual entries: <see cref="Features{T}"/> hands the nets x / RMS. The PCA vectors
+    /// keep their variances (SPEC D3, no whitening; on a 2,048-d log the first component's RMS is ~16, the table's
+    /// ~6), so unscaled they push Glorot-initialised projections and every logit tens of units from zero, and the
+    /// first batches' loss far above ln 2. One scale for all dimensions keeps the PCA geometry.
+    /// </summary>
+    public float FeatureScale { get; } = InverseRms(items.Visual);
     public int VisualDim => Items.VisualDim;
     /// <summary>Most recent clicks a target reads; 0 for the models that read no history.</summary>
     public int Window { get; } = window;
     public ParameterLayout Layout { get; } = new();
 
-    /// <summary>Elements of the activation buffer one target's forward fills (for a full window).</summary>
-    public abstract int ActivationSize { get; }
-    /// <summary>Elements of scratch one target's backward uses.</summary>
-    public abstract int ScratchSize { get; }
-
-    /// <summary>The logit of <paramref name="t"/>; fills <paramref name="act"/> for <see cref="Backward{T}"/>.</summary>
-    public abstract T Forward<T>(ReadOnlySpan<T> p, in Target t, Span<T> act) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+    /// <summary>
+    /// Writes the logit of each target in <paramref name="positions"/> (impressions of one user, in position order)
+    /// into <paramref name="logits"/>, leaving in <paramref name="work"/> what <see cref="BackwardGroup{T}"/> needs.
+    /// </summary>
+    public abstract void ForwardGroup<T>(ReadOnlySpan<T> p, ImpressionTargets targets, ReadOnlySpan<int> positions, Span<T> logits,
+        GroupWork<T> work) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
     /// <summary>
     /// Accumulates ∂loss/∂θ into <paramref name="g"/> (parameter gradients accumulate, STYLE.md) for
-    /// ∂loss/∂logit = <paramref name="dlogit"/>, from the activations its forward left in <paramref name="act"/>.
+    /// ∂loss/∂logit_k = <paramref name="dlogits"/>[k], right after <see cref="ForwardGroup{T}"/> of the same group.
     /// </summary>
-    public abstract void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+    public abstract void BackwardGroup<T>(ReadOnlySpan<T> p, Span<T> g, ImpressionTargets targets, ReadOnlySpan<int> positions,
+        ReadOnlySpan<T> dlogits, GroupWork<T> work) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
     /// <summary>
     /// Initial parameters from one seed: Glorot-uniform weights, ±0.05 uniform embeddings, zero biases, each
@@ -79,7 +86,7 @@ public abstract class BaselineNet(ItemTable items, int window)
 
     protected virtual void InitialiseMore(Span<float> p) { }
 
-    /// <summary>x[r,:] = the visual vectors of <paramref name="ids"/> (SPEC D3), in T.</summary>
+    /// <summary>x[r,:] = the visual vectors of <paramref name="ids"/> (SPEC D3) times <see cref="FeatureScale"/>, in T.</summary>
     protected void Features<T>(Span<T> x /*(n,D)*/, ReadOnlySpan<int> ids) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int d = VisualDim;
@@ -87,7 +94,14 @@ public abstract class BaselineNet(ItemTable items, int window)
         {
             ReadOnlySpan<float> src = Items.Visual.AsSpan(ids[r] * d, d);
             Span<T> dst = x.Slice(r * d, d);
-            for (int k = 0; k < d; k++) dst[k] = T.CreateTruncating(src[k]);
+            for (int k = 0; k < d; k++) dst[k] = T.CreateTruncating(src[k] * FeatureScale);
         }
+    }
+
+    private static float InverseRms(ReadOnlySpan<float> x)
+    {
+        double sum = 0;
+        foreach (float v in x) sum += (double)v * v;
+        return sum > 0 ? (float)Math.Sqrt(x.Length / sum) : 1f;
     }
 }

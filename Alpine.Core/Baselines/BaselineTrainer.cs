@@ -16,7 +16,7 @@ public enum BaselineLoss
 
 /// <summary>
 /// Trains a <see cref="BaselineNet"/> as ALPINE is trained (SPEC D11, "Loss"): Adam with global-norm clipping,
-/// L2 on weight matrices, batches shuffled from (seed, epoch), a validation round per epoch on AUC_user, early
+/// L2 on weight matrices, batches drawn from (seed, epoch) (pointwise: as ALPINE's, <see cref="PieceSize"/>), a validation round per epoch on AUC_user, early
 /// stopping on patience and min-delta as <see cref="Train.Trainer"/>, and the best round's parameters kept.
 /// It reads the Train and Validation parts only (SPEC D1).
 /// </summary>
@@ -24,6 +24,11 @@ public static class BaselineTrainer
 {
     /// <summary>L2 on weight matrices (SPEC "Loss").</summary>
     public const float L2 = 5e-5f;
+    /// <summary>
+    /// Pointwise batches are ALPINE's default composition (SPEC "Batch composition", <see cref="BatchPlan"/>):
+    /// scattered pieces of at most 128 targets of one user, so a user's targets in a batch share that user's work.
+    /// </summary>
+    public const int PieceSize = 128;
 
     /// <summary>Returns the best round's parameters and the fit's curve.</summary>
     public static (float[] Parameters, RankingFit Fit) Fit(string name, BaselineNet net, BaselineLoss loss, ImpressionTargets targets,
@@ -37,7 +42,7 @@ public static class BaselineTrainer
 
         float[] p = net.Initialise((ulong)o.Seed), best = (float[])p.Clone();
         float[] g = new float[p.Length], m = new float[p.Length], v = new float[p.Length];
-        var grads = new BatchGradient(net, targets, o.BatchSize, o.Threads);
+        var grads = new BatchGradient(net, targets, o.Threads);
         var adam = new AdamSettings(LearningRate: o.LearningRate);
         var curve = new List<RankingProgress>();
         var valLogits = new float[validation.Length];
@@ -47,18 +52,30 @@ public static class BaselineTrainer
         while (epoch < o.Epochs && sinceBest < o.Patience)
         {
             epoch++;
-            var rng = new Random((int)new SplitMix64(((ulong)(uint)o.Seed << 32) | (uint)epoch).Next());
-            (int[] first, int[]? negatives) = loss == BaselineLoss.Pointwise ? (Shuffled(train, rng), null) : Pairs(name, targets, train, rng);
             double lossSum = 0;
             int batches = 0;
-            for (int at = 0; at < first.Length; at += o.BatchSize)
+            void Step(double batchLoss)
             {
-                ct.ThrowIfCancellationRequested();
-                int n = Math.Min(o.BatchSize, first.Length - at);
-                lossSum += grads.Compute(p, g, first, negatives, at, n) + Loss.L2Forward<float>(net.Layout, p, L2);
+                lossSum += batchLoss + Loss.L2Forward<float>(net.Layout, p, L2);
                 Loss.L2Backward<float>(g, net.Layout, p, L2);
                 Adam.Step(p, g, m, v, adam, ++step);
                 batches++;
+            }
+            if (loss == BaselineLoss.Pointwise)
+                foreach (int[] batch in BatchPlan.ForEpoch(train, targets.UserOf, o.BatchSize, PieceSize, o.Seed, epoch, PieceOrder.Scattered))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    Step(grads.Compute(p, g, batch));
+                }
+            else
+            {
+                var rng = new Random((int)new SplitMix64(((ulong)(uint)o.Seed << 32) | (uint)epoch).Next());
+                (int[] first, int[] negatives) = Pairs(name, targets, train, rng);
+                for (int at = 0; at < first.Length; at += o.BatchSize)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    Step(grads.ComputePairs(p, g, first, negatives, at, Math.Min(o.BatchSize, first.Length - at)));
+                }
             }
 
             BatchGradient.Score(net, targets, p, validation, valLogits, o.Threads);
@@ -82,13 +99,6 @@ public static class BaselineTrainer
         if (!(o.LearningRate > 0) || !float.IsFinite(o.LearningRate)) throw new UsageException($"learning rate must be a positive number, got {o.LearningRate}");
         if (!(o.MinDelta >= 0)) throw new UsageException($"min-delta must be zero or positive, got {o.MinDelta}");
         if (o.Threads < 0) throw new UsageException($"threads must be 0 (every core) or positive, got {o.Threads}");
-    }
-
-    private static int[] Shuffled(int[] positions, Random rng)
-    {
-        var s = (int[])positions.Clone();
-        rng.Shuffle(s);
-        return s;
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace Alpine.Baselines;
 /// <see cref="BaselineTrainer"/>). h_i is <see cref="ItemProjection"/> of the item's visual vector
 /// (docs/BASELINES.md "BPR-MF"); w_u is a free user embedding.
 /// </summary>
-public sealed class Bpr : BaselineNet
+public sealed class Bpr : PerTargetNet
 {
     private readonly TensorSlot _user, _bias;
     private readonly ItemProjection _item;

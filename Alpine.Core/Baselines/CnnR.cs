@@ -13,7 +13,7 @@ namespace Alpine.Baselines;
 /// CNN-R ("max pooling followed by a fully connected layer", windows one to ten, 32 filters each).
 /// docs/BASELINES.md "CNN-R".
 /// </summary>
-public sealed class CnnR : BaselineNet
+public sealed class CnnR : PerTargetNet
 {
     private readonly ItemProjection _item;
     private readonly TensorSlot[] _hw, _hb;

@@ -32,9 +32,8 @@ public sealed class Lstm
 
     public void InitialiseForgetBias(Span<float> p) => _b.Of(p).Slice(ParameterInit.ForgetBlock * Hidden, Hidden).Fill(1f);
 
-    /// <summary>The last hidden state h_n (zero when n = 0) within <paramref name="act"/>.</summary>
-    public ReadOnlySpan<T> Last<T>(ReadOnlySpan<T> act, int steps) =>
-        steps == 0 ? default : act.Slice(steps * 5 * Hidden + (steps - 1) * Hidden, Hidden);
+    /// <summary>h_t, the hidden state after the first <paramref name="t"/> ≥ 1 of <paramref name="steps"/> inputs, within <paramref name="act"/>.</summary>
+    public ReadOnlySpan<T> State<T>(ReadOnlySpan<T> act, int steps, int t) => act.Slice(steps * 5 * Hidden + (t - 1) * Hidden, Hidden);
 
     public void Forward<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> x /*(n,I)*/, Span<T> act, int steps) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -63,10 +62,10 @@ public sealed class Lstm
     }
 
     /// <summary>
-    /// Backpropagation through time from ∂loss/∂h_n = <paramref name="dLast"/> (the only state read): parameter
-    /// gradients accumulate; the inputs are data (no dx).
+    /// Backpropagation through time from ∂loss/∂h_t = <paramref name="dStates"/> (n, H), every state a loss may
+    /// read (zero rows where none does): parameter gradients accumulate; the inputs are data (no dx).
     /// </summary>
-    public void Backward<T>(ReadOnlySpan<T> p, Span<T> g, ReadOnlySpan<T> dLast, ReadOnlySpan<T> x, ReadOnlySpan<T> act, Span<T> scratch, int steps)
+    public void Backward<T>(ReadOnlySpan<T> p, Span<T> g, ReadOnlySpan<T> dStates, ReadOnlySpan<T> x, ReadOnlySpan<T> act, Span<T> scratch, int steps)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (steps == 0) return;
@@ -74,7 +73,7 @@ public sealed class Lstm
         ReadOnlySpan<T> gates = act[..(steps * 4 * h)], c = act.Slice(steps * 4 * h, steps * h), hs = act.Slice(steps * 5 * h, steps * h);
         Span<T> dPre = scratch[..(steps * 4 * h)], dState = scratch.Slice(steps * 4 * h, 4 * h);
         Span<T> dh = dState[..h], dc = dState.Slice(h, h), dhPrev = dState.Slice(2 * h, h);
-        dLast.CopyTo(dh);
+        dStates.Slice((steps - 1) * h, h).CopyTo(dh);
         dc.Clear();
         ReadOnlySpan<T> wh = _wh.Of(p);
         Span<T> dwh = _wh.Of(g);
@@ -101,7 +100,7 @@ public sealed class Lstm
                 TensorPrimitives.MultiplyAdd(hPrev, dp[k], dwh.Slice(k * h, h), dwh.Slice(k * h, h));
                 TensorPrimitives.MultiplyAdd(wh.Slice(k * h, h), dp[k], dhPrev, dhPrev);
             }
-            dhPrev.CopyTo(dh);
+            TensorPrimitives.Add(dhPrev, dStates.Slice((t - 1) * h, h), dh);
         }
         Linear.Backward<T>([], _wx.Of(g), _b.Of(g), dPre, x, _wx.Of(p), 4 * h, parallel: false);
     }

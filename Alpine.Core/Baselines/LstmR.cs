@@ -1,14 +1,16 @@
+using System.Numerics.Tensors;
 using Alpine.Model;
 using Alpine.Prep;
 
 namespace Alpine.Baselines;
 
 /// <summary>
-/// LSTM-R (the paper's Sec. 4.3 baseline list): an <see cref="Lstm"/> over the visual vectors of the user's ≤ W most
-/// recent clicks before the impression, its last hidden state through a fully connected layer to the interest
-/// r = W_r h_n + b_r, then the ALPINE-style MLP (SPEC D8) over [r ; t] with t the target's
-/// <see cref="ItemProjection"/> ("we fed the interest representations and the embedding of the new micro-video into
-/// the MLP layer", Sec. 4.3). docs/BASELINES.md "LSTM-R".
+/// LSTM-R (the paper's Sec. 4.3 baseline list): an <see cref="Lstm"/> over the visual vectors of the user's clicks
+/// before the impression (the whole prepared click sequence, as ALPINE reads it, SPEC D2), its last hidden state
+/// through a fully connected layer to the interest r = W_r h + b_r, then the ALPINE-style MLP (SPEC D8) over [r ; t]
+/// with t the target's <see cref="ItemProjection"/> ("we fed the interest representations and the embedding of the
+/// new micro-video into the MLP layer", Sec. 4.3). A group's targets read states of one LSTM run over their user's
+/// clicks up to the latest prefix among them, as ALPINE's SharedPrefix (SPEC D12). docs/BASELINES.md "LSTM-R".
 /// </summary>
 public sealed class LstmR : BaselineNet
 {
@@ -17,7 +19,7 @@ public sealed class LstmR : BaselineNet
     private readonly ItemProjection _item;
     private readonly int _dim;
 
-    public LstmR(ItemTable items, int window = 50, int dim = 64, int hidden = 64, int mlpHidden = 128) : base(items, window)
+    public LstmR(ItemTable items, int dim = 64, int hidden = 64, int mlpHidden = 128) : base(items, window: int.MaxValue)
     {
         _dim = dim;
         _lstm = new Lstm(Layout, "lstmr.lstm", items.VisualDim, hidden);
@@ -28,51 +30,75 @@ public sealed class LstmR : BaselineNet
 
     protected override void InitialiseMore(Span<float> p) => _lstm.InitialiseForgetBias(p);
 
-    // act: X (n+1, D) with the target last, LSTM (n steps), interest (d), head input [r ; t] (2d), head activations
-    private int OffLstm => (Window + 1) * VisualDim;
-    private int OffInterest => OffLstm + _lstm.ActivationSize(Window);
-    private int OffHin => OffInterest + _interest.ActivationSize(1);
-    private int OffHead => OffHin + 2 * _dim;
-    public override int ActivationSize => OffHead + _head.ActivationSize(1);
-    // scratch: dHin (2d), dh_n (H), then the largest of the layers' scratch
-    public override int ScratchSize => 2 * _dim + _lstm.Hidden
-        + Math.Max(_lstm.ScratchSize(Window), Math.Max(_interest.ScratchSize(1), _head.ScratchSize(1)));
+    // group act: X (s, D) the clicks, the LSTM's s steps, then per target: x_t (D), h (H), interest, head input [r ; t] (2d), head
+    private int TargetBlock => VisualDim + _lstm.Hidden + _interest.ActivationSize(1) + 2 * _dim + _head.ActivationSize(1);
+    private int OffTargets(int steps) => steps * VisualDim + _lstm.ActivationSize(steps);
 
-    public override T Forward<T>(ReadOnlySpan<T> p, in Target t, Span<T> act)
+    /// <summary>The steps a group needs: its latest prefix, in clicks of its user.</summary>
+    private static int Steps(ImpressionTargets targets, ReadOnlySpan<int> positions)
     {
-        int n = t.Clicks.Length, dv = VisualDim, d = _dim;
-        Span<T> x = act[..((n + 1) * dv)];
-        Features(x[..(n * dv)], t.Clicks);
-        Features(x[(n * dv)..], [t.Item]);
-        Span<T> lstm = act.Slice(OffLstm, _lstm.ActivationSize(n));
-        _lstm.Forward(p, x[..(n * dv)], lstm, n);
-        Span<T> hN = stackalloc T[_lstm.Hidden];
-        hN.Clear();
-        _lstm.Last<T>(lstm, n).CopyTo(hN);
-        Span<T> interest = act.Slice(OffInterest, _interest.ActivationSize(1)), hin = act.Slice(OffHin, 2 * d);
-        _interest.Forward(p, hN, interest, 1);
-        interest.CopyTo(hin);
-        _item.Forward(p, x[(n * dv)..], hin[d..]);
-        Span<T> head = act.Slice(OffHead, _head.ActivationSize(1));
-        _head.Forward(p, hin, head, 1);
-        return _head.Output(head, 1)[0];
+        int steps = 0;
+        foreach (int q in positions) steps = Math.Max(steps, targets.Data.ClickHistEnd[q]);
+        return steps;
     }
 
-    public override void Backward<T>(ReadOnlySpan<T> p, Span<T> g, in Target t, T dlogit, ReadOnlySpan<T> act, Span<T> scratch)
+    public override void ForwardGroup<T>(ReadOnlySpan<T> p, ImpressionTargets targets, ReadOnlySpan<int> positions, Span<T> logits, GroupWork<T> work)
     {
-        int n = t.Clicks.Length, dv = VisualDim, d = _dim, hidden = _lstm.Hidden;
-        ReadOnlySpan<T> x = act[..((n + 1) * dv)], lstm = act.Slice(OffLstm, _lstm.ActivationSize(n));
-        ReadOnlySpan<T> interest = act.Slice(OffInterest, _interest.ActivationSize(1)), hin = act.Slice(OffHin, 2 * d);
-        Span<T> dHin = scratch[..(2 * d)], dhN = scratch.Slice(2 * d, hidden), layerScratch = scratch[(2 * d + hidden)..];
+        PreparedData data = targets.Data;
+        int steps = Steps(targets, positions), dv = VisualDim, d = _dim, hidden = _lstm.Hidden;
+        int first = data.ClickOffsets[targets.UserOf[positions[0]]];
+        Span<T> act = work.Activations(OffTargets(steps) + positions.Length * TargetBlock);
+        Span<T> x = act[..(steps * dv)], lstm = act.Slice(steps * dv, _lstm.ActivationSize(steps));
+        Features(x, data.ClickItem.AsSpan(first, steps));
+        _lstm.Forward(p, x, lstm, steps);
+        for (int k = 0; k < positions.Length; k++)
+        {
+            int q = positions[k], end = data.ClickHistEnd[q];
+            Span<T> block = act.Slice(OffTargets(steps) + k * TargetBlock, TargetBlock);
+            Span<T> xt = block[..dv], h = block.Slice(dv, hidden);
+            Span<T> interest = block.Slice(dv + hidden, _interest.ActivationSize(1)), hin = block.Slice(dv + hidden + interest.Length, 2 * d);
+            Span<T> head = block[(dv + hidden + interest.Length + 2 * d)..];
+            if (end == 0) h.Clear(); else _lstm.State<T>(lstm, steps, end).CopyTo(h);
+            Features(xt, [data.Item[q]]);
+            _interest.Forward(p, h, interest, 1);
+            interest.CopyTo(hin);
+            _item.Forward(p, xt, hin[d..]);
+            _head.Forward(p, hin, head, 1);
+            logits[k] = _head.Output(head, 1)[0];
+        }
+    }
 
-        dHin.Clear();
-        _head.Backward(p, g, dHin, [dlogit], hin, act.Slice(OffHead, _head.ActivationSize(1)), layerScratch, 1);
-        _item.Backward(p, g, dHin[d..], x[(n * dv)..]);
-        Span<T> hN = stackalloc T[hidden];
-        hN.Clear();
-        _lstm.Last(lstm, n).CopyTo(hN);
-        dhN.Clear();
-        _interest.Backward(p, g, dhN, dHin[..d], hN, interest, layerScratch, 1);
-        _lstm.Backward(p, g, dhN, x[..(n * dv)], lstm, layerScratch, n);
+    public override void BackwardGroup<T>(ReadOnlySpan<T> p, Span<T> g, ImpressionTargets targets, ReadOnlySpan<int> positions,
+        ReadOnlySpan<T> dlogits, GroupWork<T> work)
+    {
+        PreparedData data = targets.Data;
+        int steps = Steps(targets, positions), dv = VisualDim, d = _dim, hidden = _lstm.Hidden;
+        ReadOnlySpan<T> act = work.Activations(OffTargets(steps) + positions.Length * TargetBlock);
+        ReadOnlySpan<T> x = act[..(steps * dv)], lstm = act.Slice(steps * dv, _lstm.ActivationSize(steps));
+        // scratch: ∂loss/∂h_t (s, H), dHin (2d), dh (H), the largest of the layers' scratch
+        Span<T> scratch = work.Scratch(steps * hidden + 2 * d + hidden
+            + Math.Max(_lstm.ScratchSize(steps), Math.Max(_interest.ScratchSize(1), _head.ScratchSize(1))));
+        Span<T> dStates = scratch[..(steps * hidden)], dHin = scratch.Slice(steps * hidden, 2 * d), dh = scratch.Slice(steps * hidden + 2 * d, hidden);
+        Span<T> layerScratch = scratch[(steps * hidden + 2 * d + hidden)..];
+        dStates.Clear();
+        for (int k = 0; k < positions.Length; k++)
+        {
+            int end = data.ClickHistEnd[positions[k]];
+            ReadOnlySpan<T> block = act.Slice(OffTargets(steps) + k * TargetBlock, TargetBlock);
+            ReadOnlySpan<T> xt = block[..dv], h = block.Slice(dv, hidden);
+            ReadOnlySpan<T> interest = block.Slice(dv + hidden, _interest.ActivationSize(1)), hin = block.Slice(dv + hidden + interest.Length, 2 * d);
+            ReadOnlySpan<T> head = block[(dv + hidden + interest.Length + 2 * d)..];
+            dHin.Clear();
+            _head.Backward(p, g, dHin, [dlogits[k]], hin, head, layerScratch, 1);
+            _item.Backward(p, g, dHin[d..], xt);
+            dh.Clear();
+            _interest.Backward(p, g, dh, dHin[..d], h, interest, layerScratch, 1);
+            if (end > 0)
+            {
+                Span<T> row = dStates.Slice((end - 1) * hidden, hidden);
+                TensorPrimitives.Add(row, dh, row);
+            }
+        }
+        _lstm.Backward(p, g, dStates, x, lstm, layerScratch, steps);
     }
 }

@@ -11,7 +11,7 @@ namespace Alpine.Baselines;
 /// the item embeddings q^G, q^M are <see cref="ItemProjection"/>s of the visual vector (docs/BASELINES.md "NCF").
 /// Trained pointwise on impressions (Eq. 7's log loss, with the log's not-clicked impressions as the negatives).
 /// </summary>
-public sealed class Ncf : BaselineNet
+public sealed class Ncf : PerTargetNet
 {
     private readonly TensorSlot _userG, _userM, _hG;
     private readonly ItemProjection _itemG, _itemM;

@@ -43,25 +43,58 @@ public sealed class SelfAttention
     public ReadOnlySpan<T> Output<T>(ReadOnlySpan<T> act, int n) => act.Slice(5 * n * _dim, n * _dim);
     public Span<T> Output<T>(Span<T> act, int n) => act.Slice(5 * n * _dim, n * _dim);
 
+    /// <summary>Q, K or V (<paramref name="which"/> 0, 1, 2; each (n, d)) within the activations or within the scratch after <see cref="BackwardAttention{T}"/>.</summary>
+    public Span<T> Projection<T>(Span<T> buffer, int n, int which) => buffer.Slice(which * n * _dim, n * _dim);
+
     public void Forward<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> x /*(n,d)*/, Span<T> act, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (n == 0) return;
+        Project(p, x, Projection(act, n, 0), Projection(act, n, 1), Projection(act, n, 2), bias: true);
+        Attend(p, x, act, n);
+    }
+
+    /// <summary>
+    /// Q, K, V (m, d) of any m rows x: x W_Qᵀ (+ b_Q with <paramref name="bias"/>), and K, V likewise. Linear, so a
+    /// caller whose rows are sums (ATRank's behaviour + time embedding) may project the terms apart and add.
+    /// </summary>
+    public void Project<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> x, Span<T> q, Span<T> k, Span<T> v, bool bias) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Linear.Forward(q, x, _w[0].Of(p), bias ? _b[0].Of(p) : [], _dim, parallel: false);
+        Linear.Forward(k, x, _w[1].Of(p), bias ? _b[1].Of(p) : [], _dim, parallel: false);
+        Linear.Forward(v, x, _w[2].Of(p), bias ? _b[2].Of(p) : [], _dim, parallel: false);
+    }
+
+    /// <summary>The block from Q, K, V already in <paramref name="act"/> (<see cref="Projection{T}"/>): the rest of <see cref="Forward{T}"/>.</summary>
+    public void Attend<T>(ReadOnlySpan<T> p, ReadOnlySpan<T> x /*(n,d)*/, Span<T> act, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (n == 0) return;
         int d = _dim, nd = n * d, dh = d / _heads;
         Span<T> q = act[..nd], k = act.Slice(nd, nd), v = act.Slice(2 * nd, nd), o = act.Slice(3 * nd, nd), z = act.Slice(4 * nd, nd), y = act.Slice(5 * nd, nd);
         Span<T> a = act.Slice(6 * nd, _heads * n * n), ffn = act.Slice(6 * nd + _heads * n * n, _ffn.ActivationSize(n));
-        Linear.Forward(q, x, _w[0].Of(p), _b[0].Of(p), d, parallel: false);
-        Linear.Forward(k, x, _w[1].Of(p), _b[1].Of(p), d, parallel: false);
-        Linear.Forward(v, x, _w[2].Of(p), _b[2].Of(p), d, parallel: false);
         T scale = T.One / T.Sqrt(T.CreateTruncating(dh));
-        o.Clear();
+        // Heads are narrow (d_h = 8 at the defaults): plain loops over a head's columns, where a vector call per
+        // (i, j) pair costs more than its arithmetic.
         for (int h = 0; h < _heads; h++)
             for (int i = 0; i < n; i++)
             {
                 Span<T> ai = a.Slice((h * n + i) * n, _causal ? i + 1 : n);
-                for (int j = 0; j < ai.Length; j++) ai[j] = TensorPrimitives.Dot(q.Slice(i * d + h * dh, dh), (ReadOnlySpan<T>)k.Slice(j * d + h * dh, dh)) * scale;
+                ReadOnlySpan<T> qi = q.Slice(i * d + h * dh, dh);
+                for (int j = 0; j < ai.Length; j++)
+                {
+                    ReadOnlySpan<T> kj = k.Slice(j * d + h * dh, dh);
+                    T dot = T.Zero;
+                    for (int c = 0; c < dh; c++) dot += qi[c] * kj[c];
+                    ai[j] = dot * scale;
+                }
                 Softmax(ai);
                 Span<T> oi = o.Slice(i * d + h * dh, dh);
-                for (int j = 0; j < ai.Length; j++) TensorPrimitives.MultiplyAdd(v.Slice(j * d + h * dh, dh), ai[j], oi, oi);
+                oi.Clear();
+                for (int j = 0; j < ai.Length; j++)
+                {
+                    ReadOnlySpan<T> vj = v.Slice(j * d + h * dh, dh);
+                    T aij = ai[j];
+                    for (int c = 0; c < dh; c++) oi[c] += aij * vj[c];
+                }
             }
         x.CopyTo(z);
         Linear.Forward(y, o, _w[3].Of(p), _b[3].Of(p), d, parallel: false); // y as scratch for O W_Oᵀ + b_O
@@ -72,6 +105,27 @@ public sealed class SelfAttention
 
     /// <summary>From dY (n, d): parameter gradients accumulate, dX (n, d) accumulates.</summary>
     public void Backward<T>(ReadOnlySpan<T> p, Span<T> g, Span<T> dx, ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> act,
+        Span<T> scratch, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (n == 0) return;
+        BackwardAttention(p, g, dx, dy, act, scratch, n);
+        ProjectBackward(p, g, dx, x, Projection(scratch, n, 0), Projection(scratch, n, 1), Projection(scratch, n, 2), bias: true);
+    }
+
+    /// <summary>The backward of <see cref="Project{T}"/>: W (and b with <paramref name="bias"/>) gradients accumulate, dx += dQ W_Q + dK W_K + dV W_V.</summary>
+    public void ProjectBackward<T>(ReadOnlySpan<T> p, Span<T> g, Span<T> dx, ReadOnlySpan<T> x, ReadOnlySpan<T> dq, ReadOnlySpan<T> dk,
+        ReadOnlySpan<T> dv, bool bias) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Linear.Backward(dx, _w[0].Of(g), bias ? _b[0].Of(g) : [], dq, x, _w[0].Of(p), _dim, parallel: false);
+        Linear.Backward(dx, _w[1].Of(g), bias ? _b[1].Of(g) : [], dk, x, _w[1].Of(p), _dim, parallel: false);
+        Linear.Backward(dx, _w[2].Of(g), bias ? _b[2].Of(g) : [], dv, x, _w[2].Of(p), _dim, parallel: false);
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Attend{T}"/> from dY: parameter gradients of W_O and the FFN accumulate, dX gets
+    /// the residual path, and dQ, dK, dV are left in <paramref name="scratch"/> (<see cref="Projection{T}"/>).
+    /// </summary>
+    public void BackwardAttention<T>(ReadOnlySpan<T> p, Span<T> g, Span<T> dx, ReadOnlySpan<T> dy, ReadOnlySpan<T> act,
         Span<T> scratch, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (n == 0) return;
@@ -98,24 +152,31 @@ public sealed class SelfAttention
                 T dot = T.Zero;
                 for (int j = 0; j < ai.Length; j++)
                 {
+                    ReadOnlySpan<T> vj = v.Slice(j * d + h * dh, dh);
                     Span<T> dvj = dv.Slice(j * d + h * dh, dh);
-                    da[j] = TensorPrimitives.Dot(doi, v.Slice(j * d + h * dh, dh));
-                    TensorPrimitives.MultiplyAdd(doi, ai[j], dvj, dvj);
-                    dot += ai[j] * da[j];
+                    T aij = ai[j], daj = T.Zero;
+                    for (int c = 0; c < dh; c++)
+                    {
+                        daj += doi[c] * vj[c];
+                        dvj[c] += aij * doi[c];
+                    }
+                    da[j] = daj;
+                    dot += aij * daj;
                 }
                 Span<T> dqi = dq.Slice(i * d + h * dh, dh);
                 ReadOnlySpan<T> qi = q.Slice(i * d + h * dh, dh);
                 for (int j = 0; j < ai.Length; j++)
                 {
                     T ds = ai[j] * (da[j] - dot) * scale;
+                    ReadOnlySpan<T> kj = k.Slice(j * d + h * dh, dh);
                     Span<T> dkj = dk.Slice(j * d + h * dh, dh);
-                    TensorPrimitives.MultiplyAdd(k.Slice(j * d + h * dh, dh), ds, dqi, dqi);
-                    TensorPrimitives.MultiplyAdd(qi, ds, dkj, dkj);
+                    for (int c = 0; c < dh; c++)
+                    {
+                        dqi[c] += ds * kj[c];
+                        dkj[c] += ds * qi[c];
+                    }
                 }
             }
-        Linear.Backward(dx, _w[0].Of(g), _b[0].Of(g), dq, x, _w[0].Of(p), d, parallel: false);
-        Linear.Backward(dx, _w[1].Of(g), _b[1].Of(g), dk, x, _w[1].Of(p), d, parallel: false);
-        Linear.Backward(dx, _w[2].Of(g), _b[2].Of(g), dv, x, _w[2].Of(p), d, parallel: false);
     }
 
     /// <summary>Softmax in place, shifted by the maximum so exp never overflows.</summary>

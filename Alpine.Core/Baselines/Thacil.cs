@@ -17,7 +17,7 @@ namespace Alpine.Baselines;
 /// categories (kuaishou) the category level is absent: w_k = a_k and the head scores [f ; t].
 /// docs/BASELINES.md "THACIL".
 /// </summary>
-public sealed class Thacil : BaselineNet
+public sealed class Thacil : PerTargetNet
 {
     private readonly ItemProjection _item;
     private readonly TensorSlot _wi, _wf, _cat, _wc, _wm;

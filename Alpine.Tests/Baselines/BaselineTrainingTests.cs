@@ -83,6 +83,31 @@ public class BaselineTrainingTests
         Assert.That(fit.BestValidationAucUser, Is.GreaterThan(0.55));
     }
 
+    /// <summary>
+    /// The nets read the visual vectors divided by the table's RMS (docs/BASELINES.md "Feature scale"), so an untrained
+    /// net scores a log whose features are 30 times larger as it scores the log itself: no layer starts saturated
+    /// or tens of units from zero because the PCA vectors are large.
+    /// </summary>
+    [TestCaseSource(nameof(Names))]
+    public void UntrainedScoresDoNotDependOnTheFeaturesScale(string name)
+    {
+        var log = TinyData.Log(21, users: 40, maxPerUser: 80);
+        float[] x = TinyData.Features(21);
+        float[] plain = UntrainedScores(name, TinyData.Prepare(log, x));
+        float[] large = UntrainedScores(name, TinyData.Prepare(log, x.Select(v => 30 * v).ToArray()));
+        Assert.That(plain.Select(float.Abs).Max(), Is.GreaterThan(1e-3f), "the net scores something");
+        Assert.That(large, Is.EqualTo(plain).Within(1e-3f));
+    }
+
+    private static float[] UntrainedScores(string name, PreparedData data)
+    {
+        var net = ((BaselineModel)BaselineRegistry.Create(name)).CreateNet(data);
+        int[] all = Enumerable.Range(0, data.ImpressionCount).ToArray();
+        var logits = new float[all.Length];
+        BatchGradient.Score(net, new ImpressionTargets(data), net.Initialise(1), all, logits, threads: 1);
+        return logits;
+    }
+
     [Test]
     public void UnknownNamesAndBadOptionsAreUsageErrors()
     {
