@@ -11,7 +11,7 @@ namespace Alpine.Cpu;
 /// 6 × 4-vector register tile (24 accumulators: per k four loads of B, six broadcasts of A, 24 FMAs, which keeps
 /// both FMA pipes of a core busy through the FMA latency). A is read in place: for Aᵀ (the weight gradients) the six
 /// rows of a tile are six neighbouring elements of one stored row, so a k step reads one cache line, and the panel
-/// of B is contiguous, so the Aᵀ·B products no longer read B with the stride of the activation buffers. A single
+/// of B is contiguous, so the Aᵀ·B products do not read B with the stride of the activation buffers. A single
 /// 64-column panel (dx, the 64-wide gradients) is already contiguous per row and is read in place. A partial tile
 /// repeats a row of A for its missing rows and stores only its own; a partial panel's columns are zero in the
 /// packed copy, computed into a scratch tile and its valid part added to C.
