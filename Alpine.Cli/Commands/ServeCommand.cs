@@ -23,18 +23,26 @@ public sealed class ServeCommand : ICommand
         "how far an observe is written before its 200: to the disk (survives power loss) or to the OS (survives kill -9 of the server only)",
         JournalSync.Disk, ("disk", JournalSync.Disk), ("os", JournalSync.Os));
 
-    public Command Definition => new("serve", "serve a trained model over HTTP: score, recommend, route new items, observe impressions") { _data, _model, _urls, _serving, _sync };
+    private readonly Option<int> _itemCacheMb = Opt.Int("item-cache-mb",
+        "MiB for each item's share of the heads' first layers, computed at start-up so recommend does not redo it per request (0: off; items past the budget are computed per request)",
+        (int)(ServingOptions.DefaultItemCacheBytes >> 20), min: 0, max: 1 << 20);
+
+    public Command Definition => new("serve", "serve a trained model over HTTP: score, recommend, route new items, observe impressions") { _data, _model, _urls, _serving, _sync, _itemCacheMb };
 
     public int Run(ParseResult p)
     {
         string urls = p.GetValue(_urls) ?? "http://127.0.0.1:5080";
-        using var model = AlpineModel.Load(p.GetValue(_data)!, p.GetValue(_model)!, new ServingOptions { ServingDir = p.GetValue(_serving), JournalSync = _sync.Get(p) });
+        using var model = AlpineModel.Load(p.GetValue(_data)!, p.GetValue(_model)!, new ServingOptions
+        {
+            ServingDir = p.GetValue(_serving), JournalSync = _sync.Get(p), ItemCacheBytes = (long)p.GetValue(_itemCacheMb) << 20,
+        });
         foreach (string w in model.Warnings) Console.Error.WriteLine($"alpine serve: {w}");
         var app = ServeHost.Build(model, urls);
         CtrlC.Run(token =>
         {
             app.StartAsync(token).GetAwaiter().GetResult();
-            Console.WriteLine($"alpine serve: {model.UserCount:N0} users, {model.ItemCount:N0} items, {model.ObservedCount:N0} observed; " +
+            Console.WriteLine($"alpine serve: {model.UserCount:N0} users, {model.ItemCount:N0} items ({model.CachedItems:N0} in the item cache, " +
+                $"{model.ItemCacheBytes / (1024.0 * 1024):0.#} MiB), {model.ObservedCount:N0} observed; " +
                 $"listening on {string.Join(' ', ServeHost.Addresses(app))}");
             app.WaitForShutdownAsync(token).GetAwaiter().GetResult();
             return 0;

@@ -41,9 +41,9 @@ public class ServeProcessTests
     }
 
     /// <summary>Starts <c>alpine serve</c> on a free port; returns once it listens, with its address.</summary>
-    private (Process Process, string Address, StringBuilder Out) Start(string serving, string sync = "disk")
+    private (Process Process, string Address, StringBuilder Out) Start(string serving, string sync = "disk", params string[] more)
     {
-        var p = AlpineProcess.Start("serve", "--data", _data, "--model", _run, "--urls", "http://127.0.0.1:0", "--serving", serving, "--journal-sync", sync);
+        var p = AlpineProcess.Start(["serve", "--data", _data, "--model", _run, "--urls", "http://127.0.0.1:0", "--serving", serving, "--journal-sync", sync, .. more]);
         var output = new StringBuilder();
         p.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         p.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
@@ -103,6 +103,31 @@ public class ServeProcessTests
             Assert.That(replayed.Take(acked[u].Count), Is.EqualTo(acked[u]), $"user {u}: every acknowledged observe, in order");
             Assert.That(replayed.Length - acked[u].Count, Is.InRange(0, 1), $"user {u}: at most the one in flight besides");
         }
+    }
+
+    /// <summary>--item-cache-mb bounds the item cache (0 turns it off) and answers stay the same.</summary>
+    [Test]
+    public async Task ItemCacheBudgetIsAppliedAndDoesNotChangeAnswers()
+    {
+        var scores = new List<string>();
+        foreach (string mb in new[] { "0", "256" })
+        {
+            var (p, address, output) = Start(Path.Combine(_dir, "cache-" + mb), "disk", "--item-cache-mb", mb);
+            using (var client = new HttpClient { BaseAddress = new Uri(address) })
+            {
+                var r = await client.PostAsJsonAsync("/v1/recommend", new { user = 1, k = 5 });
+                Assert.That((int)r.StatusCode, Is.EqualTo(200), await r.Content.ReadAsStringAsync());
+                scores.Add(await r.Content.ReadAsStringAsync());
+            }
+            Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
+            Assert.That(p.WaitForExit(30_000), Is.True, "stopped");
+            string text = output.ToString();
+            if (mb == "0") Assert.That(text, Does.Contain("(0 in the item cache, 0 MiB)"));
+            else Assert.That(text, Does.Not.Contain("(0 in the item cache"));
+        }
+        var ids = scores.Select(s => System.Text.Json.JsonDocument.Parse(s).RootElement.GetProperty("items").EnumerateArray()
+            .Select(e => e.GetProperty("item").GetInt32()).ToArray()).ToArray();
+        Assert.That(ids[1], Is.EqualTo(ids[0]), "the same top 5 with and without the cache");
     }
 
     [Test]
