@@ -72,7 +72,8 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
             }
             finally
             {
-                foreach (var a in new[] { x, xT, parts, sT, f, colMax, colSum }) pool.Return(a);
+                pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(sT);
+                pool.Return(f); pool.Return(colMax); pool.Return(colSum);
             }
         });
     }
