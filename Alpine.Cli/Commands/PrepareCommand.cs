@@ -18,14 +18,16 @@ public sealed class PrepareCommand : ICommand
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the PCA", Defaults.Seed);
     private readonly Choice<PcaEigen> _pca = Opt.Choice("pca", "the PCA's eigenvectors: randomized, subspace iteration; full, MathNet's whole EVD (SPEC D3; slower)",
         Defaults.Eigen, ("full", PcaEigen.Full), ("randomized", PcaEigen.Randomized));
+    private readonly Choice<FeatureScale> _scale = Opt.Choice("scale", "one factor on the PCA vectors: unit, divided by their RMS over the fitted items; none, as SPEC D3 leaves them",
+        Defaults.Scale, ("none", FeatureScale.None), ("unit", FeatureScale.Unit));
 
     public Command Definition =>
-        new("prepare", "split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc") { _data, _topL, _metric, _seed, _pca };
+        new("prepare", "split, PCA to 64-d, sequences, graph edges; cached in DIR/prepared.alpc") { _data, _topL, _metric, _seed, _pca, _scale };
 
     public int Run(ParseResult p)
     {
         string dir = p.GetValue(_data)!;
-        var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed), Eigen = _pca.Get(p) };
+        var options = new PrepareOptions { TopL = p.GetValue(_topL), Metric = _metric.Get(p), Seed = p.GetValue(_seed), Eigen = _pca.Get(p), Scale = _scale.Get(p) };
 
         using var writer = Alpine.Data.FolderLock.Acquire(dir, "data folder");
         var total = Stopwatch.StartNew();

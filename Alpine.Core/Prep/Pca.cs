@@ -4,8 +4,20 @@ using MathNet.Numerics.LinearAlgebra.Factorization;
 
 namespace Alpine.Prep;
 
+/// <summary>What <c>alpine prepare --scale</c> does to the PCA vectors (<see cref="PcaModel.Scale"/>).</summary>
+public enum FeatureScale
+{
+    /// <summary>SPEC D3's vectors as they are: their RMS is whatever the raw features' spread is.</summary>
+    None = 0,
+    /// <summary>
+    /// One global factor 1/√(mean of the kept eigenvalues), so the vectors of the fitted items have a mean square of 1
+    /// per dim. Relative variances, directions and nearest neighbours stay (it is not whitening).
+    /// </summary>
+    Unit = 1,
+}
+
 /// <summary>
-/// A fitted PCA (SPEC D3): <c>z = Components · (x − Mean)</c>, centred, not whitened. When the input has no
+/// A fitted PCA (SPEC D3): <c>z = Scale · Components · (x − Mean)</c>, centred, not whitened. When the input has no
 /// more dims than asked for, all of them are kept (k = d): a centred rotation onto the principal axes.
 /// </summary>
 public sealed class PcaModel
@@ -20,6 +32,16 @@ public sealed class PcaModel
     public required double[] Variances { get; init; }
     /// <summary>How many rows the fit saw.</summary>
     public required long FitRows { get; init; }
+    /// <summary>The global factor on every output (1 for <see cref="FeatureScale.None"/>).</summary>
+    public double Scale { get; init; } = 1.0;
+
+    /// <summary>This fit with the factor <paramref name="scale"/> asks for (the variances stay those of the unscaled components).</summary>
+    public PcaModel WithScale(FeatureScale scale)
+    {
+        double meanVariance = Variances.Length == 0 ? 0 : Variances.Average();
+        double factor = scale == FeatureScale.Unit && meanVariance > 0 ? 1.0 / Math.Sqrt(meanVariance) : 1.0;
+        return new PcaModel { InputDim = InputDim, OutputDim = OutputDim, Mean = Mean, Components = Components, Variances = Variances, FitRows = FitRows, Scale = factor };
+    }
 }
 
 /// <summary>
@@ -128,7 +150,7 @@ public static class Pca
         if (output.Length != source.Rows * k) throw new ArgumentException($"output has length {output.Length}; expected rows·dims = {source.Rows * k}", nameof(output));
         long rows = source.Rows;
         var w = new float[k * d];                       // (k,d)
-        for (int i = 0; i < w.Length; i++) w[i] = (float)model.Components[i];
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(model.Components[i] * model.Scale);
         var mean = new float[d];                        // (d)
         for (int i = 0; i < d; i++) mean[i] = (float)model.Mean[i];
         int chunk = ChunkFor(d, chunkRows);

@@ -15,7 +15,7 @@ namespace Alpine.Prep;
 internal static class PreparedCache
 {
     private static ReadOnlySpan<byte> Magic => "ALPCACHE"u8;
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     public sealed record Header(string Fingerprint, PrepareOptions Options, Profile Profile, int UserCount, int ItemCount,
         int CategoryCount, bool HasCategories, int VisualDim, long Impressions, long Clicks, long NotClicks, long Liked, long Followed);
@@ -30,7 +30,7 @@ internal static class PreparedCache
                 w.Int(FormatVersion);
                 w.String(d.Fingerprint);
                 var o = d.Options;
-                w.Int(o.TopL); w.Int((int)o.Metric); w.Int(o.Seed); w.Int(o.Dims); w.Int(o.MaxFitItems); w.Int((int)o.Eigen);
+                w.Int(o.TopL); w.Int((int)o.Metric); w.Int(o.Seed); w.Int(o.Dims); w.Int(o.MaxFitItems); w.Int((int)o.Eigen); w.Int((int)o.Scale);
                 w.Int((int)d.Profile); w.Int(d.UserCount); w.Int(d.ItemCount); w.Int(d.CategoryCount);
                 w.Int(d.Items.Category is null ? 0 : 1); w.Int(d.Items.VisualDim);
                 w.Long(d.ImpressionCount); w.Long(d.ClickItem.Length); w.Long(d.NotClickItem.Length);
@@ -161,11 +161,11 @@ internal static class PreparedCache
         int version = r.Int();
         if (version != FormatVersion) throw r.Bad($"cache format version {version}; this build reads version {FormatVersion}");
         string fingerprint = r.String();
-        var options = new PrepareOptions { TopL = r.Int(), Metric = (EdgeMetric)r.Int(), Seed = r.Int(), Dims = r.Int(), MaxFitItems = r.Int(), Eigen = (PcaEigen)r.Int() };
+        var options = new PrepareOptions { TopL = r.Int(), Metric = (EdgeMetric)r.Int(), Seed = r.Int(), Dims = r.Int(), MaxFitItems = r.Int(), Eigen = (PcaEigen)r.Int(), Scale = (FeatureScale)r.Int() };
         var h = new Header(fingerprint, options, (Profile)r.Int(), r.Int(), r.Int(), r.Int(), r.Int() != 0, r.Int(),
             r.Long(), r.Long(), r.Long(), r.Long(), r.Long());
         if (h.UserCount < 0 || h.ItemCount < 0 || h.VisualDim < 1 || h.Impressions < 0 || h.Clicks < 0 || h.NotClicks < 0
-            || h.Clicks + h.NotClicks != h.Impressions || h.Liked < 0 || h.Followed < 0 || options.TopL < 1 || !Enum.IsDefined(options.Eigen))
+            || h.Clicks + h.NotClicks != h.Impressions || h.Liked < 0 || h.Followed < 0 || options.TopL < 1 || !Enum.IsDefined(options.Eigen) || !Enum.IsDefined(options.Scale))
             throw r.Bad("corrupt header");
         return h;
     }

@@ -21,6 +21,11 @@ public sealed record PrepareOptions
     /// eigenvalues, so it is part of what makes the prepared data.
     /// </summary>
     public PcaEigen Eigen { get; init; } = PcaEigen.Randomized;
+    /// <summary>
+    /// One global factor on the PCA vectors (<see cref="FeatureScale"/>): <see cref="FeatureScale.None"/> keeps SPEC D3's
+    /// vectors as they are; <see cref="FeatureScale.Unit"/> divides them by their RMS over the fitted items.
+    /// </summary>
+    public FeatureScale Scale { get; init; } = FeatureScale.None;
 
     /// <summary>The options as <c>alpine prepare</c> flags (the PCA method and sizes only when not the defaults).</summary>
     public string Flags()
@@ -28,6 +33,7 @@ public sealed record PrepareOptions
         var d = new PrepareOptions();
         string s = FormattableString.Invariant($"--top-l {TopL} --metric {Metric.ToString().ToLowerInvariant()} --seed {Seed}");
         if (Eigen != d.Eigen) s += $" --pca {Eigen.ToString().ToLowerInvariant()}";
+        if (Scale != d.Scale) s += $" --scale {Scale.ToString().ToLowerInvariant()}";
         return Dims == d.Dims && MaxFitItems == d.MaxFitItems ? s : FormattableString.Invariant($"{s} (PCA to {Dims}-d fitted on ≤ {MaxFitItems} items)");
     }
 
@@ -38,6 +44,7 @@ public sealed record PrepareOptions
         if (Dims < 1) throw new UsageException($"PCA dims must be positive, got {Dims}");
         if (MaxFitItems < 1) throw new UsageException($"the PCA fit sample must be positive, got {MaxFitItems}");
         if (!Enum.IsDefined(Eigen)) throw new UsageException($"--pca must be full or randomized, got {Eigen}");
+        if (!Enum.IsDefined(Scale)) throw new UsageException($"--scale must be none or unit, got {Scale}");
     }
 }
 
@@ -224,7 +231,7 @@ public sealed class PreparedData
         var fitSample = Pca.Sample(fitIds, options.MaxFitItems, options.Seed);
         var (mean, cov) = Pca.Covariance(features, fitSample, Stage(progress, "pca-cov"), ct);
         progress?.Report(("pca-eigen", 0));
-        var pca = Pca.FromCovariance(mean, cov, fitSample.Length, options.Dims, options.Eigen, options.Seed, ct);
+        var pca = Pca.FromCovariance(mean, cov, fitSample.Length, options.Dims, options.Eigen, options.Seed, ct).WithScale(options.Scale);
         progress?.Report(("pca-eigen", 1));
         int dv = pca.OutputDim;
         var visual = new float[checked(itemCount * dv)];

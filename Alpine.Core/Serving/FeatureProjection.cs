@@ -6,7 +6,7 @@ namespace Alpine.Serving;
 /// <summary>
 /// A raw d-dim feature vector → the prepared item space (SPEC D3). The prepared cache keeps the projected
 /// vectors, not the PCA, so the PCA is fitted again, as <c>alpine prepare</c> fitted it (the same train items,
-/// sample, dims, eigen-solver and seed), on first use; the refit is checked against the cached vectors of the first
+/// sample, dims, eigen-solver, seed and scale), on first use; the refit is checked against the cached vectors of the first
 /// items and refused if it does not reproduce them.
 /// </summary>
 internal sealed class FeatureProjection
@@ -55,7 +55,7 @@ internal sealed class FeatureProjection
         var inTrain = new bool[_data.ItemCount];
         for (int p = 0; p < _data.ImpressionCount; p++) if (_data.Part[p] != SplitPart.Test) inTrain[_data.Item[p]] = true;
         var fitIds = Enumerable.Range(0, _data.ItemCount).Where(i => inTrain[i]).ToArray();
-        var pca = Pca.Fit(source, Pca.Sample(fitIds, o.MaxFitItems, o.Seed), o.Dims, eigen: o.Eigen, seed: o.Seed);
+        var pca = Pca.Fit(source, Pca.Sample(fitIds, o.MaxFitItems, o.Seed), o.Dims, eigen: o.Eigen, seed: o.Seed).WithScale(o.Scale);
         Check(pca, source);
         return pca;
     });

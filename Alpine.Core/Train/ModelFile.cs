@@ -53,7 +53,7 @@ public sealed record CheckpointState(float[] M, float[] V, TrainingProgress Prog
 ///   payload     ModelConfig (every field), ModelShape, data-set fingerprint, PrepareOptions (v2), training BatchMode,
 ///               parameters[ParameterCount], and for checkpoints Adam m and v [ParameterCount each] and TrainingProgress
 ///               (with, since v2, the device it trained on; since v3, <c>--eval-every</c> last); since v5, last of
-///               all, the PCA eigen method of the prepare options
+///               all, the PCA eigen method of the prepare options, and since v6 after it their feature scale
 ///   32 bytes    SHA-256 of the payload
 /// </code>
 /// Written atomically; a file that is truncated, corrupted or of another version, or whose config does not
@@ -66,11 +66,12 @@ public sealed class ModelFile
     /// 3: a checkpoint's options end with <see cref="TrainOptions.EvalEvery"/>.
     /// 4: then <see cref="TrainOptions.PieceOrder"/> and <see cref="TrainOptions.MinDelta"/>.
     /// 5: the payload ends with <see cref="PrepareOptions.Eigen"/>.
-    /// Versions 2 to 4 still read (a model's payload is unchanged; a version 2 checkpoint's run validated once per
+    /// 6: then <see cref="PrepareOptions.Scale"/>.
+    /// Versions 2 to 5 still read (a model's payload is unchanged; a version 2 checkpoint's run validated once per
     /// epoch, EvalEvery 0; before version 4 pieces were chronological and any gain reset the patience, MinDelta 0;
-    /// before version 5 the PCA took the full EVD).
+    /// before version 5 the PCA took the full EVD; before version 6 its vectors were not scaled).
     /// </summary>
-    public const uint FormatVersion = 5;
+    public const uint FormatVersion = 6;
     private const uint OldestReadable = 2;
     private static ReadOnlySpan<byte> Magic => "ALPINEMF"u8;
     private const int HeaderSize = 8 + 4 + 4 + 8;
@@ -110,7 +111,8 @@ public sealed class ModelFile
                 WriteFloats(w, cp.V);
                 WriteProgress(w, cp.Progress);
             }
-            w.Write((int)Prepared.Eigen); // v5: last, so that an older payload is this one less its tail
+            w.Write((int)Prepared.Eigen); // v5: after the rest, so that an older payload is this one less its tail
+            w.Write((int)Prepared.Scale); // v6
         }
         var body = payload.GetBuffer().AsSpan(0, (int)payload.Length);
 
@@ -159,7 +161,11 @@ public sealed class ModelFile
                 var v = ReadFloats(r, shape.ParameterCount);
                 cp = new CheckpointState(m, v, ReadProgress(r, version));
             }
-            prepared = prepared with { Eigen = version >= 5 ? ReadEnum<PcaEigen>(r) : PcaEigen.Full };
+            prepared = prepared with
+            {
+                Eigen = version >= 5 ? ReadEnum<PcaEigen>(r) : PcaEigen.Full,
+                Scale = version >= 6 ? ReadEnum<FeatureScale>(r) : FeatureScale.None,
+            };
             if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
             RequireConsistent(path, config, shape, prepared);
             return new ModelFile { Config = config, Shape = shape, Fingerprint = fingerprint, Prepared = prepared, Mode = mode, Parameters = parameters, Checkpoint = cp };

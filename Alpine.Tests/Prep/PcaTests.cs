@@ -128,6 +128,37 @@ public class PcaTests
     }
 
     [Test]
+    public void UnitScaleGivesTheFittedRowsAMeanSquareOfOnePerDimAndKeepsTheirGeometry()
+    {
+        // prepare --scale unit: one factor 1/√(mean eigenvalue), so Σ z² / (rows · k) over the fitted rows is (n−1)/n.
+        var rng = new Random(8);
+        int n = 500, d = 30, k = 6;
+        var data = new float[n * d];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) data[i * d + j] = (float)(40 + 37 * (j % 5 + 1) * Gaussian(rng));
+        var source = new ArrayFeatureRows(data, d);
+        var plain = Pca.Fit(source, AllRows(n), k, seed: 2);
+        var unit = plain.WithScale(FeatureScale.Unit);
+        Assert.That(plain.Scale, Is.EqualTo(1.0));
+        Assert.That(plain.WithScale(FeatureScale.None).Scale, Is.EqualTo(1.0));
+        Assert.That(unit.Scale, Is.EqualTo(1 / Math.Sqrt(plain.Variances.Average())).Within(1e-15));
+        Assert.That(unit.Components, Is.SameAs(plain.Components), "directions are not touched");
+
+        var a = new float[n * k];
+        var b = new float[n * k];
+        Pca.Project(plain, source, a);
+        Pca.Project(unit, source, b);
+        double meanSquare = b.Average(x => (double)x * x);
+        Assert.That(meanSquare, Is.EqualTo((n - 1.0) / n).Within(1e-4), "unit mean square per dim over the fitted rows");
+        Assert.That(a.Average(x => (double)x * x), Is.GreaterThan(100), "the unscaled vectors are far from unit scale");
+        for (int i = 0; i < a.Length; i++)
+            Assert.That(b[i], Is.EqualTo(a[i] * unit.Scale).Within(1e-5 * (1 + Math.Abs(b[i]))), $"entry {i}: one global factor");
+
+        var constant = Pca.Fit(new ArrayFeatureRows(new float[20 * 3], 3), AllRows(20), 2, eigen: PcaEigen.Full);
+        Assert.That(constant.WithScale(FeatureScale.Unit).Scale, Is.EqualTo(1.0), "no spread: nothing to divide by");
+    }
+
+    [Test]
     public void SampleIsSeededUniformAndSorted()
     {
         var ids = Enumerable.Range(0, 1000).Select(i => 3 * i).ToArray();

@@ -262,6 +262,33 @@ public class PreparedDataTests
     }
 
     [Test]
+    public void ACacheOfOneFeatureScaleIsNotReusedForTheOtherAndUnitScaleIsOneFactor()
+    {
+        var rng = new Random(13);
+        var features = RandomFeatures(rng, 60, 20);
+        for (int i = 0; i < features.Length; i++) features[i] *= 50;
+        WriteFolder(_dir, RandomLog(rng, 4, 60, 240), features, 20);
+        var none = new PrepareOptions { Dims = 4, Eigen = PcaEigen.Full };
+        var unit = none with { Scale = FeatureScale.Unit };
+        Assert.That(new PrepareOptions().Scale, Is.EqualTo(FeatureScale.None), "the default");
+        var plain = PreparedData.Prepare(_dir, none);
+        var scaled = PreparedData.LoadOrPrepare(_dir, unit);
+        Assert.That(PreparedData.Load(_dir).Options.Scale, Is.EqualTo(FeatureScale.Unit), "the cache header keeps the scale");
+        Assert.That(PreparedData.IsCacheFresh(_dir, unit));
+        Assert.That(PreparedData.IsCacheFresh(_dir, none), Is.False);
+        Assert.That(unit.Flags(), Does.Contain("--scale unit"));
+        Assert.That(none.Flags(), Does.Not.Contain("--scale"));
+
+        var a = plain.Items.Visual;
+        var b = scaled.Items.Visual;
+        double ratio = Math.Sqrt(b.Sum(x => (double)x * x) / a.Sum(x => (double)x * x));
+        Assert.That(ratio, Is.LessThan(0.1), "features × 50 come back near unit scale");
+        for (int i = 0; i < a.Length; i++) Assert.That(b[i], Is.EqualTo(a[i] * ratio).Within(1e-4 * (1 + Math.Abs(b[i]))), $"entry {i}");
+        Assert.That(scaled.ClickGraphPred, Is.EqualTo(plain.ClickGraphPred), "nearest earlier items do not depend on one global factor");
+        Assert.That(scaled.NotClickGraphPred, Is.EqualTo(plain.NotClickGraphPred));
+    }
+
+    [Test]
     public void RefusesBadOptions() =>
         Assert.That(Assert.Throws<UsageException>(() => new PrepareOptions { TopL = 0 }.Validate())!.Message, Does.Contain("--top-l"));
 

@@ -181,6 +181,26 @@ public class AlpineModelTests
     }
 
     [Test]
+    public void FeatureVectorsOfDataPreparedWithUnitScaleRouteAsTheirItem()
+    {
+        // The refitted projection applies prepare's --scale too (else it would not reproduce the cached vectors).
+        var features = TinyData.Features(5);
+        for (int i = 0; i < features.Length; i++) features[i] *= 40;
+        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new Alpine.Tests.Prep.ArrayFeatureRows(features, TinyData.FeatureDim), null,
+            new PrepareOptions { Scale = FeatureScale.Unit }, "tiny");
+        double meanSquare = data.Items.Visual.Average(x => (double)x * x);
+        Assert.That(meanSquare, Is.InRange(0.5, 2.0), "unit scale");
+        var config = TinyData.Config();
+        var p = ParameterInit.Create(config, ModelLayout.Create(config, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
+        using var served = AlpineModel.Create(data, config, p, new Alpine.Tests.Prep.ArrayFeatureRows(features, TinyData.FeatureDim), threads: 1);
+        int item = 11;
+        var routed = served.Route(item, null, served.UserCount);
+        var byVector = served.Route(features.AsSpan(item * TinyData.FeatureDim, TinyData.FeatureDim).ToArray(), -1, null, served.UserCount);
+        Assert.That(byVector.Select(r => r.User), Is.EqualTo(routed.Select(r => r.User)));
+        Assert.That(byVector.Select(r => r.Probability), Is.EqualTo(routed.Select(r => r.Probability)).Within(1e-5f));
+    }
+
+    [Test]
     public void ObserveMovesOnlyThatUsersScores()
     {
         using var served = ServedModels.Create();

@@ -36,7 +36,7 @@ public class ModelFileTests
             Config = config,
             Shape = new ModelShape(UserCount: 4, CategoryCount: 3, ItemDim: 9, Hidden: 5, MlpHidden: 7, ParameterCount: n),
             Fingerprint = "abc123",
-            Prepared = new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5 },
+            Prepared = new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5, Scale = FeatureScale.Unit },
             Mode = BatchMode.Window,
             Parameters = Rand(n),
             Checkpoint = checkpoint ? new CheckpointState(Rand(n), Rand(n), progress) : null,
@@ -55,7 +55,7 @@ public class ModelFileTests
         Assert.That(back.Config.Alphas, Is.EqualTo(f.Config.Alphas));
         Assert.That(back.Shape, Is.EqualTo(f.Shape));
         Assert.That(back.Fingerprint, Is.EqualTo(f.Fingerprint));
-        Assert.That(back.Prepared, Is.EqualTo(new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5 }));
+        Assert.That(back.Prepared, Is.EqualTo(new PrepareOptions { TopL = 2, Metric = EdgeMetric.Cosine, Seed = 5, Scale = FeatureScale.Unit }));
         Assert.That(back.Mode, Is.EqualTo(BatchMode.Window));
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
@@ -120,6 +120,8 @@ public class ModelFileTests
     [TestCase(3u, true)]
     [TestCase(4u, false)]
     [TestCase(4u, true)]
+    [TestCase(5u, false)]
+    [TestCase(5u, true)]
     public void ReadsOlderVersionsWithTheOptionsTheyTrainedUnder(uint version, bool checkpoint)
     {
         // A checkpoint's options end with EvalEvery (int32, v3), then PieceOrder (int32) and MinDelta (float32, v4):
@@ -131,9 +133,10 @@ public class ModelFileTests
         Assert.That(BitConverter.ToUInt32(bytes, 8), Is.EqualTo(ModelFile.FormatVersion));
         const int header = 24;
         var payload = bytes[header..^32];
-        Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo((int)f.Prepared.Eigen), "the PCA eigen method ends the payload (v5)");
-        payload = payload[..^4];
-        if (checkpoint)
+        Assert.That(BitConverter.ToInt32(payload, payload.Length - 4), Is.EqualTo((int)f.Prepared.Scale), "the feature scale ends the payload (v6)");
+        Assert.That(BitConverter.ToInt32(payload, payload.Length - 8), Is.EqualTo((int)f.Prepared.Eigen), "after the PCA eigen method (v5)");
+        payload = payload[..^(version == 5 ? 4 : 8)];
+        if (checkpoint && version < 5)
         {
             Assert.That(BitConverter.ToSingle(payload, payload.Length - 4), Is.EqualTo(0.002f), "MinDelta ends the payload");
             Assert.That(BitConverter.ToInt32(payload, payload.Length - 8), Is.EqualTo((int)PieceOrder.Scattered));
@@ -150,10 +153,11 @@ public class ModelFileTests
 
         var back = ModelFile.Read(path);
         Assert.That(back.Parameters, Is.EqualTo(f.Parameters));
-        Assert.That(back.Prepared, Is.EqualTo(f.Prepared with { Eigen = PcaEigen.Full }), "before v5 the PCA took the full EVD");
+        Assert.That(back.Prepared, Is.EqualTo(f.Prepared with { Eigen = version == 5 ? f.Prepared.Eigen : PcaEigen.Full, Scale = FeatureScale.None }),
+            "before v5 the PCA took the full EVD; before v6 its vectors were not scaled");
         if (!checkpoint) { Assert.That(back.Checkpoint, Is.Null); return; }
         var p = f.Checkpoint!.Progress;
-        var o = version == 4 ? p.Options : p.Options with { PieceOrder = PieceOrder.Chronological, MinDelta = 0, EvalEvery = version == 3 ? 13 : 0 };
+        var o = version >= 4 ? p.Options : p.Options with { PieceOrder = PieceOrder.Chronological, MinDelta = 0, EvalEvery = version == 3 ? 13 : 0 };
         Assert.That(back.Checkpoint!.Progress, Is.EqualTo(p with { Options = o }));
     }
 
@@ -212,6 +216,12 @@ public class ModelFileTests
             new PrepareOptions { Eigen = PcaEigen.Full }, "tiny");
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(full, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--pca full").And.Not.Contain("\n"));
+
+        // Same sources, PCA vectors divided by their RMS: refused, naming the flag.
+        var unit = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
+            new PrepareOptions { Scale = FeatureScale.Unit }, "tiny");
+        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(unit, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain("--scale unit").And.Not.Contain("\n"));
 
         // Same sources and options, but the model's shape was made for more users.
         var wider = new ModelFile { Config = f.Config, Shape = f.Shape with { UserCount = f.Shape.UserCount + 1 }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = f.Parameters };
