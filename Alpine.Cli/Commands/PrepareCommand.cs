@@ -18,7 +18,7 @@ public sealed class PrepareCommand : ICommand
     private readonly Option<int> _seed = Opt.Int("seed", "the seed of the PCA", Defaults.Seed);
     private readonly Choice<PcaEigen> _pca = Opt.Choice("pca", "the PCA's eigenvectors: randomized, subspace iteration; full, MathNet's whole EVD (SPEC D3; slower)",
         Defaults.Eigen, ("full", PcaEigen.Full), ("randomized", PcaEigen.Randomized));
-    private readonly Choice<FeatureScale> _scale = Opt.Choice("scale", "one factor on the PCA vectors: unit, divided by their RMS over the fitted items; none, as SPEC D3 leaves them",
+    private readonly Choice<FeatureScale> _scale = Opt.Choice("scale", "one factor on the PCA vectors: unit, divided by their RMS over the fitted items; none, SPEC D3's vectors at the features' own scale",
         Defaults.Scale, ("none", FeatureScale.None), ("unit", FeatureScale.Unit));
 
     public Command Definition =>

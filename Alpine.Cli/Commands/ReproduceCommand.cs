@@ -46,7 +46,7 @@ public sealed class ReproduceCommand : ICommand
     private readonly Option<int> _seeds = Opt.Int("seeds", "seeds 1…N of every model", 1, min: 1, max: 100);
     private readonly Option<string> _models = Opt.Text("models", $"the models, separated by commas [default: all: {string.Join(",", ModelCatalog.Names)}]", helpName: "M1,M2,...");
     private readonly Choice<Budget> _budget = Opt.Choice("budget",
-        $"standard: each run to convergence or {StandardEpochs} epochs (patience 2), sized for one seed of everything on small in ~20 min on 2 idle cores (an estimate, docs/REPRODUCTION.md); " +
+        $"standard: each run to convergence or {StandardEpochs} epochs (patience 2), one seed of everything on small in ~13 min on 2 idle cores (docs/REPRODUCTION.md); " +
         "full: to convergence or 20 epochs (patience 3), the converged comparison, several hours; quick: 2 epochs, a smoke run",
         Budget.Standard, ("standard", Budget.Standard), ("full", Budget.Full), ("quick", Budget.Quick));
     private readonly Option<bool> _quick = Opt.Flag("quick", $"a smoke run: --budget quick, 1 seed and L = 1…{QuickSweep}, unless given");

@@ -19,8 +19,9 @@ public sealed partial class GraphLstm<T>
     /// Sorted sequences per group: a group's input projection is one GEMM run just before its recurrence,
     /// and its weight gradients GEMMs run just after its backward recurrence, so the recurrence and those
     /// GEMMs find the group's gates in cache rather than in memory (Window mode: ~2 KiB of gates and ~4 KiB of
-    /// activations in all per step, ≤ 9 MB for 8 sequences of 300 steps). 8 is the steadiest of the sizes
-    /// docs/BENCHMARKS.md compares on the Window step; larger groups gain nothing.
+    /// activations in all per step, ≤ 9 MB for 8 sequences of 300 steps, within a last-level cache). 8 was the
+    /// steadiest size when the Window step was timed against other group sizes (the figures are in the git history
+    /// of docs/BENCHMARKS.md); larger groups only grow the working set.
     /// </summary>
     internal const int DefaultGroup = 8;
 

@@ -87,7 +87,7 @@ public class PreparedDataTests
         var p = PreparedData.FromLog(log, new ArrayFeatureRows(features, d), null, new PrepareOptions { Dims = 2 });
         var trainOnly = Pca.Fit(new ArrayFeatureRows(features, d), Enumerable.Range(10, 32).ToArray(), 2);
         var expected = new float[50 * 2];
-        Pca.Project(trainOnly, new ArrayFeatureRows(features, d), expected);
+        Pca.Project(trainOnly.WithScale(p.Options.Scale), new ArrayFeatureRows(features, d), expected);
         Assert.That(p.Items.Visual, Is.EqualTo(expected));
     }
 
@@ -136,11 +136,12 @@ public class PreparedDataTests
     [Test]
     public void LowDimensionalFeaturesAreRotatedNotReduced()
     {
-        // SPEC D3: d ≤ 64 keeps all d dims, rotated (so every distance, hence every graph edge, stays).
+        // SPEC D3: d ≤ 64 keeps all d dims, rotated (so every distance, hence every graph edge, stays); --scale none
+        // leaves the rotation as it is (the default's one factor is checked on its own).
         var rng = new Random(6);
         var features = RandomFeatures(rng, 30, 5);
         WriteFolder(_dir, RandomLog(rng, 3, 30, 90), features, 5);
-        var p = PreparedData.Prepare(_dir, new PrepareOptions());
+        var p = PreparedData.Prepare(_dir, new PrepareOptions { Scale = FeatureScale.None });
         Assert.That(p.Items.VisualDim, Is.EqualTo(5));
         Assert.That(p.Items.Visual, Is.Not.EqualTo(features));
         static double Dist(float[] a, int i, int j) => Math.Sqrt(Enumerable.Range(0, 5).Sum(k => Math.Pow(a[i * 5 + k] - a[j * 5 + k], 2)));
@@ -268,16 +269,16 @@ public class PreparedDataTests
         var features = RandomFeatures(rng, 60, 20);
         for (int i = 0; i < features.Length; i++) features[i] *= 50;
         WriteFolder(_dir, RandomLog(rng, 4, 60, 240), features, 20);
-        var none = new PrepareOptions { Dims = 4, Eigen = PcaEigen.Full };
-        var unit = none with { Scale = FeatureScale.Unit };
-        Assert.That(new PrepareOptions().Scale, Is.EqualTo(FeatureScale.None), "the default");
+        var unit = new PrepareOptions { Dims = 4, Eigen = PcaEigen.Full };
+        var none = unit with { Scale = FeatureScale.None };
+        Assert.That(unit.Scale, Is.EqualTo(FeatureScale.Unit), "the default");
         var plain = PreparedData.Prepare(_dir, none);
         var scaled = PreparedData.LoadOrPrepare(_dir, unit);
         Assert.That(PreparedData.Load(_dir).Options.Scale, Is.EqualTo(FeatureScale.Unit), "the cache header keeps the scale");
         Assert.That(PreparedData.IsCacheFresh(_dir, unit));
         Assert.That(PreparedData.IsCacheFresh(_dir, none), Is.False);
-        Assert.That(unit.Flags(), Does.Contain("--scale unit"));
-        Assert.That(none.Flags(), Does.Not.Contain("--scale"));
+        Assert.That(none.Flags(), Does.Contain("--scale none"));
+        Assert.That(unit.Flags(), Does.Not.Contain("--scale"), "the default scale is not spelled out");
 
         var a = plain.Items.Visual;
         var b = scaled.Items.Visual;

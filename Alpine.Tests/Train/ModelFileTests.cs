@@ -217,11 +217,11 @@ public class ModelFileTests
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(full, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--pca full").And.Not.Contain("\n"));
 
-        // Same sources, PCA vectors divided by their RMS: refused, naming the flag.
-        var unit = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
-            new PrepareOptions { Scale = FeatureScale.Unit }, "tiny");
-        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(unit, "m.alp", "data"))!;
-        Assert.That(e.Message, Does.Contain("--scale unit").And.Not.Contain("\n"));
+        // Same sources, PCA vectors left at the features' own scale: refused, naming the flag.
+        var unscaled = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
+            new PrepareOptions { Scale = FeatureScale.None }, "tiny");
+        e = Assert.Throws<DataFormatException>(() => f.RequireMatches(unscaled, "m.alp", "data"))!;
+        Assert.That(e.Message, Does.Contain("--scale none").And.Not.Contain("\n"));
 
         // Same sources and options, but the model's shape was made for more users.
         var wider = new ModelFile { Config = f.Config, Shape = f.Shape with { UserCount = f.Shape.UserCount + 1 }, Fingerprint = f.Fingerprint, Prepared = f.Prepared, Parameters = f.Parameters };

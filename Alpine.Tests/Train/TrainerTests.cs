@@ -348,9 +348,11 @@ public class TrainerTests
     public void HugeFiniteFeaturesStopTheRunAsDivergedNamingTheStepAndWritingNothing()
     {
         // Once: one feature row of 1e30 trained to a loss of ~4e33, validation AUC 0.5 and exit 0; the guard caught only NaN.
+        // Prepared at the features' own scale (--scale none): the default's unit RMS would divide the huge values away.
         var features = TinyData.Features(seed: 4);
         for (int i = 0; i < features.Length; i += 5) features[i] *= 1e15f;
-        var data = TinyData.Prepare(TinyData.Log(4, users: 6, maxPerUser: 30), features);
+        var data = PreparedData.FromLog(TinyData.Log(4, users: 6, maxPerUser: 30), new Alpine.Tests.Prep.ArrayFeatureRows(features, TinyData.FeatureDim),
+            null, new PrepareOptions { Scale = FeatureScale.None }, "tiny");
         string run = Path.Combine(_dir, "huge");
         Directory.CreateDirectory(run);
         using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
