@@ -16,13 +16,7 @@ public class DemoCommandTests
     {
         // Once: no handler, so SIGINT killed the process and left demo/data.tmp-<guid> (24 MB and more) forever.
         string outDir = Path.Combine(_dir, "demo");
-        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var psi = new ProcessStartInfo(host)
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "alpine.dll"), "demo", "--out", outDir, "--epochs", "1", "--device", "cpu" },
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var p = Process.Start(psi)!;
+        using var p = AlpineProcess.Start("demo", "--out", outDir, "--epochs", "1", "--device", "cpu");
         var stderr = new System.Text.StringBuilder();
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
@@ -41,11 +35,11 @@ public class DemoCommandTests
         Assert.That(p.WaitForExit(60_000), Is.True, "stopped");
         p.WaitForExit();
 
+        Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
+        Assert.That(stderr.ToString(), Does.Contain("alpine: stopping at the next safe point").And.Contain("alpine demo: cancelled"));
         var left = Directory.EnumerateFileSystemEntries(_dir, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray();
         Assert.That(left.Where(n => n!.Contains(".tmp")), Is.Empty, "no temporary folder or file");
         Assert.That(Directory.Exists(Path.Combine(outDir, "data")), Is.False, "no half-written data folder");
-        Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
-        Assert.That(stderr.ToString(), Does.Contain("alpine demo: cancelled"));
     }
 
     [Test]

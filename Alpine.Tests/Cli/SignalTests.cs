@@ -77,7 +77,8 @@ public class SignalTests
         Assert.That(p.WaitForExit(60_000), Is.True);
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.EqualTo(130), stderr.ToString());
-        Assert.That(stderr.ToString(), Does.Contain("before the first validation round").And.Contain("keeps the previous run"));
+        Assert.That(stderr.ToString(), Does.Contain("alpine: stopping at the next safe point")
+            .And.Contain("before the first validation round").And.Contain("keeps the previous run"));
         Assert.That(Directory.GetFiles(run).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes), Is.EqualTo(old), "the old run, byte for byte");
         Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".tmp") || n.EndsWith(".lock")), Is.Empty);
     }
