@@ -11,7 +11,8 @@ public static class AlpineProcess
         var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alpine.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
+        // As from a terminal: Ctrl-C reaches the child even when this test run is a background job.
+        return Posix.StartWithDefaultSigInt(() => Process.Start(psi)!);
     }
 
     /// <summary>Runs to the end (at most <paramref name="timeoutSeconds"/>); the exit code, stdout and stderr.</summary>

@@ -12,10 +12,10 @@ public class TrainCommandTests
     private string _root = "", _data = "", _other = "", _dir = "";
 
     /// <summary>A native data folder of a tiny random log; prepared unless <paramref name="prepare"/> is false.</summary>
-    internal static string WriteData(string dir, int seed, bool prepare = true)
+    internal static string WriteData(string dir, int seed, bool prepare = true, int users = 8)
     {
         Directory.CreateDirectory(dir);
-        var log = TinyData.Log(seed, users: 8, maxPerUser: 40);
+        var log = TinyData.Log(seed, users, maxPerUser: 40);
         NativeFormat.WriteInteractions(Path.Combine(dir, NativeFormat.InteractionsFile), log);
         var features = TinyData.Features(seed);
         using (var w = NpyFile.Create(Path.Combine(dir, NativeFormat.ItemsFile), features.Length / TinyData.FeatureDim, TinyData.FeatureDim))
