@@ -21,12 +21,11 @@ public sealed class ReproduceCommand : ICommand
 
     /// <summary>
     /// The training settings of a budget. Full: to convergence (patience 3 validation rounds, min gain 0.001, as
-    /// <c>alpine train</c>) under a cap of 20 epochs: the variants on <c>small</c> keep a round of epoch 8–16 and stop
-    /// by epoch 18 (docs/REPRODUCTION.md), so the cap only bounds a run that keeps creeping up. Standard (the
-    /// default): the same rule under a cap of 4 epochs (patience 2), sized from the measured per-epoch times so that
-    /// one seed of everything on <c>small</c> takes about 20 minutes on 2 cores (docs/REPRODUCTION.md, an estimate,
-    /// not a timed run); ALPINE is still improving at epoch 4 there,
-    /// so its rows are below its converged ones. Quick: 2 epochs, a smoke run of the pipeline, not a measurement.
+    /// <c>alpine train</c>) under a cap of 20 epochs, which only bounds a run that keeps creeping up. Standard (the
+    /// default): the same rule under a cap of 4 epochs (patience 2), so that one seed of everything on <c>small</c>
+    /// takes about 13 minutes on 2 idle cores (docs/REPRODUCTION.md); most runs keep their epoch-4 round there, so a
+    /// standard report ranks models after equal, short training. Quick: 2 epochs, a smoke run of the pipeline (with
+    /// <c>--quick</c>, on the first <see cref="QuickUsers"/> users), not a measurement.
     /// </summary>
     internal static RankingTrainOptions OptionsOf(Budget budget, int threads) => budget switch
     {
@@ -41,6 +40,9 @@ public sealed class ReproduceCommand : ICommand
     /// <summary>The neighbour counts of the paper's Fig. 6 (L = 1…5); <c>--quick</c> runs L = 1…2.</summary>
     internal const int DefaultSweep = 5, QuickSweep = 2;
 
+    /// <summary>The users <c>--quick</c> trains and tests on unless <c>--users</c> says otherwise.</summary>
+    internal const int QuickUsers = 100;
+
     private readonly Option<string> _data = Opt.Text("data", "the data folder (prepared with defaults first when it has no fresh cache)", required: true);
     private readonly Option<string> _out = Opt.Text("out", "the report folder: runs/, tables and figures; an existing one is continued", required: true, helpName: "REPORT");
     private readonly Option<int> _seeds = Opt.Int("seeds", "seeds 1…N of every model", 1, min: 1, max: 100);
@@ -49,13 +51,14 @@ public sealed class ReproduceCommand : ICommand
         $"standard: each run to convergence or {StandardEpochs} epochs (patience 2), one seed of everything on small in ~13 min on 2 idle cores (docs/REPRODUCTION.md); " +
         "full: to convergence or 20 epochs (patience 3), the converged comparison, several hours; quick: 2 epochs, a smoke run",
         Budget.Standard, ("standard", Budget.Standard), ("full", Budget.Full), ("quick", Budget.Quick));
-    private readonly Option<bool> _quick = Opt.Flag("quick", $"a smoke run: --budget quick, 1 seed and L = 1…{QuickSweep}, unless given");
+    private readonly Option<bool> _quick = Opt.Flag("quick", $"a smoke run: --budget quick, 1 seed, L = 1…{QuickSweep} and the first {QuickUsers} users, unless given");
     private readonly Option<int> _sweep = Opt.Int("sweep", "ALPINE at graph neighbours L = 1…N (the paper's Fig. 6)", DefaultSweep, min: 1, max: 64);
     private readonly Option<int> _threads = Opt.Int("threads", "CPU threads, 0 = all cores", 0, min: 0);
+    private readonly Option<int> _users = Opt.Int("users", $"train and test on the first N users only, 0 = all (--quick: {QuickUsers} unless given)", 0, min: 0);
 
     public Command Definition => new("reproduce", "every model × seed, the neighbour sweep, Table 2/3-style tables and figures 5–7 into REPORT; continues a stopped REPORT")
     {
-        _data, _out, _seeds, _models, _budget, _quick, _sweep, _threads,
+        _data, _out, _seeds, _models, _budget, _quick, _sweep, _users, _threads,
     };
 
     public int Run(ParseResult p)
@@ -66,14 +69,18 @@ public sealed class ReproduceCommand : ICommand
         var budget = quick && !p.Given(_budget) ? Budget.Quick : _budget.Get(p);
         int seeds = quick && !p.Given(_seeds) ? 1 : p.GetValue(_seeds);
         int sweep = quick && !p.Given(_sweep) ? QuickSweep : p.GetValue(_sweep);
+        int users = quick && !p.Given(_users) ? QuickUsers : p.GetValue(_users);
         var plan = new ReproducePlan(models, seeds, sweep, OptionsOf(budget, p.GetValue(_threads)));
         ReportFolder.RequireUsable(report);
 
         var data = CtrlC.Run(ct => LoadData(dataDir, ct));
+        int allUsers = data.UserCount;
+        if (users > 0) data = UserSubset.FirstUsers(data, users);
         using var writer = ReportFolder.Open(report);
         var reproduction = new Reproduction(report, data, plan, ModelCatalog.Create);
         var runs = plan.Runs(data.TopL);
-        Console.WriteLine($"reproduce: {models.Count} models × {seeds} seed(s) on {dataDir} ({data.Profile}, top-L {data.TopL})" +
+        string subset = data.UserCount < allUsers ? $", the first {data.UserCount:N0} of {allUsers:N0} users" : "";
+        Console.WriteLine($"reproduce: {models.Count} models × {seeds} seed(s) on {dataDir} ({data.Profile}, top-L {data.TopL}{subset})" +
             (models.Contains(ModelCatalog.Alpine) ? $", ALPINE at L = 1…{sweep}" : "") +
             $": {runs.Count} runs, budget {budget.ToString().ToLowerInvariant()} (≤ {plan.Options.Epochs} epochs) → {report}");
         IReadOnlyList<RunResult> results;

@@ -103,6 +103,20 @@ public class ReproduceCommandTests
                 Is.EqualTo(RunResult.TryRead(Path.Combine(_report, Reproduction.RunsFolder, id, RunResult.FileName))!.UserAuc));
     }
 
+    [Test]
+    public void UsersTrainsOnTheFirstUsersAndKeepsItsRunsApart()
+    {
+        string report = Path.Combine(_dir, "first");
+        var (code, stdout, err) = Run("reproduce", "--data", _data, "--out", report, "--quick", "--users", "5", "--models", "bpr", "--threads", "1");
+        Assert.That(code, Is.Zero, err);
+        Assert.That(stdout, Does.Contain("the first 5 of 8 users"));
+        Assert.That(File.ReadAllText(Path.Combine(report, "table2.md")), Does.Contain("5 users"));
+        var subset = RunResult.TryRead(ResultFiles(report).Single())!;
+        var whole = ResultFiles(_report).Select(f => RunResult.TryRead(f)!).Single(r => r.Spec.Model == "bpr");
+        Assert.That(subset.Fingerprint, Is.Not.EqualTo(whole.Fingerprint), "a run on 5 users is not a run on all 8");
+        Assert.That(subset.AucUsers, Is.Not.Empty.And.All.LessThan(5), "only the first 5 users are scored");
+    }
+
     [Test, Category("Slow")]
     public void CtrlCStopsWithoutAHalfRunAndTheSameCommandContinues()
     {
