@@ -66,7 +66,7 @@ internal static class ReportWriter
         return FormattableString.Invariant(
             $"Data: `{dataDir}` ({data.Profile} profile, {data.UserCount:N0} users, {data.ImpressionCount:N0} impressions, prepared with `{data.Options.Flags()}`, source fingerprint {fingerprint}). ") +
             FormattableString.Invariant(
-            $"Each run: at most {o.Epochs} epochs, early stop after {o.Patience} validation rounds without a gain of {o.MinDelta:G3} in AUC_user, batch {o.BatchSize}, Adam lr {o.LearningRate:G3}; ") +
+            $"Each run: at most {o.Epochs} epochs, early stop after {o.Patience} validation round{(o.Patience == 1 ? "" : "s")} without a gain of {o.MinDelta:G3} in AUC_user, batch {o.BatchSize}, Adam lr {o.LearningRate:G3}; ") +
             "the round with the best validation AUC_user is kept (SPEC D1) and the test part is scored once, " +
             "after training. Written by `alpine reproduce`.";
     }
