@@ -186,8 +186,7 @@ public class AlpineModelTests
         // The refitted projection applies prepare's --scale too (else it would not reproduce the cached vectors).
         var features = TinyData.Features(5);
         for (int i = 0; i < features.Length; i++) features[i] *= 40;
-        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new Alpine.Tests.Prep.ArrayFeatureRows(features, TinyData.FeatureDim), null,
-            new PrepareOptions { Scale = FeatureScale.Unit }, "tiny");
+        var data = TinyData.Prepare(TinyData.Log(5, 6, 30), features, options: new PrepareOptions { Scale = FeatureScale.Unit });
         double meanSquare = data.Items.Visual.Average(x => (double)x * x);
         Assert.That(meanSquare, Is.InRange(0.5, 2.0), "unit scale");
         var config = TinyData.Config();

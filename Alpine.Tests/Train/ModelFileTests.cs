@@ -206,20 +206,17 @@ public class ModelFileTests
         Assert.That(e.Message, Does.StartWith("m.alp").And.Contain("another data set").And.Not.Contain("\n"));
 
         // Same sources, prepared with another metric (other graph edges): refused, naming the options to prepare with.
-        var cosine = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
-            new PrepareOptions { Metric = EdgeMetric.Cosine }, "tiny");
+        var cosine = TinyData.Prepare(log, TinyData.Features(3), options: new PrepareOptions { Metric = EdgeMetric.Cosine });
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(cosine, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--metric cosine").And.Contain("alpine prepare --data data --top-l 1 --metric euclidean --seed 1").And.Not.Contain("\n"));
 
         // Same sources, PCA by the full EVD instead of randomized subspace iteration: refused, naming the flag.
-        var full = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
-            new PrepareOptions { Eigen = PcaEigen.Full }, "tiny");
+        var full = TinyData.Prepare(log, TinyData.Features(3), options: new PrepareOptions { Eigen = PcaEigen.Full });
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(full, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--pca full").And.Not.Contain("\n"));
 
         // Same sources, PCA vectors left at the features' own scale: refused, naming the flag.
-        var unscaled = PreparedData.FromLog(log, new Alpine.Tests.Prep.ArrayFeatureRows(TinyData.Features(3), TinyData.FeatureDim), null,
-            new PrepareOptions { Scale = FeatureScale.None }, "tiny");
+        var unscaled = TinyData.Prepare(log, TinyData.Features(3), options: new PrepareOptions { Scale = FeatureScale.None });
         e = Assert.Throws<DataFormatException>(() => f.RequireMatches(unscaled, "m.alp", "data"))!;
         Assert.That(e.Message, Does.Contain("--scale none").And.Not.Contain("\n"));
 

@@ -41,8 +41,9 @@ internal static class TinyData
     }
 
     /// <summary>Prepared data; with <paramref name="categories"/> (one per item) the thacil profile.</summary>
-    public static PreparedData Prepare(InteractionLog log, float[] features, string fingerprint = "tiny", int[]? categories = null) =>
-        PreparedData.FromLog(log, new ArrayFeatureRows(features, FeatureDim), categories, new PrepareOptions(), fingerprint);
+    public static PreparedData Prepare(InteractionLog log, float[] features, string fingerprint = "tiny", int[]? categories = null,
+        PrepareOptions? options = null) =>
+        PreparedData.FromLog(log, new ArrayFeatureRows(features, FeatureDim), categories, options ?? new PrepareOptions(), fingerprint);
 
     public static PreparedData Prepare(int seed, int users = 6, int maxPerUser = 30, bool thacil = false) =>
         Prepare(Log(seed, users, maxPerUser), Features(seed), categories: thacil ? Enumerable.Range(0, 40).Select(i => i % 5).ToArray() : null);

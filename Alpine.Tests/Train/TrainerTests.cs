@@ -351,8 +351,7 @@ public class TrainerTests
         // Prepared at the features' own scale (--scale none): the default's unit RMS would divide the huge values away.
         var features = TinyData.Features(seed: 4);
         for (int i = 0; i < features.Length; i += 5) features[i] *= 1e15f;
-        var data = PreparedData.FromLog(TinyData.Log(4, users: 6, maxPerUser: 30), new Alpine.Tests.Prep.ArrayFeatureRows(features, TinyData.FeatureDim),
-            null, new PrepareOptions { Scale = FeatureScale.None }, "tiny");
+        var data = TinyData.Prepare(TinyData.Log(4, users: 6, maxPerUser: 30), features, options: new PrepareOptions { Scale = FeatureScale.None });
         string run = Path.Combine(_dir, "huge");
         Directory.CreateDirectory(run);
         using var backend = TinyData.Backend(data, TinyData.Config(window: 6));
