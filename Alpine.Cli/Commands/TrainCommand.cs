@@ -56,7 +56,7 @@ public sealed class TrainCommand : ICommand
     private readonly Option<bool> _distributed = Opt.Flag("distributed",
         "data-parallel: each rank of mpirun trains a share of every batch; rank 0 writes the run (README \"More than one machine\")");
     private readonly Option<float> _memoryGb = Opt.Float("memory-gb",
-        "GiB of LSTM activations one batch part may hold; a batch over it runs in chunks with the same gradient (0: an eighth of this machine's memory, shared among its ranks)",
+        "GiB of LSTM activations one batch part may hold; a batch over it runs in chunks with the same gradient (0: a sixteenth of this machine's memory, shared among its ranks)",
         0, "a finite number ≥ 0", x => x >= 0);
     private readonly ComputeOptions _compute = new();
 
@@ -192,9 +192,9 @@ public sealed class TrainCommand : ICommand
 
     /// <summary>
     /// The trainer with its batches split across <paramref name="split"/>'s ranks and cut to its memory budget:
-    /// by default an eighth of this machine's memory, less the model's buffers, over the ranks on this machine: the
+    /// by default a sixteenth of this machine's memory, less the model's buffers, over the ranks on this machine: the
     /// process's peak RSS was measured at 2–3× the budget plus the prepared data (Window on `small`: 1.9 GB at 1 GiB;
-    /// on the `paper` preset 6.0 GB at 1.5 GiB and 9.5 GB at 3), so this leaves over half the machine to the rest.
+    /// on the `paper` preset 6.0 GB at 1.5 GiB and 9.5 GB at 3), so the process stays near a third of the machine.
     /// </summary>
     private static Trainer Splitting(Trainer trainer, Alpine.Model.IAlpineBackend backend, Split split, long parameters)
     {
@@ -202,7 +202,7 @@ public sealed class TrainCommand : ICommand
         if (bytes == 0)
         {
             int local = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int n) && n > 0 ? n : 1;
-            bytes = Math.Max(0, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / local - parameters * 4 * sizeof(float)) / 8;
+            bytes = Math.Max(0, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / local - parameters * 4 * sizeof(float)) / 16;
         }
         long cellSteps = Math.Max(1, bytes / BatchShares.BytesPerCellStep(backend.Config));
         trainer.Parallel = new DataParallel(backend, trainer.Batcher, split.Group, cellSteps);
