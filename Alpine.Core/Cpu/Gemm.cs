@@ -215,8 +215,12 @@ public static partial class Gemm
                     int i = i0;
                     for (; i + MR <= i1; i += MR)
                         Tile<T, FourRows>(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, MR, add);
-                    for (; i < i1; i++)
-                        Row(c + (long)i * ldc + j, ak + (long)i * ars, acs, bk + j, ldb, kc, tileCols, add);
+                    // The last 1–3 rows: a tile of that many rows (the same order per element as a whole tile).
+                    int rest = i1 - i;
+                    T* ci = c + (long)i * ldc + j, ai = ak + (long)i * ars;
+                    if (rest == 3) Tile<T, FourRows>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 3, add);
+                    else if (rest == 2) Tile<T, TwoRows>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 2, add);
+                    else if (rest == 1) Tile<T, OneRow>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 1, add);
                 }
                 if (j < j1)
                     for (int i = i0; i < i1; i++)
@@ -229,6 +233,10 @@ public static partial class Gemm
     private interface ITileRows { static abstract int Count { get; } }
     /// <summary>The unpacked kernel's 4 × 4-vector tile: 16 accumulators, per k four loads of B and four broadcasts of A.</summary>
     private struct FourRows : ITileRows { public static int Count => MR; }
+    /// <summary>The unpacked kernel's last two rows (the recurrence's steps of a few sequences end in them).</summary>
+    private struct TwoRows : ITileRows { public static int Count => 2; }
+    /// <summary>The unpacked kernel's last row.</summary>
+    private struct OneRow : ITileRows { public static int Count => 1; }
     /// <summary>The packed kernel's 6 × 4-vector tile: 24 accumulators, per k four loads of B and six broadcasts of A.</summary>
     private struct SixRows : ITileRows { public static int Count => PMR; }
 
@@ -244,7 +252,7 @@ public static partial class Gemm
         where TRows : struct, ITileRows
     {
         int w = Vector512<T>.Count;
-        bool six = TRows.Count > 4;
+        bool two = TRows.Count > 1, four = TRows.Count > 2, six = TRows.Count > 4;
         Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector512<T> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<T> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -261,12 +269,18 @@ public static partial class Gemm
             long q = (long)p * acs;
             Vector512<T> x = Vector512.Create(a0[q]);
             c00 = Simd<T>.Fma(x, b0, c00); c01 = Simd<T>.Fma(x, b1, c01); c02 = Simd<T>.Fma(x, b2, c02); c03 = Simd<T>.Fma(x, b3, c03);
-            x = Vector512.Create(a1[q]);
-            c10 = Simd<T>.Fma(x, b0, c10); c11 = Simd<T>.Fma(x, b1, c11); c12 = Simd<T>.Fma(x, b2, c12); c13 = Simd<T>.Fma(x, b3, c13);
-            x = Vector512.Create(a2[q]);
-            c20 = Simd<T>.Fma(x, b0, c20); c21 = Simd<T>.Fma(x, b1, c21); c22 = Simd<T>.Fma(x, b2, c22); c23 = Simd<T>.Fma(x, b3, c23);
-            x = Vector512.Create(a3[q]);
-            c30 = Simd<T>.Fma(x, b0, c30); c31 = Simd<T>.Fma(x, b1, c31); c32 = Simd<T>.Fma(x, b2, c32); c33 = Simd<T>.Fma(x, b3, c33);
+            if (two)
+            {
+                x = Vector512.Create(a1[q]);
+                c10 = Simd<T>.Fma(x, b0, c10); c11 = Simd<T>.Fma(x, b1, c11); c12 = Simd<T>.Fma(x, b2, c12); c13 = Simd<T>.Fma(x, b3, c13);
+            }
+            if (four)
+            {
+                x = Vector512.Create(a2[q]);
+                c20 = Simd<T>.Fma(x, b0, c20); c21 = Simd<T>.Fma(x, b1, c21); c22 = Simd<T>.Fma(x, b2, c22); c23 = Simd<T>.Fma(x, b3, c23);
+                x = Vector512.Create(a3[q]);
+                c30 = Simd<T>.Fma(x, b0, c30); c31 = Simd<T>.Fma(x, b1, c31); c32 = Simd<T>.Fma(x, b2, c32); c33 = Simd<T>.Fma(x, b3, c33);
+            }
             if (six)
             {
                 x = Vector512.Create(a4[q]);
@@ -276,9 +290,9 @@ public static partial class Gemm
             }
         }
         Store(c, w, add, c00, c01, c02, c03);
-        if (rows > 1) Store(c + ldc, w, add, c10, c11, c12, c13);
-        if (rows > 2) Store(c + 2 * ldc, w, add, c20, c21, c22, c23);
-        if (rows > 3) Store(c + 3 * ldc, w, add, c30, c31, c32, c33);
+        if (two && rows > 1) Store(c + ldc, w, add, c10, c11, c12, c13);
+        if (four && rows > 2) Store(c + 2 * ldc, w, add, c20, c21, c22, c23);
+        if (four && rows > 3) Store(c + 3 * ldc, w, add, c30, c31, c32, c33);
         if (six && rows > 4) Store(c + 4 * ldc, w, add, c40, c41, c42, c43);
         if (six && rows > 5) Store(c + 5 * ldc, w, add, c50, c51, c52, c53);
     }
@@ -297,7 +311,7 @@ public static partial class Gemm
 
     /// <summary>
     /// One row of C over <paramref name="cols"/> columns, in the micro-kernel's order (zeroed accumulator,
-    /// FMA per k, then added to C): the remainder of rows and columns, and the whole product where
+    /// FMA per k, then added to C): the remainder of columns, and the whole product where
     /// Vector512 is not accelerated (TensorPrimitives then picks the widest vectors there are).
     /// </summary>
     private static unsafe void Row<T>(T* c, T* a, int acs, T* b, int ldb, int kc, int cols, bool add)

@@ -6,7 +6,8 @@ namespace Alpine.Tests.Cpu;
 public class GemmTests
 {
     /// <summary>Odd shapes hit the 4-row micro-tiles, the row remainder and the column remainder.</summary>
-    [TestCase(1, 1, 1), TestCase(3, 5, 7), TestCase(9, 70, 33), TestCase(13, 130, 300), TestCase(64, 64, 129)]
+    [TestCase(1, 1, 1), TestCase(3, 5, 7), TestCase(9, 70, 33), TestCase(13, 130, 300), TestCase(64, 64, 129),
+     TestCase(2, 64, 20), TestCase(6, 128, 150), TestCase(7, 130, 65)]
     public void EqualsTripleLoopForEveryTransposeAndBothModes(int m, int n, int k)
     {
         var rng = new Random(m * 1000 + n * 10 + k);
@@ -23,6 +24,30 @@ public class GemmTests
                     Gemm.Multiply<double>(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate);
                     Assert.That(c, Is.EqualTo(expected).Within(1e-10), $"transA={transA} transB={transB} accumulate={accumulate}");
                 }
+    }
+
+    /// <summary>
+    /// SPEC D13: the last 1–3 rows of a product (the recurrence's steps of a few sequences) run in tiles of that many
+    /// rows; each row's bits equal the same row computed inside a whole 4-row tile.
+    /// </summary>
+    [TestCase(64, 40, false), TestCase(256, 64, false), TestCase(130, 300, true)]
+    public void RemainderRowsEqualTheSameRowsInWholeTilesBitForBit(int n, int k, bool accumulate)
+    {
+        var rng = new Random(n + k);
+        const int whole = 8;
+        var a = Rand(rng, whole * k).Select(v => (float)v).ToArray();
+        var b = Rand(rng, k * n).Select(v => (float)v).ToArray();
+        var c0 = Rand(rng, whole * n).Select(v => (float)v).ToArray();
+        var all = (float[])c0.Clone();
+        Gemm.Multiply<float>(all, n, a, k, false, b, n, false, whole, n, k, accumulate);
+        for (int m = 1; m < whole; m++)
+        {
+            // Rows [whole − m, whole): a product of m rows, whose last m % 4 rows are a remainder tile.
+            int first = whole - m;
+            var part = c0.AsSpan(first * n, m * n).ToArray();
+            Gemm.Multiply<float>(part, n, a.AsSpan(first * k, m * k), k, false, b, n, false, m, n, k, accumulate);
+            Assert.That(part, Is.EqualTo(all.AsSpan(first * n, m * n).ToArray()).AsCollection, $"{m} rows");
+        }
     }
 
     /// <summary>SPEC D13: the thread split changes no bit of the float result.</summary>
