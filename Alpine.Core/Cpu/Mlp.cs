@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Alpine.Cpu;
 
@@ -27,12 +29,24 @@ public static class Mlp
         ReadOnlySpan<T> dy /*(R)*/, ReadOnlySpan<T> z /*(R,M)*/, ReadOnlySpan<T> u /*(R,I)*/, ReadOnlySpan<T> w1 /*(M,I)*/, ReadOnlySpan<T> w2 /*(1,M)*/)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int m = w2.Length;
+        int m = w2.Length, w = Vector512<T>.Count;
         for (int r = 0; r < dy.Length; r++)
         {
             ReadOnlySpan<T> zr = z.Slice(r * m, m);
             Span<T> dzr = dz.Slice(r * m, m);
-            for (int k = 0; k < m; k++) dzr[k] = zr[k] > T.Zero ? dy[r] * w2[k] : T.Zero;
+            int k = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var dyr = Vector512.Create(dy[r]);
+                for (; k <= m - w; k += w)
+                {
+                    var zk = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(zr), (nuint)k);
+                    var wk = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(w2), (nuint)k);
+                    Vector512.ConditionalSelect(Vector512.GreaterThan(zk, Vector512<T>.Zero), dyr * wk, Vector512<T>.Zero)
+                        .StoreUnsafe(ref MemoryMarshal.GetReference(dzr), (nuint)k);
+                }
+            }
+            for (; k < m; k++) dzr[k] = zr[k] > T.Zero ? dy[r] * w2[k] : T.Zero;
         }
         Linear.Backward<T>([], dw2, db2, dy, z, w2, 1);
         du.Clear();

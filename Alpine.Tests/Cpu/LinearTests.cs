@@ -36,4 +36,18 @@ public class LinearTests
         Linear.Backward<float>([], dw, [], [1, 10], [1, 2], [1, 0, 3, 4], 2);
         Assert.That(dw, Is.EqualTo(new float[] { 1, 2, 10, 20 }));
     }
+    /// <summary>The bias gradient's column sums are row after row per element: the bits of adding one row at a time.</summary>
+    [TestCase(1, 2048), TestCase(15, 7), TestCase(16, 3), TestCase(40, 33), TestCase(128, 5)]
+    public void BiasSumsEqualAddingRowAfterRowBitForBit(int cols, int rows)
+    {
+        var rng = new Random(cols * 31 + rows);
+        var dy = Enumerable.Range(0, rows * cols).Select(_ => (float)(rng.NextDouble() * 2 - 1) * 1e3f).ToArray();
+        var start = Enumerable.Range(0, cols).Select(_ => (float)rng.NextDouble()).ToArray();
+        var expected = (float[])start.Clone();
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < cols; k++) expected[k] += dy[r * cols + k];
+        var sum = (float[])start.Clone();
+        Linear.AddRows<float>(sum, dy, rows);
+        Assert.That(sum, Is.EqualTo(expected).AsCollection);
+    }
 }
