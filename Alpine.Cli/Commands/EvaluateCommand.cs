@@ -54,7 +54,8 @@ public sealed class EvaluateCommand : ICommand
         var (path, file) = ReadModel(data, dataDir, model);
         using var backend = BackendFactory.Create(file.Config, data, file.Parameters, compute);
         var batcher = new Batcher(data, file.Config, file.Mode);
-        var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks);
+        var report = Evaluator.Evaluate(backend, batcher, SplitPart.Test, new TrainOptions().BatchSize, ks,
+            maxCellSteps: TrainCommand.BudgetCellSteps(0, file.Config, file.Parameters.Length));
         Print(report, "test");
         AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, MetricsFileName), MetricsJson.Write(report,
         [

@@ -56,7 +56,7 @@ public sealed class TrainCommand : ICommand
     private readonly Option<bool> _distributed = Opt.Flag("distributed",
         "data-parallel: each rank of mpirun trains a share of every batch; rank 0 writes the run (README \"More than one machine\")");
     private readonly Option<float> _memoryGb = Opt.Float("memory-gb",
-        "GiB of LSTM activations one batch part may hold; a batch over it runs in chunks with the same gradient (0: a sixteenth of this machine's memory, shared among its ranks)",
+        "GiB of LSTM activations one batch part may hold; a batch over it runs in chunks with the same gradient, a validation batch with the same logits (0: a sixteenth of this machine's memory, shared among its ranks)",
         0, "a finite number ≥ 0", x => x >= 0);
     private readonly ComputeOptions _compute = new();
 
@@ -198,15 +198,23 @@ public sealed class TrainCommand : ICommand
     /// </summary>
     private static Trainer Splitting(Trainer trainer, Alpine.Model.IAlpineBackend backend, Split split, long parameters)
     {
-        long bytes = (long)(split.MemoryGb * 1073741824.0);
+        trainer.Parallel = new DataParallel(backend, trainer.Batcher, split.Group, BudgetCellSteps(split.MemoryGb, backend.Config, parameters));
+        return trainer;
+    }
+
+    /// <summary>
+    /// The memory budget in LSTM cell-steps (<see cref="BatchShares.BytesPerCellStep"/>) of <paramref name="memoryGb"/>
+    /// GiB, or for 0 the default described at <see cref="Splitting"/>; <c>evaluate</c> scores under the same default.
+    /// </summary>
+    internal static long BudgetCellSteps(float memoryGb, Alpine.Model.ModelConfig config, long parameters)
+    {
+        long bytes = (long)(memoryGb * 1073741824.0);
         if (bytes == 0)
         {
             int local = int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out int n) && n > 0 ? n : 1;
             bytes = Math.Max(0, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / local - parameters * 4 * sizeof(float)) / 16;
         }
-        long cellSteps = Math.Max(1, bytes / BatchShares.BytesPerCellStep(backend.Config));
-        trainer.Parallel = new DataParallel(backend, trainer.Batcher, split.Group, cellSteps);
-        return trainer;
+        return Math.Max(1, bytes / BatchShares.BytesPerCellStep(config));
     }
 
     /// <summary>

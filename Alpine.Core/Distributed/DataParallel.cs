@@ -129,11 +129,12 @@ public sealed class DataParallel
 
     /// <summary>
     /// <see cref="Evaluator.Evaluate"/> split across the ranks: the same scoring batches, contiguous runs of them
-    /// per rank, the logits gathered in position order, so every rank computes the metrics one process would.
+    /// per rank, each cut to the memory budget, the logits gathered in position order, so every rank computes the
+    /// metrics one process would.
     /// </summary>
     public MetricReport Evaluate(SplitPart part, int batchSize)
     {
-        if (Group.Size == 1) return Evaluator.Evaluate(_backend, _batcher, part, batchSize);
+        if (Group.Size == 1) return Evaluator.Evaluate(_backend, _batcher, part, batchSize, maxCellSteps: _maxCellSteps);
         int[] targets = _batcher.PositionsOf(part);
         int[][] batches = BatchPlan.ForScoring(targets, _batcher.UserOf, batchSize);
         var counts = new int[Group.Size];
@@ -150,7 +151,7 @@ public sealed class DataParallel
         int done = 0;
         foreach (int[] b in mine)
         {
-            _backend.Predict(_batcher.Build(b), local.AsSpan(done, b.Length));
+            Evaluator.PredictWithin(_backend, _batcher, b, local.AsSpan(done, b.Length), _maxCellSteps);
             done += b.Length;
         }
         var logits = new float[targets.Length];

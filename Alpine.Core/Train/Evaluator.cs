@@ -12,17 +12,20 @@ public static class Evaluator
     /// after prediction, to score. The trainer calls this with <see cref="SplitPart.Validation"/> only (SPEC D1).
     /// </summary>
     public static MetricReport Evaluate(IAlpineBackend backend, Batcher batcher, SplitPart part,
-        int batchSize, IReadOnlyList<int>? ks = null, CancellationToken ct = default)
+        int batchSize, IReadOnlyList<int>? ks = null, CancellationToken ct = default, long maxCellSteps = long.MaxValue)
     {
         int[] targets = batcher.PositionsOf(part);
         var logits = new float[targets.Length];
-        Predict(backend, batcher, targets, logits, batchSize, ct);
+        Predict(backend, batcher, targets, logits, batchSize, ct, maxCellSteps);
         return Score(batcher, targets, logits, ks);
     }
 
-    /// <summary>One logit per impression of <paramref name="positions"/>, predicted in scoring batches.</summary>
+    /// <summary>
+    /// One logit per impression of <paramref name="positions"/>, predicted in scoring batches, each cut to
+    /// <paramref name="maxCellSteps"/> (<see cref="PredictWithin"/>).
+    /// </summary>
     public static void Predict(IAlpineBackend backend, Batcher batcher, ReadOnlySpan<int> positions, Span<float> logits,
-        int batchSize, CancellationToken ct = default)
+        int batchSize, CancellationToken ct = default, long maxCellSteps = long.MaxValue)
     {
         if (positions.Length != logits.Length) throw new ArgumentException($"{positions.Length} positions, {logits.Length} logits");
         int done = 0;
@@ -30,8 +33,31 @@ public static class Evaluator
         foreach (int[] batch in BatchPlan.ForScoring(positions, batcher.UserOf, batchSize))
         {
             ct.ThrowIfCancellationRequested();
-            backend.Predict(batcher.Build(batch), logits.Slice(done, batch.Length));
+            PredictWithin(backend, batcher, batch, logits.Slice(done, batch.Length), maxCellSteps);
             done += batch.Length;
+        }
+    }
+
+    /// <summary>
+    /// The logits of one scoring batch, in chunks of whole users (<see cref="Distributed.BatchShares.Chunks"/>) whose LSTM
+    /// work stays within <paramref name="maxCellSteps"/> when the whole batch's would not (Window batches of long
+    /// histories: the memory budget of <c>--memory-gb</c>). A target's logit does not depend on the targets beside it
+    /// (the encoder is causal and its rows independent, SPEC D13), so the chunks give the whole batch's bits.
+    /// </summary>
+    public static void PredictWithin(IAlpineBackend backend, Batcher batcher, int[] batch, Span<float> logits, long maxCellSteps)
+    {
+        if (maxCellSteps == long.MaxValue || batcher.CountCellSteps(batch) <= maxCellSteps)
+        {
+            backend.Predict(batcher.Build(batch), logits);
+            return;
+        }
+        var at = new Dictionary<int, int>(batch.Length);
+        for (int i = 0; i < batch.Length; i++) at[batch[i]] = i;
+        foreach (int[] chunk in Distributed.BatchShares.Chunks(batch, batcher, maxCellSteps))
+        {
+            var part = new float[chunk.Length];
+            backend.Predict(batcher.Build(chunk), part);
+            for (int j = 0; j < chunk.Length; j++) logits[at[chunk[j]]] = part[j];
         }
     }
 
