@@ -24,15 +24,14 @@ public static class Attention
     {
         int h = f.Length, n = alpha.Length;
         System.Diagnostics.Debug.Assert(hw.Length == n * h && q.Length == h);
-        f.Clear();
-        if (n == 0) return;
-        for (int j = 0; j < n; j++) alpha[j] = Dot(hw.Slice(j * h, h), q);
+        if (n == 0) { f.Clear(); return; }
+        Dots(alpha, hw, q);
         // Softmax shifted by the maximum so exp never overflows.
         T max = TensorPrimitives.Max<T>(alpha);
         TensorPrimitives.Subtract(alpha, max, alpha);
         TensorPrimitives.Exp(alpha, alpha);
         TensorPrimitives.Divide(alpha, TensorPrimitives.Sum<T>(alpha), alpha);
-        for (int j = 0; j < n; j++) AddScaled(f, alpha[j], hw.Slice(j * h, h));
+        WeightedSum(f, alpha, hw);
     }
 
     /// <summary>
@@ -44,35 +43,90 @@ public static class Attention
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int h = dq.Length, n = alpha.Length;
-        dq.Clear();
-        if (n == 0) return;
+        if (n == 0) { dq.Clear(); return; }
         T dff = Dot(df, f);
         // ds for every position first: the n dot products are independent, so they overlap in the core,
         // where computing each one just before its row's update made every row wait on its own dot.
-        Span<T> dsAll = n <= 1024 ? stackalloc T[n] : new T[n];
-        for (int j = 0; j < n; j++) dsAll[j] = alpha[j] * (Dot(df, hw.Slice(j * h, h)) - dff);
+        Span<T> ds = n <= 1024 ? stackalloc T[n] : new T[n];
+        Dots(ds, hw, df);
+        for (int j = 0; j < n; j++) ds[j] = alpha[j] * (ds[j] - dff);
+        WeightedSum(dq, ds, hw);
+        // dh_j += α_j df + ds_j q.
+        int w = Vector512<T>.Count;
         for (int j = 0; j < n; j++)
         {
-            ReadOnlySpan<T> hj = hw.Slice(j * h, h);
+            T a = alpha[j], sj = ds[j];
             Span<T> dhj = dhw.Slice(j * h, h);
-            T a = alpha[j], ds = dsAll[j];
-            // dh_j += α_j df + ds_j q and dq += ds_j h_j in one pass over the row.
-            int k = 0, w = Vector512<T>.Count;
+            int k = 0;
             if (Vector512.IsHardwareAccelerated)
             {
-                Vector512<T> av = Vector512.Create(a), dsv = Vector512.Create(ds);
-                for (; k <= h - w; k += w)
-                {
-                    Vector512<T> hv = Load(hj, k), dh = Load(dhj, k);
-                    dh = Simd<T>.Fma(Load(q, k), dsv, Simd<T>.Fma(Load(df, k), av, dh));
-                    Store(dh, dhj, k);
-                    Store(Simd<T>.Fma(hv, dsv, Load(dq, k)), dq, k);
-                }
+                Vector512<T> av = Vector512.Create(a), sv = Vector512.Create(sj);
+                for (; k <= h - w; k += w) Store(Simd<T>.Fma(Load(q, k), sv, Simd<T>.Fma(Load(df, k), av, Load(dhj, k))), dhj, k);
             }
-            for (; k < h; k++)
+            for (; k < h; k++) dhj[k] = T.FusedMultiplyAdd(q[k], sj, T.FusedMultiplyAdd(df[k], a, dhj[k]));
+        }
+    }
+
+    /// <summary>
+    /// s_j = h_j · q for the n rows of <paramref name="hw"/>, four rows at a time so their sums overlap in the
+    /// core; each row's sum runs in the order <see cref="Dot"/>'s does, so the bits are its.
+    /// </summary>
+    private static void Dots<T>(Span<T> s /*(n)*/, ReadOnlySpan<T> hw /*(n,H)*/, ReadOnlySpan<T> q /*(H)*/)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int h = q.Length, n = s.Length, w = Vector512<T>.Count, j = 0;
+        if (Vector512.IsHardwareAccelerated && h % w == 0)
+        {
+            for (; j + 4 <= n; j += 4)
             {
-                dhj[k] = T.FusedMultiplyAdd(q[k], ds, T.FusedMultiplyAdd(df[k], a, dhj[k]));
-                dq[k] = T.FusedMultiplyAdd(hj[k], ds, dq[k]);
+                int o = j * h;
+                Vector512<T> a0 = Vector512<T>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (int k = 0; k < h; k += w)
+                {
+                    Vector512<T> qv = Load(q, k);
+                    a0 = Simd<T>.Fma(Load(hw, o + k), qv, a0);
+                    a1 = Simd<T>.Fma(Load(hw, o + h + k), qv, a1);
+                    a2 = Simd<T>.Fma(Load(hw, o + 2 * h + k), qv, a2);
+                    a3 = Simd<T>.Fma(Load(hw, o + 3 * h + k), qv, a3);
+                }
+                s[j] = Vector512.Sum(a0); s[j + 1] = Vector512.Sum(a1); s[j + 2] = Vector512.Sum(a2); s[j + 3] = Vector512.Sum(a3);
+            }
+        }
+        for (; j < n; j++) s[j] = Dot(hw.Slice(j * h, h), q);
+    }
+
+    /// <summary>f = Σ_j α_j h_j (assigned), accumulated in registers four vectors of columns at a time, each element in row order.</summary>
+    private static void WeightedSum<T>(Span<T> f /*(H)*/, ReadOnlySpan<T> alpha /*(n)*/, ReadOnlySpan<T> hw /*(n,H)*/)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int h = f.Length, n = alpha.Length, w = Vector512<T>.Count;
+        if (!Vector512.IsHardwareAccelerated || h % w != 0)
+        {
+            f.Clear();
+            for (int j = 0; j < n; j++) AddScaled(f, alpha[j], hw.Slice(j * h, h));
+            return;
+        }
+        for (int c = 0; c < h; c += 4 * w)
+        {
+            if (h - c >= 4 * w)
+            {
+                Vector512<T> y0 = Vector512<T>.Zero, y1 = y0, y2 = y0, y3 = y0;
+                for (int j = 0, o = c; j < n; j++, o += h)
+                {
+                    Vector512<T> a = Vector512.Create(alpha[j]);
+                    y0 = Simd<T>.Fma(Load(hw, o), a, y0);
+                    y1 = Simd<T>.Fma(Load(hw, o + w), a, y1);
+                    y2 = Simd<T>.Fma(Load(hw, o + 2 * w), a, y2);
+                    y3 = Simd<T>.Fma(Load(hw, o + 3 * w), a, y3);
+                }
+                Store(y0, f, c); Store(y1, f, c + w); Store(y2, f, c + 2 * w); Store(y3, f, c + 3 * w);
+                continue;
+            }
+            for (int v = c; v < h; v += w)
+            {
+                Vector512<T> y = Vector512<T>.Zero;
+                for (int j = 0, o = v; j < n; j++, o += h) y = Simd<T>.Fma(Load(hw, o), Vector512.Create(alpha[j]), y);
+                Store(y, f, v);
             }
         }
     }

@@ -83,3 +83,47 @@ public class AttentionTests(int h)
         Assert.That(f, Is.EqualTo(new[] { 1f, 0f }).Within(1e-6f));
     }
 }
+
+/// <summary>
+/// The float kernels at the model's widths (H = 64: four Vector512 a row; H = 80: a four-vector chunk and one more),
+/// with windows of 1 to 37 rows (the four-row blocks of the scores and their remainders), against the same sums in
+/// double.
+/// </summary>
+[TestFixture(64)]
+[TestFixture(80)]
+public class AttentionFloatTests(int h)
+{
+    [TestCase(1)]
+    [TestCase(4)]
+    [TestCase(7)]
+    [TestCase(37)]
+    public void ForwardAndBackwardEqualTheDoubleComputation(int n)
+    {
+        var rng = new Random(n);
+        float[] R(int len) => [.. Enumerable.Range(0, len).Select(_ => (float)(2 * rng.NextDouble() - 1))];
+        float[] hw = R(n * h), q = R(h), df = R(h), dhw = R(n * h);
+        var f = new float[h];
+        var alpha = new float[n];
+        var dq = new float[h];
+        var dhwIn = (float[])dhw.Clone();
+        Attention.Forward<float>(f, alpha, hw, q);
+        Attention.Backward<float>(dhw, dq, df, alpha, hw, q, f);
+
+        double[] s = [.. Enumerable.Range(0, n).Select(j => Enumerable.Range(0, h).Sum(k => (double)hw[j * h + k] * q[k]))];
+        double max = s.Max();
+        double[] a = [.. s.Select(x => Math.Exp(x - max))];
+        double sum = a.Sum();
+        for (int j = 0; j < n; j++) a[j] /= sum;
+        double[] fd = [.. Enumerable.Range(0, h).Select(k => Enumerable.Range(0, n).Sum(j => a[j] * hw[j * h + k]))];
+        double dff = Enumerable.Range(0, h).Sum(k => (double)df[k] * fd[k]);
+        double[] ds = [.. Enumerable.Range(0, n).Select(j => a[j] * (Enumerable.Range(0, h).Sum(k => (double)df[k] * hw[j * h + k]) - dff))];
+        for (int j = 0; j < n; j++) Assert.That(alpha[j], Is.EqualTo(a[j]).Within(1e-5), $"α_{j}");
+        for (int k = 0; k < h; k++)
+        {
+            Assert.That(f[k], Is.EqualTo(fd[k]).Within(1e-5), $"f_{k}");
+            Assert.That(dq[k], Is.EqualTo(Enumerable.Range(0, n).Sum(j => ds[j] * hw[j * h + k])).Within(1e-4), $"dq_{k}");
+            for (int j = 0; j < n; j++)
+                Assert.That(dhw[j * h + k], Is.EqualTo(dhwIn[j * h + k] + a[j] * df[k] + ds[j] * q[k]).Within(1e-4), $"dh_{j},{k} (accumulated)");
+        }
+    }
+}
