@@ -79,7 +79,10 @@ public sealed partial class AlpineModel : IDisposable
         _users = new UserState[data.UserCount];
         _userLocks = [.. Enumerable.Range(0, data.UserCount).Select(_ => new object())];
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        Parallel.For(0, data.UserCount, options, u => _users[u] = EncodeUser(u));
+        // Each branch's rows in slabs, users back to back: a route streams them instead of visiting a buffer a user.
+        var clickSlabs = new StateSlabs(data.ClickSequences, data.UserCount, config.Window, config.HiddenSize);
+        var notClickSlabs = _notClick is null ? null : new StateSlabs(data.NotClickSequences, data.UserCount, config.Window, config.HiddenSize);
+        Parallel.For(0, data.UserCount, options, u => _users[u] = EncodeUser(u, clickSlabs, notClickSlabs));
     }
 
     public PreparedData Data { get; }
@@ -266,13 +269,13 @@ public sealed partial class AlpineModel : IDisposable
         Interlocked.Increment(ref _observed);
     }
 
-    private UserState EncodeUser(int u)
+    private UserState EncodeUser(int u, StateSlabs clickSlabs, StateSlabs? notClickSlabs)
     {
         var d = Data;
-        BranchState Branch(StateEncoder e, SequenceSet s) =>
-            e.Encode(s.Items.AsSpan(s.Offsets[u], s.Length(u)), s.GraphPred.AsSpan(s.Offsets[u] * s.TopL, s.Length(u) * s.TopL));
+        BranchState Branch(StateEncoder e, SequenceSet s, StateSlabs slabs) =>
+            e.Encode(s.Items.AsSpan(s.Offsets[u], s.Length(u)), s.GraphPred.AsSpan(s.Offsets[u] * s.TopL, s.Length(u) * s.TopL), slabs.Of(u));
         int last = d.UserOffsets[u + 1] - 1;
-        return new UserState(Branch(_click, d.ClickSequences), _notClick is null ? null : Branch(_notClick, d.NotClickSequences),
+        return new UserState(Branch(_click, d.ClickSequences, clickSlabs), _notClick is null ? null : Branch(_notClick, d.NotClickSequences, notClickSlabs!),
             last >= d.UserOffsets[u] ? d.Timestamp[last] : long.MinValue, ItemLog.Empty);
     }
 

@@ -29,50 +29,46 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
         var branches = layout.Branches.Select(t => Factor(t, t.Clicks ? state.Click : state.NotClick!)).ToArray();
         int maxRows = Math.Max(1, branches.Length == 0 ? 1 : branches.Max(b => b.Rows));
+        var branchHeads = new bool[heads.Heads];
+        foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
+        var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
         Parallel.For(0, (count + Block - 1) / Block, ThreadLimit.Options, block =>
         {
             int i0 = block * Block, b = Math.Min(Block, count - i0);
             var pool = ArrayPool<float>.Shared;
-            float[] x = pool.Rent(b * d), xT = pool.Rent(d * b), parts = pool.Rent(b * km), sT = pool.Rent(maxRows * b), f = pool.Rent(b * h);
+            float[] x = pool.Rent(b * d), xT = pool.Rent(d * b), parts = pool.Rent(b * km), z = pool.Rent(b * km), sT = pool.Rent(maxRows * b), f = pool.Rent(b * h);
             float[] colMax = pool.Rent(b), colSum = pool.Rent(b);
             try
             {
-                items.Parts(ids.AsSpan(i0, b), parts, x);
+                var blockIds = ids.AsSpan(i0, b);
+                items.Gather(blockIds, x, parts);
                 Gemm.Transpose<float>(xT, x, b, d, d);
                 foreach (var br in branches)
                 {
                     int n = br.Rows, col = br.Head * m;
-                    if (n == 0) continue;   // an empty window: f = 0, the head sees its x part alone
+                    if (n == 0) continue;
                     // Scores transposed, (n, b): a GEMM whose long side is the candidates, and a softmax per
                     // column that is n whole-row vector operations.
                     Gemm.Multiply<float>(sT, b, br.A, d, false, xT, b, false, n, b, d, accumulate: false);
                     SoftmaxColumns(sT.AsSpan(0, n * b), b, colMax.AsSpan(0, b), colSum.AsSpan(0, b));
                     if (br.Pooled)
-                        Gemm.Multiply<float>(parts.AsSpan(col), km, sT, b, true, br.Pool, m, false, b, m, n, accumulate: true);
+                        Gemm.Multiply<float>(z.AsSpan(col), km, sT, b, true, br.Pool, m, false, b, m, n, accumulate: false);
                     else
                     {
                         Gemm.Multiply<float>(f, h, sT, b, true, br.Pool, h, false, b, h, n, accumulate: false);
-                        Gemm.Multiply<float>(parts.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, false, b, m, h, accumulate: true);
+                        Gemm.Multiply<float>(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, false, b, m, h, accumulate: false);
                     }
                 }
-                if (heads.HasUserHead)
-                {
-                    var userPart = heads.UserPart(user);
-                    int col = (heads.Heads - 1) * m;
-                    for (int i = 0; i < b; i++) TensorPrimitives.Add(parts.AsSpan(i * km + col, m), userPart, parts.AsSpan(i * km + col, m));
-                }
-                var z = parts.AsSpan(0, b * km);
-                TensorPrimitives.Max(z, 0f, z);
+                // The item parts are read where they lie in the cache (computed into parts only past it).
                 for (int i = 0; i < b; i++)
                 {
-                    float sum = 0;
-                    for (int k = 0; k < heads.Heads; k++) sum += layout.Alphas[k] * heads.Output(k, z.Slice(i * km + k * m, m));
-                    p[i0 + i] = 1f / (1f + MathF.Exp(-sum));
+                    var row = items.Row(blockIds[i]);
+                    p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, z.AsSpan(i * km, km), branchHeads, userPart)));
                 }
             }
             finally
             {
-                pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(sT);
+                pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(z); pool.Return(sT);
                 pool.Return(f); pool.Return(colMax); pool.Return(colSum);
             }
         });

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -18,8 +20,9 @@ internal sealed class HeadParts
     /// <summary>(K·M) each branch head's b1, zero for the user head (its b1 is in <see cref="UserPart"/>).</summary>
     private readonly float[] _bias;
     private readonly float[][] _otherT;
-    private readonly float[][] _w2;
-    private readonly float[] _b2;
+    /// <summary>(K·M) α_k w2_k for every head k, and Σ_k α_k b2_k: the fused output of <see cref="Logit"/>.</summary>
+    private readonly float[] _w2Alpha;
+    private readonly float _b2Alpha;
     private readonly float[] _userPart;
 
     public HeadParts(ModelConfig config, ModelLayout layout, float[] p, int threads)
@@ -29,8 +32,7 @@ internal sealed class HeadParts
         _xT = new float[D * km];
         _bias = new float[km];
         _otherT = new float[Heads][];
-        _w2 = new float[Heads][];
-        _b2 = new float[Heads];
+        _w2Alpha = new float[km];
         var heads = layout.Branches.Select(b => (b.Head, b.Mlp)).ToList();
         if (layout.UserHead is { } uh) heads.Add((Heads - 1, uh));
         foreach (var (k, head) in heads)
@@ -44,8 +46,8 @@ internal sealed class HeadParts
                 for (int i = 0; i < other; i++) _otherT[k][i * M + m] = w1[m * inputs + i];
                 for (int i = 0; i < D; i++) _xT[i * km + k * M + m] = w1[m * inputs + other + i];
             }
-            _w2[k] = head.W2.Of(p).ToArray();
-            _b2[k] = head.B2.Of(p)[0];
+            TensorPrimitives.Multiply(head.W2.Of(p), layout.Alphas[k], _w2Alpha.AsSpan(k * M, M));
+            _b2Alpha += layout.Alphas[k] * head.B2.Of(p)[0];
             if (layout.UserHead is null || k != Heads - 1) head.B1.Of(p).CopyTo(_bias.AsSpan(k * M, M));
         }
         _userPart = [];
@@ -84,6 +86,62 @@ internal sealed class HeadParts
         Gemm.Multiply<float>(parts, km, x, D, false, _xT, km, false, n, km, D, accumulate: true, parallel);
     }
 
-    /// <summary>Head k's output from its activations a = ReLU(z) (M): W2 a + b2.</summary>
-    public float Output(int head, ReadOnlySpan<float> a) => TensorPrimitives.Dot<float>(a, _w2[head]) + _b2[head];
+    /// <summary>
+    /// One target's logit, Σ_k α_k (W2_k ReLU(z_k) + b2_k) (SPEC D8, D10), in one pass with the ReLU fused: z_k is the
+    /// item's part <paramref name="itemParts"/>[k·M..] plus, for a branch head, its W1_f f
+    /// (<paramref name="branchZ"/>[k·M..]; <paramref name="branchZ"/> is K·M long, or shorter with the user head's
+    /// columns and any branch with an empty window past <paramref name="branchHeads"/>), for the user head
+    /// <paramref name="userPart"/>. <paramref name="branchHeads"/>[k] says whether head k reads <paramref name="branchZ"/>.
+    /// </summary>
+    public float Logit(ReadOnlySpan<float> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
+    {
+        float sum = _b2Alpha;
+        for (int k = 0; k < Heads; k++)
+        {
+            var x = itemParts.Slice(k * M, M);
+            var w = _w2Alpha.AsSpan(k * M, M);
+            ReadOnlySpan<float> z = branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : default;
+            sum += z.IsEmpty ? ReluDot(x, w) : ReluDot(x, z, w);
+        }
+        return sum;
+    }
+
+    /// <summary>Σ_m max(a_m + b_m, 0) w_m.</summary>
+    private static float ReluDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> w)
+    {
+        int n = a.Length, i = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            ref float ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rw = ref MemoryMarshal.GetReference(w);
+            Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
+            for (; i + 32 <= n; i += 32)
+            {
+                acc0 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i) + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
+                acc1 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)(i + 16)) + Vector512.LoadUnsafe(ref rb, (nuint)(i + 16)), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)(i + 16)), acc1);
+            }
+            for (; i + 16 <= n; i += 16)
+                acc0 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i) + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
+            sum = Vector512.Sum(acc0 + acc1);
+        }
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(a[i] + b[i], 0f), w[i], sum);
+        return sum;
+    }
+
+    /// <summary>Σ_m max(a_m, 0) w_m.</summary>
+    private static float ReluDot(ReadOnlySpan<float> a, ReadOnlySpan<float> w)
+    {
+        int n = a.Length, i = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            ref float ra = ref MemoryMarshal.GetReference(a), rw = ref MemoryMarshal.GetReference(w);
+            Vector512<float> acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc);
+            sum = Vector512.Sum(acc);
+        }
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(a[i], 0f), w[i], sum);
+        return sum;
+    }
 }

@@ -39,18 +39,32 @@ internal sealed class ItemCache
     /// <summary>The item's x (D).</summary>
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
 
+    /// <summary>The cached parts (K·M) of <paramref name="item"/>; empty for an item past the cache.</summary>
+    public ReadOnlySpan<float> Row(int item) => item < Count ? _parts.AsSpan(item * _heads.ItemWidth, _heads.ItemWidth) : default;
+
     /// <summary>
     /// The parts (n, K·M) of <paramref name="items"/>: copied from the cache, the rest computed (their x gathered
     /// into <paramref name="x"/> (n, D), which also receives every item's x).
     /// </summary>
     public void Parts(ReadOnlySpan<int> items, Span<float> parts, Span<float> x)
     {
+        int w = _heads.ItemWidth;
+        Gather(items, x, parts);
+        for (int i = 0; i < items.Length; i++)
+            if (items[i] < Count) Row(items[i]).CopyTo(parts.Slice(i * w, w));
+    }
+
+    /// <summary>
+    /// Every item's x into <paramref name="x"/> (n, D) and the parts of the items past the cache into their rows of
+    /// <paramref name="parts"/> (n, K·M); the rows of cached items are left as they are (read them with <see cref="Row"/>).
+    /// </summary>
+    public void Gather(ReadOnlySpan<int> items, Span<float> x, Span<float> parts)
+    {
         int w = _heads.ItemWidth, d = _heads.D, missing = 0;
         for (int i = 0; i < items.Length; i++)
         {
             Embed(items[i], x.Slice(i * d, d));
-            if (items[i] < Count) _parts.AsSpan(items[i] * w, w).CopyTo(parts.Slice(i * w, w));
-            else missing++;
+            if (items[i] >= Count) missing++;
         }
         if (missing == 0) return;
         if (missing == items.Length)

@@ -31,14 +31,18 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
             else TensorPrimitives.Multiply(x, 1f / MathF.Sqrt(h), q.AsSpan(t.Head * h, h));
         }
         float[] parts = itemParts.ToArray();
+        int km = heads.ItemWidth;
+        var branchHeads = new bool[heads.Heads];
+        foreach (BranchTensors t in layout.Branches) branchHeads[t.Head] = true;
         Parallel.For(0, (count + Block - 1) / Block, ThreadLimit.Options, block =>
         {
             int i0 = block * Block, b = Math.Min(Block, count - i0);
-            float[] f = ArrayPool<float>.Shared.Rent(b * h), z = ArrayPool<float>.Shared.Rent(b * m);
-            float[] alpha = ArrayPool<float>.Shared.Rent(window), logit = ArrayPool<float>.Shared.Rent(b);
+            float[] f = ArrayPool<float>.Shared.Rent(b * h), z = ArrayPool<float>.Shared.Rent(b * km);
+            float[] alpha = ArrayPool<float>.Shared.Rent(window);
             try
             {
-                Array.Clear(logit, 0, b);
+                // Branch by branch over the block's users: each branch's rows lie in one slab in user order
+                // (StateSlabs), so the attention streams them; then W1_f f of the block in one GEMM.
                 foreach (BranchTensors t in layout.Branches)
                 {
                     for (int i = 0; i < b; i++)
@@ -46,33 +50,17 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
                         UserState s = states[i0 + i];
                         var hw = (t.Clicks ? s.Click : s.NotClick!).Window(window, h, out int rows);
                         Attention.Forward<float>(f.AsSpan(i * h, h), alpha.AsSpan(0, rows), hw, q.AsSpan(t.Head * h, h));
-                        parts.AsSpan(t.Head * m, m).CopyTo(z.AsSpan(i * m, m));
                     }
-                    Gemm.Multiply<float>(z, m, f, h, false, heads.OtherT(t.Head), m, false, b, m, h, accumulate: true);
-                    AddOutputs(t.Head, z.AsSpan(0, b * m), logit);
+                    Gemm.Multiply<float>(z.AsSpan(t.Head * m), km, f, h, false, heads.OtherT(t.Head), m, false, b, m, h, accumulate: false);
                 }
-                if (heads.HasUserHead)
-                {
-                    int k = heads.Heads - 1;
-                    for (int i = 0; i < b; i++)
-                        TensorPrimitives.Add(heads.UserPart(users[i0 + i]), parts.AsSpan(k * m, m), z.AsSpan(i * m, m));
-                    AddOutputs(k, z.AsSpan(0, b * m), logit);
-                }
-                for (int i = 0; i < b; i++) p[i0 + i] = 1f / (1f + MathF.Exp(-logit[i]));
+                // Element by element (not a vector sigmoid, whose tail differs): a user's p does not depend on its block.
+                for (int i = 0; i < b; i++)
+                    p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(parts, z.AsSpan(i * km, km), branchHeads, heads.HasUserHead ? heads.UserPart(users[i0 + i]) : default)));
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(f); ArrayPool<float>.Shared.Return(z);
-                ArrayPool<float>.Shared.Return(alpha); ArrayPool<float>.Shared.Return(logit);
+                ArrayPool<float>.Shared.Return(f); ArrayPool<float>.Shared.Return(z); ArrayPool<float>.Shared.Return(alpha);
             }
         });
-    }
-
-    /// <summary>logit[i] += α_k · head k's output for each row i of the pre-activations z (rows of M, ReLU'd here).</summary>
-    private void AddOutputs(int head, Span<float> z, float[] logit)
-    {
-        int m = heads.M;
-        TensorPrimitives.Max(z, 0f, z);
-        for (int i = 0; i < z.Length / m; i++) logit[i] += layout.Alphas[head] * heads.Output(head, z.Slice(i * m, m));
     }
 }

@@ -32,8 +32,11 @@ internal sealed class StateEncoder
     private int Slack => Math.Max(8, _window / 8);
     private bool Carried => _cell.UseGraph && _cell.CStar == CStarReading.Carried;
 
-    /// <summary>The states of a whole sequence with its prepared edges <paramref name="pred"/> (T·L).</summary>
-    public BranchState Encode(ReadOnlySpan<int> items, ReadOnlySpan<int> pred)
+    /// <summary>
+    /// The states of a whole sequence with its prepared edges <paramref name="pred"/> (T·L), its kept rows in
+    /// buffers of their own with room for appends, or, given <paramref name="slab"/>, at its offset with none.
+    /// </summary>
+    public BranchState Encode(ReadOnlySpan<int> items, ReadOnlySpan<int> pred, (float[] H, float[] C, int Offset)? slab = null)
     {
         int t = items.Length, hd = Hd;
         var h = new float[t * hd];
@@ -42,14 +45,13 @@ internal sealed class StateEncoder
         var scratch = new Scratch(_cell);
         for (int p = 0; p < t; p++)
             Step(scratch, h, c, p, items[p], pred.Slice(p * _topL, _topL), cs, h.AsSpan(p * hd, hd), c.AsSpan(p * hd, hd));
-        int kept = Math.Min(t, _window), cap = kept + Slack;
-        var hb = new float[cap * hd];
-        var cb = new float[cap * hd];
+        int kept = Math.Min(t, _window), cap = slab is null ? kept + Slack : kept;
+        var (hb, cb, offset) = slab ?? (new float[cap * hd], new float[cap * hd], 0);
         var ib = new int[cap];
-        h.AsSpan((t - kept) * hd, kept * hd).CopyTo(hb);
-        c.AsSpan((t - kept) * hd, kept * hd).CopyTo(cb);
+        h.AsSpan((t - kept) * hd, kept * hd).CopyTo(hb.AsSpan(offset));
+        c.AsSpan((t - kept) * hd, kept * hd).CopyTo(cb.AsSpan(offset));
         items[(t - kept)..].CopyTo(ib);
-        return new BranchState(hb, cb, ib, Carried ? cs : [], kept, t);
+        return new BranchState(hb, cb, offset, ib, Carried ? cs : [], kept, t, hd);
     }
 
     /// <summary>
@@ -75,24 +77,25 @@ internal sealed class StateEncoder
         var cs = s.CStarLast.Length > 0 ? (float[])s.CStarLast.Clone() : Carried ? new float[hd] : [];
         Step(scratch, s.H, s.C, count, item, pred, cs, h, c);
 
-        float[] hb = s.H, cb = s.C;
-        int[] ib = s.Items;
-        int rows = count;
-        if (count == s.Capacity)
+        if (count < s.Capacity)
         {
-            // Full: keep the W most recent rows (the rows a target or a later t* search can read) in new buffers.
-            int keep = Math.Min(count, _window);
-            int cap = keep + Slack;
-            hb = new float[cap * hd]; cb = new float[cap * hd]; ib = new int[cap];
-            s.H.AsSpan((count - keep) * hd, keep * hd).CopyTo(hb);
-            s.C.AsSpan((count - keep) * hd, keep * hd).CopyTo(cb);
-            s.Items.AsSpan(count - keep, keep).CopyTo(ib);
-            rows = keep;
+            h.CopyTo(s.H.Slice(count * hd, hd));
+            c.CopyTo(s.C.Slice(count * hd, hd));
+            s.Items[count] = item;
+            return s.Next(cs);
         }
-        h.CopyTo(hb.AsSpan(rows * hd, hd));
-        c.CopyTo(cb.AsSpan(rows * hd, hd));
-        ib[rows] = item;
-        return new BranchState(hb, cb, ib, cs, rows + 1, p + 1);
+        // Full (or in a load-time slab): keep the W most recent rows (the rows a target or a later t* search can
+        // read) in new buffers of its own.
+        int keep = Math.Min(count, _window), cap = keep + Slack;
+        float[] hb = new float[cap * hd], cb = new float[cap * hd];
+        int[] ib = new int[cap];
+        s.H.Slice((count - keep) * hd, keep * hd).CopyTo(hb);
+        s.C.Slice((count - keep) * hd, keep * hd).CopyTo(cb);
+        s.Items.AsSpan(count - keep, keep).CopyTo(ib);
+        h.CopyTo(hb.AsSpan(keep * hd, hd));
+        c.CopyTo(cb.AsSpan(keep * hd, hd));
+        ib[keep] = item;
+        return new BranchState(hb, cb, 0, ib, cs, keep + 1, p + 1, hd);
     }
 
     /// <summary>The top-L rows in [lo, hi] nearest to <paramref name="item"/> (SPEC D4: ties to the most recent).</summary>

@@ -100,9 +100,40 @@ public class AlpineModelTests
         Assert.That(state.Total, Is.EqualTo(items.Length), $"user {user} {what}: positions");
         Assert.That(state.Count, Is.GreaterThanOrEqualTo(rows));
         Assert.That(state.Window(window, h, out _).ToArray(), Is.EqualTo(expected.Window(window, h, out _).ToArray()), $"user {user} {what}: h");
-        Assert.That(state.C.AsSpan((state.Count - rows) * h, rows * h).ToArray(), Is.EqualTo(expected.C.AsSpan((expected.Count - rows) * h, rows * h).ToArray()),
+        Assert.That(state.C.Slice((state.Count - rows) * h, rows * h).ToArray(), Is.EqualTo(expected.C.Slice((expected.Count - rows) * h, rows * h).ToArray()),
             $"user {user} {what}: c");
         Assert.That(state.Items.AsSpan(state.Count - rows, rows).ToArray(), Is.EqualTo(items[^rows..]));
+    }
+
+    [Test]
+    public void LoadedStatesLieInTheSlabAndAnObserveMovesOnlyItsUserOut()
+    {
+        var (data, c, p) = ServedModels.Tiny();
+        using var served = AlpineModel.Create(data, c, p, threads: 1);
+        int h = c.HiddenSize, user = 2;
+        float[] Rows(int u, bool click) => (click ? served.StateOf(u).Click : served.StateOf(u).NotClick!).Window(c.Window, h, out _).ToArray();
+        for (int u = 0; u < data.UserCount; u++)
+            Assert.That(served.StateOf(u).Click.Capacity, Is.EqualTo(served.StateOf(u).Click.Count), $"user {u} is loaded without slack (in the slab)");
+        var before = served.StateOf(user);
+        float[] oldClick = Rows(user, true), oldNotClick = Rows(user, false);
+        var neighbours = new[] { user - 1, user + 1 }.Select(u => (u, Rows(u, true), Rows(u, false))).ToArray();
+        var rng = new Random(4);
+        long clock = ServedModels.After(data);
+        served.Observe(ServedModels.Next(served, user, rng, ref clock) with { Click = true });
+        served.Observe(ServedModels.Next(served, user, rng, ref clock) with { Click = true });
+        served.Observe(ServedModels.Next(served, user, rng, ref clock) with { Click = false });
+
+        var after = served.StateOf(user);
+        Assert.That(after.Click.Count, Is.EqualTo(before.Click.Count + 2));
+        Assert.That(after.Click.Capacity, Is.GreaterThan(after.Click.Count), "the observed user's rows moved to buffers of its own, with room");
+        Assert.That(after.Click.Window(c.Window, h, out _)[..^(2 * h)].ToArray(), Is.EqualTo(oldClick), "the kept rows moved unchanged");
+        Assert.That(before.Click.Window(c.Window, h, out _).ToArray(), Is.EqualTo(oldClick), "the snapshot taken before the observes is unchanged");
+        Assert.That(before.NotClick!.Window(c.Window, h, out _).ToArray(), Is.EqualTo(oldNotClick));
+        foreach (var (u, click, notClick) in neighbours)
+        {
+            Assert.That(Rows(u, true), Is.EqualTo(click), $"user {u}'s click rows beside it in the slab");
+            Assert.That(Rows(u, false), Is.EqualTo(notClick), $"user {u}'s not-click rows");
+        }
     }
 
     [Test]
