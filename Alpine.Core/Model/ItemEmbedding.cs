@@ -17,7 +17,8 @@ public static class ItemEmbedding
         if (dc > 0) category.Slice(items.Category![item] * dc, dc).CopyTo(x[..dc]);
         ReadOnlySpan<float> visual = items.Visual.AsSpan(item * dv, dv);
         Span<T> xv = x[dc..];
-        for (int i = 0; i < dv; i++) xv[i] = T.CreateTruncating(visual[i]);
+        if (typeof(T) == typeof(float)) visual.CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(xv));
+        else for (int i = 0; i < dv; i++) xv[i] = T.CreateTruncating(visual[i]);
     }
 
     /// <summary>Adds the category part of dx to the item's category row; the visual part is fixed and has no gradient.</summary>

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -32,44 +34,54 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var branchHeads = new bool[heads.Heads];
         foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
-        Parallel.For(0, (count + Block - 1) / Block, ThreadLimit.Options, block =>
+        // Consecutive blocks per task, so each task can ask for its next block's item rows while it computes this
+        // one; several tasks per core, so a core that falls behind leaves work to the others.
+        int blocks = (count + Block - 1) / Block, tasks = Math.Min(blocks, 4 * Environment.ProcessorCount);
+        Parallel.For(0, tasks, ThreadLimit.Options, task =>
         {
-            int i0 = block * Block, b = Math.Min(Block, count - i0);
+            int first = (int)((long)blocks * task / tasks), end = (int)((long)blocks * (task + 1) / tasks);
             var pool = ArrayPool<float>.Shared;
-            float[] x = pool.Rent(b * d), xT = pool.Rent(d * b), parts = pool.Rent(b * km), z = pool.Rent(b * km), sT = pool.Rent(maxRows * b), f = pool.Rent(b * h);
-            float[] colMax = pool.Rent(b), colSum = pool.Rent(b);
+            float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
+            float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
             try
             {
-                var blockIds = ids.AsSpan(i0, b);
-                items.Gather(blockIds, x, parts);
-                Gemm.Transpose<float>(xT, x, b, d, d);
-                foreach (var br in branches)
+                ReadOnlySpan<int> Ids(int block) => ids.AsSpan(block * Block, Math.Min(Block, count - block * Block));
+                items.Prefetch(Ids(first));
+                for (int block = first; block < end; block++)
                 {
-                    int n = br.Rows, col = br.Head * m;
-                    if (n == 0) continue;
-                    // Scores transposed, (n, b): a GEMM whose long side is the candidates, and a softmax per
-                    // column that is n whole-row vector operations.
-                    Gemm.Multiply<float>(sT, b, br.A, d, false, xT, b, false, n, b, d, accumulate: false);
-                    SoftmaxColumns(sT.AsSpan(0, n * b), b, colMax.AsSpan(0, b), colSum.AsSpan(0, b));
-                    if (br.Pooled)
-                        Gemm.Multiply<float>(z.AsSpan(col), km, sT, b, true, br.Pool, m, false, b, m, n, accumulate: false);
-                    else
+                    if (block + 1 < end) items.Prefetch(Ids(block + 1));   // arrives while this block's GEMMs run
+                    int i0 = block * Block;
+                    var blockIds = Ids(block);
+                    int b = blockIds.Length;
+                    items.GatherTransposed(blockIds, xT, parts, x);
+                    foreach (var br in branches)
                     {
-                        Gemm.Multiply<float>(f, h, sT, b, true, br.Pool, h, false, b, h, n, accumulate: false);
-                        Gemm.Multiply<float>(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, false, b, m, h, accumulate: false);
+                        int n = br.Rows, col = br.Head * m;
+                        if (n == 0) continue;
+                        // Scores transposed, (n, b): a GEMM whose long side is the candidates, and a softmax per
+                        // column that is sixteen columns a vector.
+                        Gemm.Multiply<float>(sT, b, br.A, d, false, xT, b, false, n, b, d, accumulate: false);
+                        SoftmaxColumns(sT.AsSpan(0, n * b), b, tail.AsSpan(0, n * Vector512<float>.Count));
+                        if (br.Pooled)
+                            Gemm.Multiply<float>(z.AsSpan(col), km, sT, b, true, br.Pool, m, false, b, m, n, accumulate: false);
+                        else
+                        {
+                            Gemm.Multiply<float>(f, h, sT, b, true, br.Pool, h, false, b, h, n, accumulate: false);
+                            Gemm.Multiply<float>(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, false, b, m, h, accumulate: false);
+                        }
                     }
-                }
-                // The item parts are read where they lie in the cache (computed into parts only past it).
-                for (int i = 0; i < b; i++)
-                {
-                    var row = items.Row(blockIds[i]);
-                    p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, z.AsSpan(i * km, km), branchHeads, userPart)));
+                    // The item parts are read where they lie in the cache (computed into parts only past it).
+                    for (int i = 0; i < b; i++)
+                    {
+                        var row = items.Row(blockIds[i]);
+                        p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, z.AsSpan(i * km, km), branchHeads, userPart)));
+                    }
                 }
             }
             finally
             {
                 pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(z); pool.Return(sT);
-                pool.Return(f); pool.Return(colMax); pool.Return(colSum);
+                pool.Return(f); pool.Return(tail);
             }
         });
     }
@@ -88,18 +100,37 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     }
 
     /// <summary>
-    /// Each column of <paramref name="s"/> (rows of <paramref name="b"/>) in place by its softmax, shifted by the
-    /// column's maximum; <paramref name="max"/> and <paramref name="sum"/> (b) are scratch.
+    /// Each column of <paramref name="s"/> (n rows of <paramref name="b"/>) in place by its softmax, shifted by the
+    /// column's maximum, sixteen columns at a time in registers (e^x by <see cref="Simd{T}.Exp"/>); the last
+    /// b mod 16 columns go through <paramref name="tail"/> (n·16) padded with zeros, so every column is computed by
+    /// the same vector code and a candidate's scores do not depend on where it lies in the block.
     /// </summary>
-    private static void SoftmaxColumns(Span<float> s, int b, Span<float> max, Span<float> sum)
+    private static void SoftmaxColumns(Span<float> s, int b, Span<float> tail)
     {
-        int n = s.Length / b;
-        s[..b].CopyTo(max);
-        for (int j = 1; j < n; j++) TensorPrimitives.Max(max, s.Slice(j * b, b), max);
-        for (int j = 0; j < n; j++) TensorPrimitives.Subtract(s.Slice(j * b, b), max, s.Slice(j * b, b));
-        TensorPrimitives.Exp(s, s);
-        s[..b].CopyTo(sum);
-        for (int j = 1; j < n; j++) TensorPrimitives.Add(sum, s.Slice(j * b, b), sum);
-        for (int j = 0; j < n; j++) TensorPrimitives.Divide(s.Slice(j * b, b), sum, s.Slice(j * b, b));
+        int n = s.Length / b, c = 0, w = Vector512<float>.Count;
+        for (; c + w <= b; c += w) Softmax16(s[c..], b, n);
+        int rest = b - c;
+        if (rest == 0) return;
+        tail.Clear();
+        for (int j = 0; j < n; j++) s.Slice(j * b + c, rest).CopyTo(tail.Slice(j * w, rest));
+        Softmax16(tail, w, n);
+        for (int j = 0; j < n; j++) tail.Slice(j * w, rest).CopyTo(s.Slice(j * b + c, rest));
+    }
+
+    /// <summary>The softmax of the first sixteen columns of <paramref name="s"/>'s n rows of stride <paramref name="stride"/>.</summary>
+    private static void Softmax16(Span<float> s, int stride, int n)
+    {
+        ref float r = ref MemoryMarshal.GetReference(s);
+        Vector512<float> max = Vector512.LoadUnsafe(ref r);
+        for (int j = 1; j < n; j++) max = Vector512.Max(max, Vector512.LoadUnsafe(ref r, (nuint)(j * stride)));
+        Vector512<float> sum = Vector512<float>.Zero;
+        for (int j = 0; j < n; j++)
+        {
+            var e = Simd<float>.Exp(Vector512.LoadUnsafe(ref r, (nuint)(j * stride)) - max);
+            e.StoreUnsafe(ref r, (nuint)(j * stride));
+            sum += e;
+        }
+        Vector512<float> inv = Vector512<float>.One / sum;
+        for (int j = 0; j < n; j++) (Vector512.LoadUnsafe(ref r, (nuint)(j * stride)) * inv).StoreUnsafe(ref r, (nuint)(j * stride));
     }
 }

@@ -39,6 +39,28 @@ internal sealed class ItemCache
     /// <summary>The item's x (D).</summary>
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
 
+    /// <summary>
+    /// Asks the core to bring the cached rows of <paramref name="items"/> into L2 and their visual features into L1
+    /// (x86 prefetch hints, a no-op elsewhere), so that they arrive while other work of the block runs instead of
+    /// when <see cref="Row"/> and <see cref="Gather"/> read them.
+    /// </summary>
+    public unsafe void Prefetch(ReadOnlySpan<int> items)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        int w = _heads.ItemWidth;
+        fixed (float* parts = _parts)
+            foreach (int item in items)
+            {
+                if (item >= Count) continue;
+                float* row = parts + (long)item * w;
+                for (int i = 0; i < w; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
+            }
+        int dv = _items.VisualDim;
+        fixed (float* visual = _items.Visual)
+            foreach (int item in items)
+                for (int i = 0; i < dv; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(visual + (long)item * dv + i);
+    }
+
     /// <summary>The cached parts (K·M) of <paramref name="item"/>; empty for an item past the cache.</summary>
     public ReadOnlySpan<float> Row(int item) => item < Count ? _parts.AsSpan(item * _heads.ItemWidth, _heads.ItemWidth) : default;
 
@@ -60,12 +82,41 @@ internal sealed class ItemCache
     /// </summary>
     public void Gather(ReadOnlySpan<int> items, Span<float> x, Span<float> parts)
     {
-        int w = _heads.ItemWidth, d = _heads.D, missing = 0;
+        int d = _heads.D, missing = 0;
         for (int i = 0; i < items.Length; i++)
         {
             Embed(items[i], x.Slice(i * d, d));
             if (items[i] >= Count) missing++;
         }
+        ComputeMissing(items, parts, x, missing);
+    }
+
+    /// <summary>
+    /// Every item's x transposed into <paramref name="xT"/> (D, n), and, for the items past the cache, x into their
+    /// rows of <paramref name="x"/> (n, D) and their parts into their rows of <paramref name="parts"/> (n, K·M).
+    /// </summary>
+    public unsafe void GatherTransposed(ReadOnlySpan<int> items, Span<float> xT, Span<float> parts, Span<float> x)
+    {
+        int d = _heads.D, n = items.Length, missing = 0;
+        if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
+        Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
+        fixed (float* t = xT)
+            for (int i = 0; i < n; i++)
+            {
+                Embed(items[i], xi);
+                float* column = t + i;
+                for (int k = 0; k < d; k++) column[(long)k * n] = xi[k];
+                if (items[i] < Count) continue;
+                xi.CopyTo(x.Slice(i * d, d));
+                missing++;
+            }
+        ComputeMissing(items, parts, x, missing);
+    }
+
+    /// <summary>The parts of the <paramref name="missing"/> items past the cache from their rows of <paramref name="x"/>.</summary>
+    private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing)
+    {
+        int w = _heads.ItemWidth, d = _heads.D;
         if (missing == 0) return;
         if (missing == items.Length)
         {
