@@ -89,7 +89,7 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     private Branch Factor(BranchTensors t, BranchState state)
     {
         int d = heads.D, h = heads.H, m = heads.M;
-        ReadOnlySpan<float> hw = state.Window(config.Window, h, out int n);
+        ReadOnlySpan<float> hw = state.Window(config.Window, out int n);
         var a = new float[n * d];
         if (t.Wa is { } wa) Gemm.Multiply<float>(a, d, hw, h, false, wa.Of(parameters), d, false, n, d, h, accumulate: false);
         else TensorPrimitives.Multiply(hw, 1f / MathF.Sqrt(h), a);

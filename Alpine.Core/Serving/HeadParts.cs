@@ -23,6 +23,8 @@ internal sealed class HeadParts
     /// <summary>(K·M) α_k w2_k for every head k, and Σ_k α_k b2_k: the fused output of <see cref="Logit"/>.</summary>
     private readonly float[] _w2Alpha;
     private readonly float _b2Alpha;
+    /// <summary>(M) the W1_f f of a branch head whose window is empty.</summary>
+    private readonly float[] _zeros;
     private readonly float[] _userPart;
 
     public HeadParts(ModelConfig config, ModelLayout layout, float[] p, int threads)
@@ -33,6 +35,7 @@ internal sealed class HeadParts
         _bias = new float[km];
         _otherT = new float[Heads][];
         _w2Alpha = new float[km];
+        _zeros = new float[M];
         var heads = layout.Branches.Select(b => (b.Head, b.Mlp)).ToList();
         if (layout.UserHead is { } uh) heads.Add((Heads - 1, uh));
         foreach (var (k, head) in heads)
@@ -88,20 +91,17 @@ internal sealed class HeadParts
 
     /// <summary>
     /// One target's logit, Σ_k α_k (W2_k ReLU(z_k) + b2_k) (SPEC D8, D10), in one pass with the ReLU fused: z_k is the
-    /// item's part <paramref name="itemParts"/>[k·M..] plus, for a branch head, its W1_f f
-    /// (<paramref name="branchZ"/>[k·M..]; <paramref name="branchZ"/> is K·M long, or shorter with the user head's
-    /// columns and any branch with an empty window past <paramref name="branchHeads"/>), for the user head
-    /// <paramref name="userPart"/>. <paramref name="branchHeads"/>[k] says whether head k reads <paramref name="branchZ"/>.
+    /// item's part <paramref name="itemParts"/>[k·M..] plus, for a branch head with <paramref name="branchHeads"/>[k],
+    /// its W1_f f (<paramref name="branchZ"/>[k·M..], K·M long), for the user head <paramref name="userPart"/>, and
+    /// nothing else (a branch with an empty window: f = 0).
     /// </summary>
     public float Logit(ReadOnlySpan<float> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
     {
         float sum = _b2Alpha;
         for (int k = 0; k < Heads; k++)
         {
-            var x = itemParts.Slice(k * M, M);
-            var w = _w2Alpha.AsSpan(k * M, M);
-            ReadOnlySpan<float> z = branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : default;
-            sum += z.IsEmpty ? ReluDot(x, w) : ReluDot(x, z, w);
+            ReadOnlySpan<float> z = branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;
+            sum += ReluDot(itemParts.Slice(k * M, M), z, _w2Alpha.AsSpan(k * M, M));
         }
         return sum;
     }
@@ -117,31 +117,16 @@ internal sealed class HeadParts
             Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
             for (; i + 32 <= n; i += 32)
             {
-                acc0 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i) + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
-                acc1 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)(i + 16)) + Vector512.LoadUnsafe(ref rb, (nuint)(i + 16)), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)(i + 16)), acc1);
+                acc0 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
+                acc1 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i + 16), Vector512.LoadUnsafe(ref rw, (nuint)(i + 16)), acc1);
             }
-            for (; i + 16 <= n; i += 16)
-                acc0 = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i) + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
+            for (; i + 16 <= n; i += 16) acc0 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
             sum = Vector512.Sum(acc0 + acc1);
         }
         for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(a[i] + b[i], 0f), w[i], sum);
         return sum;
     }
 
-    /// <summary>Σ_m max(a_m, 0) w_m.</summary>
-    private static float ReluDot(ReadOnlySpan<float> a, ReadOnlySpan<float> w)
-    {
-        int n = a.Length, i = 0;
-        float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            ref float ra = ref MemoryMarshal.GetReference(a), rw = ref MemoryMarshal.GetReference(w);
-            Vector512<float> acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16)
-                acc = Vector512.FusedMultiplyAdd(Vector512.Max(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc);
-            sum = Vector512.Sum(acc);
-        }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(a[i], 0f), w[i], sum);
-        return sum;
-    }
+    private static Vector512<float> Relu(ref float a, ref float b, int i) =>
+        Vector512.Max(Vector512.LoadUnsafe(ref a, (nuint)i) + Vector512.LoadUnsafe(ref b, (nuint)i), Vector512<float>.Zero);
 }

@@ -48,7 +48,7 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
                     for (int i = 0; i < b; i++)
                     {
                         UserState s = states[i0 + i];
-                        var hw = (t.Clicks ? s.Click : s.NotClick!).Window(window, h, out int rows);
+                        var hw = (t.Clicks ? s.Click : s.NotClick!).Window(window, out int rows);
                         Attention.Forward<float>(f.AsSpan(i * h, h), alpha.AsSpan(0, rows), hw, q.AsSpan(t.Head * h, h));
                     }
                     Gemm.Multiply<float>(z.AsSpan(t.Head * m), km, f, h, false, heads.OtherT(t.Head), m, false, b, m, h, accumulate: false);

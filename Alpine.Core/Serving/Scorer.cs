@@ -66,7 +66,7 @@ internal sealed class Scorer
                 for (int i = chunk * 64; i < Math.Min(b, chunk * 64 + 64); i++)
                 {
                     BranchState s = clicks ? st.Span[i].Click : st.Span[i].NotClick!;
-                    var hw = s.Window(window, h, out int rows);
+                    var hw = s.Window(window, out int rows);
                     Attention.Forward<float>(u.AsSpan(i * inputs, h), alpha.AsSpan(0, rows), hw, q.AsSpan(i * h, h));
                     x.AsSpan(i * d, d).CopyTo(u.AsSpan(i * inputs + h, d));
                 }

@@ -15,9 +15,9 @@ namespace Alpine.Serving;
 internal sealed class BranchState(float[] h, float[] c, int offset, int[] items, float[] cStarLast, int count, long total, int hidden)
 {
     /// <summary>(Capacity, H) hidden states.</summary>
-    public Span<float> H => h.AsSpan(offset, items.Length * hidden);
+    public Span<float> H => h.AsSpan(offset, Capacity * hidden);
     /// <summary>(Capacity, H) sequential-path cells, read as c_{t*} (Neighbor) and c_{t−1}.</summary>
-    public Span<float> C => c.AsSpan(offset, items.Length * hidden);
+    public Span<float> C => c.AsSpan(offset, Capacity * hidden);
     /// <summary>(Capacity) the item of each position, for the next step's t* search.</summary>
     public int[] Items { get; } = items;
     /// <summary>(H) c*_{Total−1}, what the Carried reading (SPEC D5) needs; empty otherwise.</summary>
@@ -28,9 +28,8 @@ internal sealed class BranchState(float[] h, float[] c, int offset, int[] items,
     public int Capacity => Items.Length;
 
     /// <summary>The rows a target attends over: the ≤ <paramref name="window"/> most recent.</summary>
-    public ReadOnlySpan<float> Window(int window, int width, out int rows)
+    public ReadOnlySpan<float> Window(int window, out int rows)
     {
-        System.Diagnostics.Debug.Assert(width == hidden);
         rows = Math.Min(window, Count);
         return h.AsSpan(offset + (Count - rows) * hidden, rows * hidden);
     }

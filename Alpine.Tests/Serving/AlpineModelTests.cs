@@ -99,7 +99,7 @@ public class AlpineModelTests
         int h = served.Config.HiddenSize, rows = Math.Min(window, items.Length);
         Assert.That(state.Total, Is.EqualTo(items.Length), $"user {user} {what}: positions");
         Assert.That(state.Count, Is.GreaterThanOrEqualTo(rows));
-        Assert.That(state.Window(window, h, out _).ToArray(), Is.EqualTo(expected.Window(window, h, out _).ToArray()), $"user {user} {what}: h");
+        Assert.That(state.Window(window, out _).ToArray(), Is.EqualTo(expected.Window(window, out _).ToArray()), $"user {user} {what}: h");
         Assert.That(state.C.Slice((state.Count - rows) * h, rows * h).ToArray(), Is.EqualTo(expected.C.Slice((expected.Count - rows) * h, rows * h).ToArray()),
             $"user {user} {what}: c");
         Assert.That(state.Items.AsSpan(state.Count - rows, rows).ToArray(), Is.EqualTo(items[^rows..]));
@@ -111,7 +111,7 @@ public class AlpineModelTests
         var (data, c, p) = ServedModels.Tiny();
         using var served = AlpineModel.Create(data, c, p, threads: 1);
         int h = c.HiddenSize, user = 2;
-        float[] Rows(int u, bool click) => (click ? served.StateOf(u).Click : served.StateOf(u).NotClick!).Window(c.Window, h, out _).ToArray();
+        float[] Rows(int u, bool click) => (click ? served.StateOf(u).Click : served.StateOf(u).NotClick!).Window(c.Window, out _).ToArray();
         for (int u = 0; u < data.UserCount; u++)
             Assert.That(served.StateOf(u).Click.Capacity, Is.EqualTo(served.StateOf(u).Click.Count), $"user {u} is loaded without slack (in the slab)");
         var before = served.StateOf(user);
@@ -126,9 +126,9 @@ public class AlpineModelTests
         var after = served.StateOf(user);
         Assert.That(after.Click.Count, Is.EqualTo(before.Click.Count + 2));
         Assert.That(after.Click.Capacity, Is.GreaterThan(after.Click.Count), "the observed user's rows moved to buffers of its own, with room");
-        Assert.That(after.Click.Window(c.Window, h, out _)[..^(2 * h)].ToArray(), Is.EqualTo(oldClick), "the kept rows moved unchanged");
-        Assert.That(before.Click.Window(c.Window, h, out _).ToArray(), Is.EqualTo(oldClick), "the snapshot taken before the observes is unchanged");
-        Assert.That(before.NotClick!.Window(c.Window, h, out _).ToArray(), Is.EqualTo(oldNotClick));
+        Assert.That(after.Click.Window(c.Window, out _)[..^(2 * h)].ToArray(), Is.EqualTo(oldClick), "the kept rows moved unchanged");
+        Assert.That(before.Click.Window(c.Window, out _).ToArray(), Is.EqualTo(oldClick), "the snapshot taken before the observes is unchanged");
+        Assert.That(before.NotClick!.Window(c.Window, out _).ToArray(), Is.EqualTo(oldNotClick));
         foreach (var (u, click, notClick) in neighbours)
         {
             Assert.That(Rows(u, true), Is.EqualTo(click), $"user {u}'s click rows beside it in the slab");
@@ -169,7 +169,7 @@ public class AlpineModelTests
         TemporalGraph.Build(items, data.Items.Visual, data.Items.VisualDim, data.TopL, data.Metric, pred);
         var expected = served.EncoderOf(true).Encode(items, pred);
         int h = c.HiddenSize;
-        Assert.That(served.StateOf(user).Click.Window(c.Window, h, out _).ToArray(), Is.EqualTo(expected.Window(c.Window, h, out _).ToArray()));
+        Assert.That(served.StateOf(user).Click.Window(c.Window, out _).ToArray(), Is.EqualTo(expected.Window(c.Window, out _).ToArray()));
     }
 
     [Test]
