@@ -25,8 +25,8 @@ public static class BaselineTrainer
     /// <summary>L2 on weight matrices (SPEC "Loss").</summary>
     public const float L2 = 5e-5f;
     /// <summary>
-    /// Pointwise batches are ALPINE's default composition (SPEC "Batch composition", <see cref="BatchPlan"/>):
-    /// scattered pieces of at most 128 targets of one user, so a user's targets in a batch share that user's work.
+    /// Pointwise batches (SPEC "Batch composition", <see cref="BatchPlan"/>): scattered pieces of at most 128 targets
+    /// of one user, so a user's targets in a batch share that user's work.
     /// </summary>
     public const int PieceSize = 128;
 

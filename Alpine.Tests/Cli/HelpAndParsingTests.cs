@@ -48,7 +48,7 @@ public class HelpAndParsingTests
         string[] lines = output.Split('\n');
         string Line(string option) => lines.Single(l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal));
         Assert.That(Line("--epochs"), Does.Contain($"[default: {new Alpine.Train.TrainOptions().Epochs}]"));
-        Assert.That(Line("--piece"), Does.Contain("<N|random>").And.Contain("[default: 128]"));
+        Assert.That(Line("--piece"), Does.Contain("<N|random>").And.Contain("[default: 256]"));
         Assert.That(Line("--piece-order"), Does.Contain("[default: scattered]"));
         Assert.That(Line("--hidden"), Does.Contain("[default: 64]"));
         Assert.That(Line("--batch"), Does.Contain("[default: 2048]"));
