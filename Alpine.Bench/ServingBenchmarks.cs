@@ -56,6 +56,14 @@ public class ServingBenchmarks
             $"({_served.ItemCacheBytes / _served.CachedItems:N0} bytes per item, {_served.CachedItems:N0} items)");
     }
 
+    /// <summary>The cached states with the item cache in bfloat16 (<see cref="ItemCachePrecision.BFloat16"/>).</summary>
+    [GlobalSetup(Target = nameof(RecommendTop100Of100kCachedBFloat16))]
+    public void SetupBFloat16()
+    {
+        var (config, p) = Build();
+        _served = AlpineModel.Create(_data, config, p, precision: ItemCachePrecision.BFloat16);
+    }
+
     /// <summary>The cached states without the item cache: every candidate's head x parts computed per call.</summary>
     [GlobalSetup(Target = nameof(RecommendTop100Of100kNoItemCache))]
     public void SetupNoItemCache()
@@ -135,6 +143,9 @@ public class ServingBenchmarks
 
     [Benchmark]
     public int RecommendTop100Of100kCached() => _served!.Recommend(3, _candidates, 100).Length;
+
+    [Benchmark]
+    public int RecommendTop100Of100kCachedBFloat16() => _served!.Recommend(3, _candidates, 100).Length;
 
     [Benchmark]
     public int RecommendTop100Of100kNoItemCache() => _served!.Recommend(3, _candidates, 100).Length;

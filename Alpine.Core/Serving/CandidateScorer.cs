@@ -14,7 +14,7 @@ namespace Alpine.Serving;
 /// the (n, M) product Hw W1_fᵀ is computed once and a candidate costs n·M, not H·M (with n ≥ H, f = Hwᵀ α first).
 /// Every head's x part comes from <see cref="ItemCache"/>. Per block of candidates the scores (transposed: the
 /// candidates are the long side), the pooling and the head layers are GEMMs (<see cref="Gemm"/>), the softmax and
-/// the ReLU whole-block vector operations; blocks run in parallel. Equal to <see cref="Scorer"/> to float
+/// the ReLU whole-block vector operations; blocks run in parallel. With a float item cache, equal to <see cref="Scorer"/> to float
 /// rounding (sum orders differ). Stateless between calls: concurrent calls are safe.
 /// </summary>
 internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, float[] parameters, HeadParts heads, ItemCache items)
@@ -36,6 +36,7 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
         // Consecutive blocks per task, so each task can ask for its next block's item rows while it computes this
         // one; several tasks per core, so a core that falls behind leaves work to the others.
+        bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
         int blocks = (count + Block - 1) / Block, tasks = Math.Min(blocks, 4 * Environment.ProcessorCount);
         Parallel.For(0, tasks, ThreadLimit.Options, task =>
         {
@@ -73,8 +74,15 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                     // The item parts are read where they lie in the cache (computed into parts only past it).
                     for (int i = 0; i < b; i++)
                     {
-                        var row = items.Row(blockIds[i]);
-                        p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, z.AsSpan(i * km, km), branchHeads, userPart)));
+                        var zi = z.AsSpan(i * km, km);
+                        float logit;
+                        if (bf16 && items.RowBFloat16(blockIds[i]) is { IsEmpty: false } bits) logit = heads.LogitBFloat16(bits, zi, branchHeads, userPart);
+                        else
+                        {
+                            var row = items.Row(blockIds[i]);
+                            logit = heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, zi, branchHeads, userPart);
+                        }
+                        p[i0 + i] = 1f / (1f + MathF.Exp(-logit));
                     }
                 }
             }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -98,11 +99,40 @@ internal sealed class HeadParts
     public float Logit(ReadOnlySpan<float> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
     {
         float sum = _b2Alpha;
-        for (int k = 0; k < Heads; k++)
+        for (int k = 0; k < Heads; k++) sum += ReluDot(itemParts.Slice(k * M, M), Z(k, branchZ, branchHeads, userPart), _w2Alpha.AsSpan(k * M, M));
+        return sum;
+    }
+
+    /// <summary><see cref="Logit"/> of an item whose parts are bfloat16 bits (<see cref="ItemCachePrecision.BFloat16"/>), widened in registers.</summary>
+    public float LogitBFloat16(ReadOnlySpan<ushort> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
+    {
+        float sum = _b2Alpha;
+        for (int k = 0; k < Heads; k++) sum += ReluDot(itemParts.Slice(k * M, M), Z(k, branchZ, branchHeads, userPart), _w2Alpha.AsSpan(k * M, M));
+        return sum;
+    }
+
+    /// <summary>What head k adds to the item's part before the ReLU (<see cref="Logit"/>).</summary>
+    private ReadOnlySpan<float> Z(int k, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
+        branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;
+
+    /// <summary>Σ_m max(a_m + b_m, 0) w_m with a_m the float whose top 16 bits are <paramref name="a"/>[m].</summary>
+    private static float ReluDot(ReadOnlySpan<ushort> a, ReadOnlySpan<float> b, ReadOnlySpan<float> w)
+    {
+        int n = a.Length, i = 0;
+        float sum = 0;
+        if (Avx512F.IsSupported && n >= 16)
         {
-            ReadOnlySpan<float> z = branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;
-            sum += ReluDot(itemParts.Slice(k * M, M), z, _w2Alpha.AsSpan(k * M, M));
+            ref ushort ra = ref MemoryMarshal.GetReference(a);
+            ref float rb = ref MemoryMarshal.GetReference(b), rw = ref MemoryMarshal.GetReference(w);
+            Vector512<float> acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                var av = Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref ra, (nuint)i)), 16).AsSingle();
+                acc = Vector512.FusedMultiplyAdd(Vector512.Max(av + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc);
+            }
+            sum = Vector512.Sum(acc);
         }
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(BitConverter.UInt32BitsToSingle((uint)a[i] << 16) + b[i], 0f), w[i], sum);
         return sum;
     }
 

@@ -7,7 +7,9 @@ namespace Alpine.Serving;
 /// Every head's x part of the first <see cref="Count"/> items (<see cref="HeadParts.ItemParts"/>: K·M floats, 1.5 KB
 /// at the default M = 128 with three heads), computed at load under a byte budget: items past it are computed per
 /// request, so a catalogue of millions costs the budget, not K·M floats an item. Items' x never change while
-/// serving (the visual features are fixed, the category embedding is a trained parameter), so the cache is exact.
+/// serving (the visual features are fixed, the category embedding is a trained parameter), so the float cache is
+/// exact; <see cref="ItemCachePrecision.BFloat16"/> keeps each part rounded to bfloat16 (the top 16 bits of its
+/// float, round to nearest even), half the bytes a row, read back by a shift.
 /// </summary>
 internal sealed class ItemCache
 {
@@ -15,26 +17,47 @@ internal sealed class ItemCache
     private readonly ItemTable _items;
     private readonly float[] _category;
     private readonly float[] _parts;
+    private readonly ushort[] _bf16;
 
-    public ItemCache(HeadParts heads, ItemTable items, float[] category, long budgetBytes)
+    public ItemCache(HeadParts heads, ItemTable items, float[] category, long budgetBytes, ItemCachePrecision precision = ItemCachePrecision.Float)
     {
         _heads = heads; _items = items; _category = category;
-        long perItem = 4L * heads.ItemWidth;
-        Count = (int)Math.Clamp(budgetBytes / perItem, 0, Math.Min(items.Count, Array.MaxLength / heads.ItemWidth));
-        _parts = new float[(long)Count * heads.ItemWidth];
+        Precision = precision;
+        bool bf16 = precision == ItemCachePrecision.BFloat16;
+        int w = heads.ItemWidth;
+        long perItem = (bf16 ? 2L : 4L) * w;
+        Count = (int)Math.Clamp(budgetBytes / perItem, 0, Math.Min(items.Count, Array.MaxLength / w));
+        _parts = bf16 ? [] : new float[(long)Count * w];
+        _bf16 = bf16 ? new ushort[(long)Count * w] : [];
         const int Block = 4096;
         var x = new float[Block * heads.D];
+        var rows = bf16 ? new float[Block * w] : [];
         for (int i0 = 0; i0 < Count; i0 += Block)
         {
             int n = Math.Min(Block, Count - i0);
             for (int i = 0; i < n; i++) Embed(i0 + i, x.AsSpan(i * heads.D, heads.D));
-            heads.ItemParts(_parts.AsSpan(i0 * heads.ItemWidth, n * heads.ItemWidth), x.AsSpan(0, n * heads.D), parallel: true);
+            if (!bf16)
+            {
+                heads.ItemParts(_parts.AsSpan(i0 * w, n * w), x.AsSpan(0, n * heads.D), parallel: true);
+                continue;
+            }
+            heads.ItemParts(rows.AsSpan(0, n * w), x.AsSpan(0, n * heads.D), parallel: true);
+            for (int j = 0; j < n * w; j++) _bf16[(long)i0 * w + j] = ToBFloat16(rows[j]);
         }
     }
 
+    public ItemCachePrecision Precision { get; }
     /// <summary>Items 0..Count−1 are cached.</summary>
     public int Count { get; }
-    public long Bytes => 4L * _parts.Length;
+    public long Bytes => 4L * _parts.Length + 2L * _bf16.Length;
+
+    /// <summary>The bfloat16 nearest <paramref name="v"/> (ties to even), as its bits: a float's top 16 bits.</summary>
+    public static ushort ToBFloat16(float v)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(v);
+        if (float.IsNaN(v)) return (ushort)((bits >> 16) | 0x40);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
 
     /// <summary>The item's x (D).</summary>
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
@@ -48,21 +71,33 @@ internal sealed class ItemCache
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
         int w = _heads.ItemWidth;
-        fixed (float* parts = _parts)
-            foreach (int item in items)
-            {
-                if (item >= Count) continue;
-                float* row = parts + (long)item * w;
-                for (int i = 0; i < w; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
-            }
+        if (Precision == ItemCachePrecision.BFloat16)
+            fixed (ushort* parts = _bf16)
+                foreach (int item in items)
+                {
+                    if (item >= Count) continue;
+                    ushort* row = parts + (long)item * w;
+                    for (int i = 0; i < w; i += 32) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
+                }
+        else
+            fixed (float* parts = _parts)
+                foreach (int item in items)
+                {
+                    if (item >= Count) continue;
+                    float* row = parts + (long)item * w;
+                    for (int i = 0; i < w; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
+                }
         int dv = _items.VisualDim;
         fixed (float* visual = _items.Visual)
             foreach (int item in items)
                 for (int i = 0; i < dv; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(visual + (long)item * dv + i);
     }
 
-    /// <summary>The cached parts (K·M) of <paramref name="item"/>; empty for an item past the cache.</summary>
-    public ReadOnlySpan<float> Row(int item) => item < Count ? _parts.AsSpan(item * _heads.ItemWidth, _heads.ItemWidth) : default;
+    /// <summary>The cached float parts (K·M) of <paramref name="item"/>; empty for an item past the cache or a bfloat16 cache.</summary>
+    public ReadOnlySpan<float> Row(int item) => item < Count && _parts.Length > 0 ? _parts.AsSpan(item * _heads.ItemWidth, _heads.ItemWidth) : default;
+
+    /// <summary>The cached bfloat16 parts (K·M) of <paramref name="item"/>; empty for an item past the cache or a float cache.</summary>
+    public ReadOnlySpan<ushort> RowBFloat16(int item) => item < Count && _bf16.Length > 0 ? _bf16.AsSpan(item * _heads.ItemWidth, _heads.ItemWidth) : default;
 
     /// <summary>
     /// The parts (n, K·M) of <paramref name="items"/>: copied from the cache, the rest computed (their x gathered
@@ -73,7 +108,12 @@ internal sealed class ItemCache
         int w = _heads.ItemWidth;
         Gather(items, x, parts);
         for (int i = 0; i < items.Length; i++)
-            if (items[i] < Count) Row(items[i]).CopyTo(parts.Slice(i * w, w));
+        {
+            if (items[i] >= Count) continue;
+            if (Precision == ItemCachePrecision.Float) { Row(items[i]).CopyTo(parts.Slice(i * w, w)); continue; }
+            var bits = RowBFloat16(items[i]);
+            for (int j = 0; j < w; j++) parts[i * w + j] = BitConverter.UInt32BitsToSingle((uint)bits[j] << 16);
+        }
     }
 
     /// <summary>

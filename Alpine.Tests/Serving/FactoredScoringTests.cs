@@ -78,3 +78,58 @@ public class FactoredScoringTests
             "a user's route probability does not depend on the other users in the call");
     }
 }
+
+/// <summary>The bfloat16 item cache (<see cref="ItemCachePrecision.BFloat16"/>): rounding, and scores within its bound.</summary>
+[TestFixture]
+public class BFloat16ItemCacheTests
+{
+    [Test]
+    public void PartsRoundToTheNearestBFloat16TiesToEven()
+    {
+        Assert.That(ItemCache.ToBFloat16(1f), Is.EqualTo((ushort)0x3F80));
+        Assert.That(ItemCache.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F808000)), Is.EqualTo((ushort)0x3F80), "a tie goes to the even 0x3F80");
+        Assert.That(ItemCache.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F818000)), Is.EqualTo((ushort)0x3F82), "a tie goes to the even 0x3F82");
+        Assert.That(ItemCache.ToBFloat16(BitConverter.UInt32BitsToSingle(0x3F808001)), Is.EqualTo((ushort)0x3F81), "past the tie: up");
+        Assert.That(ItemCache.ToBFloat16(BitConverter.UInt32BitsToSingle(0xBF807FFF)), Is.EqualTo((ushort)0xBF80), "below the tie: down, sign kept");
+        Assert.That(ItemCache.ToBFloat16(float.MaxValue), Is.EqualTo((ushort)0x7F80), "past the largest bfloat16: infinity");
+        Assert.That(float.IsNaN(BitConverter.UInt32BitsToSingle((uint)ItemCache.ToBFloat16(float.NaN) << 16)), Is.True);
+        var rng = new Random(3);
+        for (int i = 0; i < 10_000; i++)
+        {
+            float v = (float)(rng.NextDouble() * 20 - 10);
+            float r = BitConverter.UInt32BitsToSingle((uint)ItemCache.ToBFloat16(v) << 16);
+            Assert.That(MathF.Abs(r - v), Is.LessThanOrEqualTo(MathF.Abs(v) / 256), $"{v}: within 2^-8 of itself (half a unit in the 8th significant bit)");
+        }
+    }
+
+    [TestCase(5, 0)]
+    [TestCase(5, 17)]    // the first 17 items in bfloat16, the rest computed per request in float
+    [TestCase(40, 0)]    // M = 40: sixteen parts a vector and a scalar tail
+    public void ScoresRoutesAndRecommendsStayWithinTheRoundingOfTheParts(int mlpHidden, int cachedItems)
+    {
+        var (data, c, p) = ServedModels.Tiny(config: TinyData.Config() with { MlpHidden = mlpHidden });
+        long cacheBytes = cachedItems == 0 ? long.MaxValue : 2L * 3 * mlpHidden * cachedItems;
+        using var exact = AlpineModel.Create(data, c, p, threads: 1);
+        using var half = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cacheBytes, precision: ItemCachePrecision.BFloat16);
+        Assert.That(half.CachedItems, Is.EqualTo(cachedItems == 0 ? data.ItemCount : cachedItems));
+        Assert.That(half.ItemCacheBytes, Is.EqualTo(2L * 3 * mlpHidden * half.CachedItems), "two bytes a part");
+        int[] items = [.. Enumerable.Range(0, data.ItemCount)];
+        int differ = 0;
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            var pe = exact.Score(u, items);
+            var ph = half.Score(u, items);
+            // σ' ≤ 1/4 and the logit moves by ≤ 2^-8 Σ|α w2||part|: far below 1e-3 at this model's scale.
+            Assert.That(ph, Is.EqualTo(pe).Within(1e-3f), $"user {u}");
+            differ += Enumerable.Range(0, items.Length).Count(i => ph[i] != pe[i]);
+            for (int i = cachedItems; i < items.Length && cachedItems > 0; i++)
+                Assert.That(ph[i], Is.EqualTo(pe[i]).Within(FactoredScoringTests.Bound), $"user {u} item {i}: past the cache, computed in float");
+            var top = half.Recommend(u, items, 5);
+            Assert.That(top.Select(r => r.Probability), Is.EqualTo(top.Select(r => ph[r.Item])), "recommend returns the scores Score gives");
+        }
+        Assert.That(differ, Is.GreaterThan(0), "the bfloat16 parts are what the scores read");
+        var routed = half.Route(3, null, data.UserCount).OrderBy(r => r.User).Select(r => r.Probability);
+        var routedExact = exact.Route(3, null, data.UserCount).OrderBy(r => r.User).Select(r => r.Probability);
+        Assert.That(routed, Is.EqualTo(routedExact).Within(1e-3f));
+    }
+}

@@ -128,6 +128,25 @@ public class ServeProcessTests
         var ids = scores.Select(s => System.Text.Json.JsonDocument.Parse(s).RootElement.GetProperty("items").EnumerateArray()
             .Select(e => e.GetProperty("item").GetInt32()).ToArray()).ToArray();
         Assert.That(ids[1], Is.EqualTo(ids[0]), "the same top 5 with and without the cache");
+
+        // --item-cache-precision bf16: the same items cached in half the bytes, probabilities within its rounding.
+        var (pb, addressB, outputB) = Start(Path.Combine(_dir, "cache-bf16"), "disk", "--item-cache-mb", "256", "--item-cache-precision", "bf16");
+        string half;
+        using (var client = new HttpClient { BaseAddress = new Uri(addressB) })
+        {
+            var r = await client.PostAsJsonAsync("/v1/recommend", new { user = 1, k = 5 });
+            Assert.That((int)r.StatusCode, Is.EqualTo(200), await r.Content.ReadAsStringAsync());
+            half = await r.Content.ReadAsStringAsync();
+        }
+        Assert.That(Posix.Kill(pb.Id, Posix.SigTerm), Is.Zero);
+        Assert.That(pb.WaitForExit(30_000), Is.True, "stopped");
+        static Dictionary<int, double> P(string json) => System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("items").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("item").GetInt32(), e => e.GetProperty("probability").GetDouble());
+        var exactP = P(scores[1]);
+        foreach (var (item, prob) in P(half).Where(kv => exactP.ContainsKey(kv.Key)))
+            Assert.That(prob, Is.EqualTo(exactP[item]).Within(1e-3), $"item {item}");
+        Assert.That(P(half).Keys.Intersect(exactP.Keys).Count(), Is.GreaterThanOrEqualTo(3), "mostly the same top 5");
+        Assert.That(outputB.ToString(), Does.Not.Contain("(0 in the item cache"));
     }
 
     [Test]
