@@ -140,14 +140,20 @@ internal sealed class ItemCache
         int d = _heads.D, n = items.Length, missing = 0;
         if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
         Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
-        fixed (float* t = xT)
+        bool visualOnly = d == _items.VisualDim;   // x is the item's visual row itself: read it in place
+        fixed (float* t = xT, visual = _items.Visual, xp = xi)
             for (int i = 0; i < n; i++)
             {
-                Embed(items[i], xi);
-                float* column = t + i;
-                for (int k = 0; k < d; k++) column[(long)k * n] = xi[k];
+                float* column = t + i, row;
+                if (visualOnly) row = visual + (long)items[i] * d;
+                else
+                {
+                    Embed(items[i], xi);
+                    row = xp;
+                }
+                for (int k = 0; k < d; k++) column[(long)k * n] = row[k];
                 if (items[i] < Count) continue;
-                xi.CopyTo(x.Slice(i * d, d));
+                new ReadOnlySpan<float>(row, d).CopyTo(x.Slice(i * d, d));
                 missing++;
             }
         ComputeMissing(items, parts, x, missing);
