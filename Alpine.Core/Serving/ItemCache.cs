@@ -70,23 +70,18 @@ internal sealed class ItemCache
     public unsafe void Prefetch(ReadOnlySpan<int> items)
     {
         if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
-        int w = _heads.ItemWidth;
-        if (Precision == ItemCachePrecision.BFloat16)
-            fixed (ushort* parts = _bf16)
-                foreach (int item in items)
-                {
-                    if (item >= Count) continue;
-                    ushort* row = parts + (long)item * w;
-                    for (int i = 0; i < w; i += 32) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
-                }
-        else
-            fixed (float* parts = _parts)
-                foreach (int item in items)
-                {
-                    if (item >= Count) continue;
-                    float* row = parts + (long)item * w;
-                    for (int i = 0; i < w; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
-                }
+        long rowBytes = (long)_heads.ItemWidth * (_parts.Length > 0 ? sizeof(float) : sizeof(ushort));
+        fixed (float* floats = _parts)
+        fixed (ushort* halves = _bf16)
+        {
+            byte* parts = _parts.Length > 0 ? (byte*)floats : (byte*)halves;
+            foreach (int item in items)
+            {
+                if (item >= Count) continue;
+                byte* row = parts + item * rowBytes;
+                for (long i = 0; i < rowBytes; i += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
+            }
+        }
         int dv = _items.VisualDim;
         fixed (float* visual = _items.Visual)
             foreach (int item in items)
