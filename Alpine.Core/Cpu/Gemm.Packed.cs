@@ -33,8 +33,9 @@ public static partial class Gemm
     private const int PNC = 256;
 
     /// <summary>C[i0..i1, j0..j1] of the product by the packed kernel.</summary>
-    private static unsafe void RunPacked<T>(in Job<T> job, int i0, int i1, int j0, int j1)
+    private static unsafe void RunPacked<T, TPf>(in Job<T> job, int i0, int i1, int j0, int j1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TPf : struct, IPrefetch
     {
         int nr = PNV * Vector512<T>.Count, k = job.K;
         // Short k: B's whole depth is packed once per column slab and every row block runs over it (the rows
@@ -73,10 +74,10 @@ public static partial class Gemm
                             {
                                 int rows = Math.Min(PMR, ie - i);
                                 if (cols == nr)
-                                    Tile<T, SixRows>(c + (long)i * job.Ldc, job.Ldc, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, add);
+                                    Tile<T, SixRows, TPf>(c + (long)i * job.Ldc, job.Ldc, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, add, job.Prefetch);
                                 else
                                 {
-                                    Tile<T, SixRows>(tile, nr, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, false);
+                                    Tile<T, SixRows, TPf>(tile, nr, ak + (long)i * job.Ars, job.Ars, job.Acs, bpanel, ldp, kc, rows, false, job.Prefetch);
                                     Merge(c + (long)i * job.Ldc, job.Ldc, tile, nr, rows, cols, add);
                                 }
                             }

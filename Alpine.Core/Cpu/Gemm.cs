@@ -56,14 +56,50 @@ public static partial class Gemm
         Packed,
     }
 
+    /// <summary>
+    /// Cache lines a caller will read after a product, loaded while the product runs: the micro-kernel issues one
+    /// L2 prefetch of <c>*Next++</c> per k step until <see cref="Next"/> reaches <see cref="End"/>, so the loads
+    /// spread over the FMAs instead of stalling a loop of prefetches (a core keeps only so many misses in flight).
+    /// The product's result does not depend on it. A prefetch never faults, so a stale address costs nothing but
+    /// the miss.
+    /// </summary>
+    internal unsafe struct PrefetchStream
+    {
+        public nint* Next;
+        public nint* End;
+
+        /// <summary>Issues what is left of the stream now.</summary>
+        public void Drain()
+        {
+            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+                for (; Next < End; Next++) System.Runtime.Intrinsics.X86.Sse.Prefetch1((void*)*Next);
+            Next = End;
+        }
+    }
+
+    /// <summary>Whether a micro-kernel instantiation reads a <see cref="PrefetchStream"/> (a type, so the other compiles without it).</summary>
+    private interface IPrefetch { static abstract bool On { get; } }
+    private struct NoPrefetch : IPrefetch { public static bool On => false; }
+    private struct StreamPrefetch : IPrefetch { public static bool On => System.Runtime.Intrinsics.X86.Sse.IsSupported; }
+
     /// <summary><see cref="Multiply{T}(Span{T}, int, ReadOnlySpan{T}, int, bool, ReadOnlySpan{T}, int, bool, int, int, int, bool, bool)"/> by the given kernel.</summary>
     internal static unsafe void Multiply<T>(
         Span<T> c, int ldc,
         ReadOnlySpan<T> a, int lda, bool transA,
         ReadOnlySpan<T> b, int ldb, bool transB,
         int m, int n, int k, bool accumulate, bool parallel, Kernel kernel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Multiply(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate, parallel, kernel, null);
+
+    /// <summary>The product by the given kernel, serially, the micro-kernel issuing the prefetches of <paramref name="prefetch"/> (when not null).</summary>
+    internal static unsafe void Multiply<T>(
+        Span<T> c, int ldc,
+        ReadOnlySpan<T> a, int lda, bool transA,
+        ReadOnlySpan<T> b, int ldb, bool transB,
+        int m, int n, int k, bool accumulate, bool parallel, Kernel kernel, PrefetchStream* prefetch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        System.Diagnostics.Debug.Assert(prefetch == null || !parallel, "a prefetch stream belongs to the calling thread");
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM dims must be non-negative, got m={m}, n={n}, k={k}");
         if (m == 0 || n == 0) return;
         CheckView(c.Length, m, n, ldc, "C");
@@ -92,7 +128,7 @@ public static partial class Gemm
             {
                 bool usePacked = Vector512.IsHardwareAccelerated
                     && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
-                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked);
+                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked, prefetch);
                 if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
                 else RunParallel(job, m, n, usePacked);
             }
@@ -169,7 +205,7 @@ public static partial class Gemm
     }
 
     /// <summary>One product's operands as raw pointers, so fixed chunks of it can run on other threads.</summary>
-    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed)
+    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed, PrefetchStream* prefetch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public T* C => c;
@@ -182,23 +218,35 @@ public static partial class Gemm
         public int Ldb => ldb;
         public int K => k;
         public bool Accumulate => accumulate;
+        public PrefetchStream* Prefetch => prefetch;
 
         /// <summary>C[i0..i1, j0..j1] of the product.</summary>
         public void Run(int i0, int i1, int j0, int j1)
         {
-            if (packed) { RunPacked(this, i0, i1, j0, j1); return; }
+            if (packed)
+            {
+                if (prefetch == null) RunPacked<T, NoPrefetch>(this, i0, i1, j0, j1);
+                else RunPacked<T, StreamPrefetch>(this, i0, i1, j0, j1);
+                return;
+            }
             // Short k (the input projection, dx, the per-step products): blocks of MC rows outermost, so a
             // block's rows of A and C stay in L2 while all of B streams past. Long k (the weight gradients,
             // k = all steps): k blocks outermost, so each B block is read once and the small C stays in L2.
             // Either way each element sums its k blocks in ascending order: the same bits.
+            if (prefetch != null) RunRows<StreamPrefetch>(i0, i1, j0, j1);
+            else RunRows<NoPrefetch>(i0, i1, j0, j1);
+        }
+
+        private void RunRows<TPf>(int i0, int i1, int j0, int j1) where TPf : struct, IPrefetch
+        {
             if (k <= 4 * KC)
-                for (int ib = i0; ib < i1; ib += MC) RunBlock(ib, Math.Min(i1, ib + MC), j0, j1);
+                for (int ib = i0; ib < i1; ib += MC) RunBlock<TPf>(ib, Math.Min(i1, ib + MC), j0, j1);
             else
-                RunBlock(i0, i1, j0, j1);
+                RunBlock<TPf>(i0, i1, j0, j1);
         }
 
         /// <summary>C[i0..i1, j0..j1], k blocks outermost.</summary>
-        private void RunBlock(int i0, int i1, int j0, int j1)
+        private void RunBlock<TPf>(int i0, int i1, int j0, int j1) where TPf : struct, IPrefetch
         {
             int w = Vector512<T>.Count;
             int tileCols = Vector512.IsHardwareAccelerated ? NV * w : int.MaxValue;
@@ -214,13 +262,13 @@ public static partial class Gemm
                 {
                     int i = i0;
                     for (; i + MR <= i1; i += MR)
-                        Tile<T, FourRows>(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, MR, add);
+                        Tile<T, FourRows, TPf>(c + (long)i * ldc + j, ldc, ak + (long)i * ars, ars, acs, bk + j, ldb, kc, MR, add, prefetch);
                     // The last 1–3 rows: a tile of that many rows (the same order per element as a whole tile).
                     int rest = i1 - i;
                     T* ci = c + (long)i * ldc + j, ai = ak + (long)i * ars;
-                    if (rest == 3) Tile<T, FourRows>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 3, add);
-                    else if (rest == 2) Tile<T, TwoRows>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 2, add);
-                    else if (rest == 1) Tile<T, OneRow>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 1, add);
+                    if (rest == 3) Tile<T, FourRows, TPf>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 3, add, prefetch);
+                    else if (rest == 2) Tile<T, TwoRows, TPf>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 2, add, prefetch);
+                    else if (rest == 1) Tile<T, OneRow, TPf>(ci, ldc, ai, ars, acs, bk + j, ldb, kc, 1, add, prefetch);
                 }
                 if (j < j1)
                     for (int i = i0; i < i1; i++)
@@ -247,9 +295,10 @@ public static partial class Gemm
     /// stored. Each element: a zeroed accumulator, one FMA per k in ascending order, then added to C (SPEC D13).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile<T, TRows>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int kc, int rows, bool add)
+    private static unsafe void Tile<T, TRows, TPf>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int kc, int rows, bool add, PrefetchStream* prefetch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TRows : struct, ITileRows
+        where TPf : struct, IPrefetch
     {
         int w = Vector512<T>.Count;
         bool two = TRows.Count > 1, four = TRows.Count > 2, six = TRows.Count > 4;
@@ -262,8 +311,10 @@ public static partial class Gemm
         T* a0 = a, a1 = rows > 1 ? a + ars : a, a2 = rows > 2 ? a + 2 * ars : a;
         T* a3 = rows > 3 ? a + 3 * ars : a, a4 = rows > 4 ? a + 4 * ars : a, a5 = rows > 5 ? a + 5 * ars : a;
         T* bp = b;
+        nint* next = TPf.On ? prefetch->Next : null, end = TPf.On ? prefetch->End : null;
         for (int p = 0; p < kc; p++, bp += ldb)
         {
+            if (TPf.On && next < end) System.Runtime.Intrinsics.X86.Sse.Prefetch1((void*)*next++);
             Vector512<T> b0 = Vector512.Load(bp), b1 = Vector512.Load(bp + w);
             Vector512<T> b2 = Vector512.Load(bp + 2 * w), b3 = Vector512.Load(bp + 3 * w);
             long q = (long)p * acs;
@@ -289,6 +340,7 @@ public static partial class Gemm
                 c50 = Simd<T>.Fma(x, b0, c50); c51 = Simd<T>.Fma(x, b1, c51); c52 = Simd<T>.Fma(x, b2, c52); c53 = Simd<T>.Fma(x, b3, c53);
             }
         }
+        if (TPf.On) prefetch->Next = next;
         Store(c, w, add, c00, c01, c02, c03);
         if (two && rows > 1) Store(c + ldc, w, add, c10, c11, c12, c13);
         if (four && rows > 2) Store(c + 2 * ldc, w, add, c20, c21, c22, c23);

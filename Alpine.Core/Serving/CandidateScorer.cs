@@ -28,7 +28,6 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// <summary>p(click) of items <paramref name="ids"/>[i], i &lt; <paramref name="count"/>, for the user in <paramref name="state"/>, into p[i].</summary>
     public void Probabilities(int user, UserState state, int[] ids, int count, float[] p)
     {
-        int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
         var branches = layout.Branches.Select(t => Factor(t, t.Clicks ? state.Click : state.NotClick!)).ToArray();
         int maxRows = Math.Max(1, branches.Length == 0 ? 1 : branches.Max(b => b.Rows));
         var branchHeads = new bool[heads.Heads];
@@ -36,21 +35,36 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
         // Consecutive blocks per task, so each task can ask for its next block's item rows while it computes this
         // one; several tasks per core, so a core that falls behind leaves work to the others.
-        bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
         int blocks = (count + Block - 1) / Block, tasks = Math.Min(blocks, 4 * Environment.ProcessorCount);
-        Parallel.For(0, tasks, ThreadLimit.Options, task =>
+        Parallel.For(0, tasks, ThreadLimit.Options, task => Blocks(task, blocks, tasks, ids, count, p, branches, maxRows, branchHeads, userPart));
+    }
+
+    /// <summary>
+    /// Task <paramref name="task"/>'s consecutive blocks. While a block's GEMMs run, their micro-kernel issues the
+    /// prefetches of the next block's cached rows and features (<see cref="Gemm.PrefetchStream"/>), so that the
+    /// memory reads of the one overlap the FMAs of the other.
+    /// </summary>
+    private unsafe void Blocks(int task, int blocks, int tasks, int[] ids, int count, float[] p, Branch[] branches, int maxRows,
+        bool[] branchHeads, float[] userPart)
+    {
+        int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
+        bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
+        int first = (int)((long)blocks * task / tasks), end = (int)((long)blocks * (task + 1) / tasks);
+        var pool = ArrayPool<float>.Shared;
+        float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
+        float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
+        float[] logits = pool.Rent(Block);
+        nint[] lines = ArrayPool<nint>.Shared.Rent(Block * items.LinesPerItem);
+        try
         {
-            int first = (int)((long)blocks * task / tasks), end = (int)((long)blocks * (task + 1) / tasks);
-            var pool = ArrayPool<float>.Shared;
-            float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
-            float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
-            try
+            fixed (nint* line = lines)
             {
                 ReadOnlySpan<int> Ids(int block) => ids.AsSpan(block * Block, Math.Min(Block, count - block * Block));
-                items.Prefetch(Ids(first));
+                var stream = new Gemm.PrefetchStream { Next = line, End = line + items.Lines(Ids(first), lines) };
+                stream.Drain();
                 for (int block = first; block < end; block++)
                 {
-                    if (block + 1 < end) items.Prefetch(Ids(block + 1));   // arrives while this block's GEMMs run
+                    if (block + 1 < end) stream = new Gemm.PrefetchStream { Next = line, End = line + items.Lines(Ids(block + 1), lines) };
                     int i0 = block * Block;
                     var blockIds = Ids(block);
                     int b = blockIds.Length;
@@ -61,14 +75,14 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                         if (n == 0) continue;
                         // Scores transposed, (n, b): a GEMM whose long side is the candidates, and a softmax per
                         // column that is sixteen columns a vector.
-                        Gemm.Multiply<float>(sT, b, br.A, d, false, xT, b, false, n, b, d, accumulate: false);
+                        Multiply(sT, b, br.A, d, false, xT, b, n, b, d, &stream);
                         SoftmaxColumns(sT.AsSpan(0, n * b), b, tail.AsSpan(0, n * Vector512<float>.Count));
                         if (br.Pooled)
-                            Gemm.Multiply<float>(z.AsSpan(col), km, sT, b, true, br.Pool, m, false, b, m, n, accumulate: false);
+                            Multiply(z.AsSpan(col), km, sT, b, true, br.Pool, m, b, m, n, &stream);
                         else
                         {
-                            Gemm.Multiply<float>(f, h, sT, b, true, br.Pool, h, false, b, h, n, accumulate: false);
-                            Gemm.Multiply<float>(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, false, b, m, h, accumulate: false);
+                            Multiply(f, h, sT, b, true, br.Pool, h, b, h, n, &stream);
+                            Multiply(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, b, m, h, &stream);
                         }
                     }
                     // The item parts are read where they lie in the cache (computed into parts only past it).
@@ -82,17 +96,24 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                             var row = items.Row(blockIds[i]);
                             logit = heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, zi, branchHeads, userPart);
                         }
-                        p[i0 + i] = 1f / (1f + MathF.Exp(-logit));
+                        logits[i] = logit;
                     }
+                    Sigmoids(logits.AsSpan(0, b), p.AsSpan(i0, b));
+                    stream.Drain();
                 }
             }
-            finally
-            {
-                pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(z); pool.Return(sT);
-                pool.Return(f); pool.Return(tail);
-            }
-        });
+        }
+        finally
+        {
+            pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(z); pool.Return(sT);
+            pool.Return(f); pool.Return(tail); pool.Return(logits); ArrayPool<nint>.Shared.Return(lines);
+        }
     }
+
+    /// <summary>C (m, n) = op(A) B (k deep), serially, the micro-kernel feeding <paramref name="stream"/>.</summary>
+    private static unsafe void Multiply(Span<float> c, int ldc, ReadOnlySpan<float> a, int lda, bool transA, ReadOnlySpan<float> b, int ldb,
+        int m, int n, int k, Gemm.PrefetchStream* stream) =>
+        Gemm.Multiply(c, ldc, a, lda, transA, b, ldb, false, m, n, k, accumulate: false, parallel: false, Gemm.Kernel.Auto, stream);
 
     private Branch Factor(BranchTensors t, BranchState state)
     {
@@ -105,6 +126,22 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var pool = new float[n * m];
         Gemm.Multiply<float>(pool, m, hw, h, false, heads.OtherT(t.Head), m, false, n, m, h, accumulate: false);
         return new Branch(t.Head, n, a, pool, Pooled: true);
+    }
+
+    /// <summary>
+    /// p = σ(logit), sixteen at a time by <see cref="Simd{T}.Sigmoid"/>, the last length mod 16 through a padded vector,
+    /// so every candidate's p comes from the same vector code wherever it lies in the block.
+    /// </summary>
+    private static void Sigmoids(ReadOnlySpan<float> logits, Span<float> p)
+    {
+        int w = Vector512<float>.Count, i = 0;
+        for (; i + w <= logits.Length; i += w) Simd<float>.Sigmoid(Vector512.Create(logits.Slice(i, w))).CopyTo(p.Slice(i, w));
+        if (i == logits.Length) return;
+        Span<float> tail = stackalloc float[w];
+        tail.Clear();
+        logits[i..].CopyTo(tail);
+        Simd<float>.Sigmoid(Vector512.Create((ReadOnlySpan<float>)tail)).CopyTo(tail);
+        tail[..(logits.Length - i)].CopyTo(p[i..]);
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using System.Runtime.CompilerServices;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -94,69 +94,75 @@ internal sealed class HeadParts
     /// One target's logit, Σ_k α_k (W2_k ReLU(z_k) + b2_k) (SPEC D8, D10), in one pass with the ReLU fused: z_k is the
     /// item's part <paramref name="itemParts"/>[k·M..] plus, for a branch head with <paramref name="branchHeads"/>[k],
     /// its W1_f f (<paramref name="branchZ"/>[k·M..], K·M long), for the user head <paramref name="userPart"/>, and
-    /// nothing else (a branch with an empty window: f = 0).
+    /// nothing else (a branch with an empty window: f = 0). Every head's terms go into the same two vector
+    /// accumulators, summed across lanes once.
     /// </summary>
-    public float Logit(ReadOnlySpan<float> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
-    {
-        float sum = _b2Alpha;
-        for (int k = 0; k < Heads; k++) sum += ReluDot(itemParts.Slice(k * M, M), Z(k, branchZ, branchHeads, userPart), _w2Alpha.AsSpan(k * M, M));
-        return sum;
-    }
+    public float Logit(ReadOnlySpan<float> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
+        Logit<FloatRow, float>(itemParts, branchZ, branchHeads, userPart);
 
     /// <summary><see cref="Logit"/> of an item whose parts are bfloat16 bits (<see cref="ItemCachePrecision.BFloat16"/>), widened in registers.</summary>
-    public float LogitBFloat16(ReadOnlySpan<ushort> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
+    public float LogitBFloat16(ReadOnlySpan<ushort> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
+        Logit<BFloat16Row, ushort>(itemParts, branchZ, branchHeads, userPart);
+
+    private float Logit<TRow, TElem>(ReadOnlySpan<TElem> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
+        where TRow : struct, IRow<TElem>
+        where TElem : unmanaged
     {
-        float sum = _b2Alpha;
-        for (int k = 0; k < Heads; k++) sum += ReluDot(itemParts.Slice(k * M, M), Z(k, branchZ, branchHeads, userPart), _w2Alpha.AsSpan(k * M, M));
-        return sum;
+        System.Diagnostics.Debug.Assert(itemParts.Length == ItemWidth, "one item's parts: K·M");
+        ref TElem a = ref MemoryMarshal.GetReference(itemParts);
+        ref float w = ref MemoryMarshal.GetArrayDataReference(_w2Alpha);
+        Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
+        float rest = 0;
+        for (int k = 0; k < Heads; k++)
+        {
+            ref float b = ref MemoryMarshal.GetReference(Z(k, branchZ, branchHeads, userPart));
+            nuint o = (nuint)(k * M);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i + 32 <= M; i += 32)
+                {
+                    acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i), Vector512.LoadUnsafe(ref w, o + (nuint)i), acc0);
+                    acc1 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i + 16), Vector512.LoadUnsafe(ref w, o + (nuint)(i + 16)), acc1);
+                }
+                for (; i + 16 <= M; i += 16)
+                    acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i), Vector512.LoadUnsafe(ref w, o + (nuint)i), acc0);
+            }
+            for (; i < M; i++)
+                rest = MathF.FusedMultiplyAdd(MathF.Max(TRow.Scalar(Unsafe.Add(ref a, o + (nuint)i)) + Unsafe.Add(ref b, i), 0f), Unsafe.Add(ref w, o + (nuint)i), rest);
+        }
+        return _b2Alpha + Vector512.Sum(acc0 + acc1) + rest;
     }
 
     /// <summary>What head k adds to the item's part before the ReLU (<see cref="Logit"/>).</summary>
     private ReadOnlySpan<float> Z(int k, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
         branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;
 
-    /// <summary>Σ_m max(a_m + b_m, 0) w_m with a_m the float whose top 16 bits are <paramref name="a"/>[m].</summary>
-    private static float ReluDot(ReadOnlySpan<ushort> a, ReadOnlySpan<float> b, ReadOnlySpan<float> w)
+    /// <summary>max(a[o + i..] + b[i..], 0), sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Relu<TRow, TElem>(ref TElem a, nuint o, ref float b, int i)
+        where TRow : struct, IRow<TElem>
+        where TElem : unmanaged =>
+        Vector512.Max(TRow.Load(ref a, o + (nuint)i) + Vector512.LoadUnsafe(ref b, (nuint)i), Vector512<float>.Zero);
+
+    /// <summary>How a row of item parts is read as floats: as stored, or widened from bfloat16.</summary>
+    private interface IRow<TElem> where TElem : unmanaged
     {
-        int n = a.Length, i = 0;
-        float sum = 0;
-        if (Avx512F.IsSupported && n >= 16)
-        {
-            ref ushort ra = ref MemoryMarshal.GetReference(a);
-            ref float rb = ref MemoryMarshal.GetReference(b), rw = ref MemoryMarshal.GetReference(w);
-            Vector512<float> acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16)
-            {
-                var av = Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.LoadUnsafe(ref ra, (nuint)i)), 16).AsSingle();
-                acc = Vector512.FusedMultiplyAdd(Vector512.Max(av + Vector512.LoadUnsafe(ref rb, (nuint)i), Vector512<float>.Zero), Vector512.LoadUnsafe(ref rw, (nuint)i), acc);
-            }
-            sum = Vector512.Sum(acc);
-        }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(BitConverter.UInt32BitsToSingle((uint)a[i] << 16) + b[i], 0f), w[i], sum);
-        return sum;
+        static abstract Vector512<float> Load(ref TElem row, nuint i);
+        static abstract float Scalar(TElem v);
     }
 
-    /// <summary>Σ_m max(a_m + b_m, 0) w_m.</summary>
-    private static float ReluDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> w)
+    private struct FloatRow : IRow<float>
     {
-        int n = a.Length, i = 0;
-        float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            ref float ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rw = ref MemoryMarshal.GetReference(w);
-            Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
-            for (; i + 32 <= n; i += 32)
-            {
-                acc0 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
-                acc1 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i + 16), Vector512.LoadUnsafe(ref rw, (nuint)(i + 16)), acc1);
-            }
-            for (; i + 16 <= n; i += 16) acc0 = Vector512.FusedMultiplyAdd(Relu(ref ra, ref rb, i), Vector512.LoadUnsafe(ref rw, (nuint)i), acc0);
-            sum = Vector512.Sum(acc0 + acc1);
-        }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(MathF.Max(a[i] + b[i], 0f), w[i], sum);
-        return sum;
+        public static Vector512<float> Load(ref float row, nuint i) => Vector512.LoadUnsafe(ref row, i);
+        public static float Scalar(float v) => v;
     }
 
-    private static Vector512<float> Relu(ref float a, ref float b, int i) =>
-        Vector512.Max(Vector512.LoadUnsafe(ref a, (nuint)i) + Vector512.LoadUnsafe(ref b, (nuint)i), Vector512<float>.Zero);
+    /// <summary>A bfloat16 is a float's top 16 bits: widened to 32 and shifted up.</summary>
+    private struct BFloat16Row : IRow<ushort>
+    {
+        public static Vector512<float> Load(ref ushort row, nuint i) =>
+            Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref row, i).ToVector512Unsafe()), 16).AsSingle();
+        public static float Scalar(ushort v) => BitConverter.UInt32BitsToSingle((uint)v << 16);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Alpine.Prep;
 using Alpine.Model;
 
@@ -27,8 +28,9 @@ internal sealed class ItemCache
         int w = heads.ItemWidth;
         long perItem = (bf16 ? 2L : 4L) * w;
         Count = (int)Math.Clamp(budgetBytes / perItem, 0, Math.Min(items.Count, Array.MaxLength / w));
-        _parts = bf16 ? [] : new float[(long)Count * w];
-        _bf16 = bf16 ? new ushort[(long)Count * w] : [];
+        // Pinned: Lines hands out addresses into them.
+        _parts = bf16 ? [] : GC.AllocateUninitializedArray<float>(Count * w, pinned: true);
+        _bf16 = bf16 ? GC.AllocateUninitializedArray<ushort>(Count * w, pinned: true) : [];
         const int Block = 4096;
         var x = new float[Block * heads.D];
         var rows = bf16 ? new float[Block * w] : [];
@@ -63,29 +65,48 @@ internal sealed class ItemCache
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
 
     /// <summary>
-    /// Asks the core to bring the cached rows of <paramref name="items"/> into L2 and their visual features into L1
-    /// (x86 prefetch hints, a no-op elsewhere), so that they arrive while other work of the block runs instead of
-    /// when <see cref="Row"/> and <see cref="Gather"/> read them.
+    /// Room <see cref="Lines"/> needs per item: the cache lines of its cached row and of its visual features
+    /// (either may straddle one more line than its bytes fill), plus the eight addresses a vector store may write
+    /// past the last.
     /// </summary>
-    public unsafe void Prefetch(ReadOnlySpan<int> items)
+    public int LinesPerItem => (int)(RowBytes / 64) + _items.VisualDim * sizeof(float) / 64 + 4 + 8;
+
+    private long RowBytes => (long)_heads.ItemWidth * (_parts.Length > 0 ? sizeof(float) : sizeof(ushort));
+
+    /// <summary>
+    /// The addresses of the cache lines that scoring <paramref name="items"/> reads from memory (each cached row and
+    /// each item's visual features) into <paramref name="lines"/>, <see cref="LinesPerItem"/> per item long;
+    /// returns how many, for a <see cref="Gemm.PrefetchStream"/>. The cache rows lie on the pinned heap; the
+    /// features array could in principle move under a compacting GC, and a prefetch of a stale address only misses.
+    /// </summary>
+    public unsafe int Lines(ReadOnlySpan<int> items, Span<nint> lines)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
-        long rowBytes = (long)_heads.ItemWidth * (_parts.Length > 0 ? sizeof(float) : sizeof(ushort));
+        if (lines.Length < (long)items.Length * LinesPerItem)
+            throw new ArgumentException($"lines holds {lines.Length} addresses, fewer than LinesPerItem · {items.Length} items");
+        int n = 0;
+        long rowBytes = RowBytes;
         fixed (float* floats = _parts)
         fixed (ushort* halves = _bf16)
+        fixed (nint* to = lines)
         {
-            byte* parts = _parts.Length > 0 ? (byte*)floats : (byte*)halves;
+            nint parts = _parts.Length > 0 ? (nint)floats : (nint)halves;
             foreach (int item in items)
-            {
-                if (item >= Count) continue;
-                byte* row = parts + item * rowBytes;
-                for (long i = 0; i < rowBytes; i += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch1(row + i);
-            }
+                if (item < Count) n = Range(to, n, parts + (nint)(item * rowBytes), rowBytes);
+            int visualBytes = _items.VisualDim * sizeof(float);
+            fixed (float* visual = _items.Visual)
+                foreach (int item in items) n = Range(to, n, (nint)visual + (nint)((long)item * visualBytes), visualBytes);
         }
-        int dv = _items.VisualDim;
-        fixed (float* visual = _items.Visual)
-            foreach (int item in items)
-                for (int i = 0; i < dv; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(visual + (long)item * dv + i);
+        return n;
+
+        // The lines of [start, start + bytes) at to[n..], eight addresses a store; returns the new n.
+        static int Range(nint* to, int n, nint start, long bytes)
+        {
+            if (bytes <= 0) return n;
+            long first = start & ~63L, count = (start + bytes - 1 - first) / 64 + 1;
+            var line = Vector512.Create(first) + Vector512.Create(0L, 64, 128, 192, 256, 320, 384, 448);
+            for (long i = 0; i < count; i += 8, line += Vector512.Create(512L)) line.Store((long*)(to + n + i));
+            return n + (int)count;
+        }
     }
 
     /// <summary>The cached float parts (K·M) of <paramref name="item"/>; empty for an item past the cache or a bfloat16 cache.</summary>

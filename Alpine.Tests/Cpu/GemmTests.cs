@@ -119,6 +119,42 @@ public class GemmTests
         Assert.That(one.Any(v => v != 0), Is.True);
     }
 
+    /// <summary>
+    /// A prefetch stream fed to the micro-kernel (serving's candidate blocks) leaves every bit of the product as it is,
+    /// and the kernel issues one address a k step: a stream shorter than the product's steps is used up, a longer one
+    /// is left where the product stopped. Both kernels, whole and partial tiles.
+    /// </summary>
+    [TestCase(30, 128, 64), TestCase(128, 128, 30), TestCase(3, 70, 9), TestCase(40, 100, 300)]
+    public unsafe void APrefetchStreamLeavesTheProductsBitsAndIsReadOneAddressAKStep(int m, int n, int k)
+    {
+        var rng = new Random(m + n + k);
+        var a = ToFloat(Rand(rng, m * k));
+        var b = ToFloat(Rand(rng, k * n));
+        var lines = new float[1 << 16];
+        var addresses = new nint[100_000];
+        foreach (var kernel in new[] { Gemm.Kernel.Unpacked, Gemm.Kernel.Packed })
+            foreach (int length in new[] { 5, addresses.Length })
+            {
+                var plain = new float[m * n];
+                var streamed = new float[m * n];
+                Gemm.Multiply<float>(plain, n, a, k, false, b, n, false, m, n, k, accumulate: false, parallel: false, kernel);
+                fixed (float* target = lines)
+                fixed (nint* list = addresses)
+                {
+                    for (int i = 0; i < addresses.Length; i++) list[i] = (nint)(target + (i * 16) % lines.Length);
+                    var stream = new Gemm.PrefetchStream { Next = list, End = list + length };
+                    Gemm.Multiply<float>(streamed, n, a, k, false, b, n, false, m, n, k, accumulate: false, parallel: false, kernel, &stream);
+                    long used = stream.Next - list;
+                    Assert.That(streamed, Is.EqualTo(plain).AsCollection, $"{kernel}: the same bits");
+                    if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) Assert.That(used, Is.Zero, "no prefetch instruction, nothing read");
+                    else if (length == 5) Assert.That(used, Is.EqualTo(5), $"{kernel}: a short stream is used up");
+                    else Assert.That(used, Is.InRange(k, length - 1), $"{kernel}: one address a k step of every tile, k = {k} at least");
+                    stream.Drain();
+                    Assert.That(stream.Next == stream.End, Is.True, "Drain issues the rest");
+                }
+            }
+    }
+
     [Test]
     public void RejectsAViewLongerThanItsBuffer()
     {

@@ -76,6 +76,12 @@ public class FactoredScoringTests
         Assert.That(served.Route(650, [299, 5], 2).Select(r => r.Probability),
             Is.EquivalentTo(new[] { 299, 5 }.Select(u => served.Route(650, null, data.UserCount).Single(r => r.User == u).Probability)),
             "a user's route probability does not depend on the other users in the call");
+        // Reversed, every item sits at another place in its block of 128 and in another block (the softmax and the
+        // sigmoid run sixteen candidates a vector with a padded tail, the GEMMs by column tiles): the same bits.
+        var forward = served.Score(7, items);
+        var backward = served.Score(7, [.. items.Reverse()]);
+        Assert.That(backward.Reverse(), Is.EqualTo(forward).AsCollection, "an item's score does not depend on its place among the candidates");
+        Assert.That(served.Score(7, [699, 3]), Is.EqualTo(new[] { forward[699], forward[3] }).AsCollection);
     }
 }
 
