@@ -113,23 +113,23 @@ internal sealed class HeadParts
         ref float w = ref MemoryMarshal.GetArrayDataReference(_w2Alpha);
         Vector512<float> acc0 = Vector512<float>.Zero, acc1 = acc0;
         float rest = 0;
+        nuint m = (nuint)M, vectors = Vector512.IsHardwareAccelerated ? m / 16 * 16 : 0, pairs = vectors / 32 * 32;
         for (int k = 0; k < Heads; k++)
         {
+            // Head k's slices; unsigned offsets, so each load addresses base + 4i.
+            ref TElem ak = ref Unsafe.Add(ref a, (nuint)k * m);
+            ref float wk = ref Unsafe.Add(ref w, (nuint)k * m);
             ref float b = ref MemoryMarshal.GetReference(Z(k, branchZ, branchHeads, userPart));
-            nuint o = (nuint)(k * M);
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            nuint i = 0;
+            for (; i < pairs; i += 32)
             {
-                for (; i + 32 <= M; i += 32)
-                {
-                    acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i), Vector512.LoadUnsafe(ref w, o + (nuint)i), acc0);
-                    acc1 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i + 16), Vector512.LoadUnsafe(ref w, o + (nuint)(i + 16)), acc1);
-                }
-                for (; i + 16 <= M; i += 16)
-                    acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref a, o, ref b, i), Vector512.LoadUnsafe(ref w, o + (nuint)i), acc0);
+                acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref ak, ref b, i), Vector512.LoadUnsafe(ref wk, i), acc0);
+                acc1 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref ak, ref b, i + 16), Vector512.LoadUnsafe(ref wk, i + 16), acc1);
             }
-            for (; i < M; i++)
-                rest = MathF.FusedMultiplyAdd(MathF.Max(TRow.Scalar(Unsafe.Add(ref a, o + (nuint)i)) + Unsafe.Add(ref b, i), 0f), Unsafe.Add(ref w, o + (nuint)i), rest);
+            for (; i < vectors; i += 16)
+                acc0 = Vector512.FusedMultiplyAdd(Relu<TRow, TElem>(ref ak, ref b, i), Vector512.LoadUnsafe(ref wk, i), acc0);
+            for (; i < m; i++)
+                rest = MathF.FusedMultiplyAdd(MathF.Max(TRow.Scalar(Unsafe.Add(ref ak, i)) + Unsafe.Add(ref b, i), 0f), Unsafe.Add(ref wk, i), rest);
         }
         return _b2Alpha + Vector512.Sum(acc0 + acc1) + rest;
     }
@@ -138,12 +138,12 @@ internal sealed class HeadParts
     private ReadOnlySpan<float> Z(int k, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
         branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;
 
-    /// <summary>max(a[o + i..] + b[i..], 0), sixteen lanes.</summary>
+    /// <summary>max(a[i..] + b[i..], 0), sixteen lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Relu<TRow, TElem>(ref TElem a, nuint o, ref float b, int i)
+    private static Vector512<float> Relu<TRow, TElem>(ref TElem a, ref float b, nuint i)
         where TRow : struct, IRow<TElem>
         where TElem : unmanaged =>
-        Vector512.Max(TRow.Load(ref a, o + (nuint)i) + Vector512.LoadUnsafe(ref b, (nuint)i), Vector512<float>.Zero);
+        Vector512.Max(TRow.Load(ref a, i) + Vector512.LoadUnsafe(ref b, i), Vector512<float>.Zero);
 
     /// <summary>How a row of item parts is read as floats: as stored, or widened from bfloat16.</summary>
     private interface IRow<TElem> where TElem : unmanaged

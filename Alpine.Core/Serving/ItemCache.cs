@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Alpine.Prep;
 using Alpine.Model;
 
@@ -157,8 +158,26 @@ internal sealed class ItemCache
         if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
         Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
         bool visualOnly = d == _items.VisualDim;   // x is the item's visual row itself: read it in place
+        // Sixteen items by sixteen features at a time transposed in registers; the rest one by one.
+        int blocked = visualOnly && Avx512F.IsSupported && d % 16 == 0 ? n / 16 * 16 : 0;
+        var v = stackalloc Vector512<float>[16];
+        var u = stackalloc Vector512<float>[16];
         fixed (float* t = xT, visual = _items.Visual, xp = xi)
-            for (int i = 0; i < n; i++)
+        {
+            for (int i0 = 0; i0 < blocked; i0 += 16)
+                for (int k0 = 0; k0 < d; k0 += 16)
+                {
+                    for (int r = 0; r < 16; r++) v[r] = Vector512.Load(visual + (long)items[i0 + r] * d + k0);
+                    Transpose16(v, u);
+                    for (int j = 0; j < 16; j++) v[j].Store(t + (long)(k0 + j) * n + i0);
+                }
+            for (int i = 0; i < blocked; i++)
+            {
+                if (items[i] < Count) continue;
+                new ReadOnlySpan<float>(visual + (long)items[i] * d, d).CopyTo(x.Slice(i * d, d));
+                missing++;
+            }
+            for (int i = blocked; i < n; i++)
             {
                 float* column = t + i, row;
                 if (visualOnly) row = visual + (long)items[i] * d;
@@ -172,7 +191,39 @@ internal sealed class ItemCache
                 new ReadOnlySpan<float>(row, d).CopyTo(x.Slice(i * d, d));
                 missing++;
             }
+        }
         ComputeMissing(items, parts, x, missing);
+    }
+
+    /// <summary>
+    /// The 16 × 16 block in <paramref name="v"/> (row r in v[r]) transposed in place (column j into v[j]), through
+    /// <paramref name="u"/>: lanes interleaved in pairs, then in pairs of pairs, then 128-bit quarters exchanged twice.
+    /// </summary>
+    private static unsafe void Transpose16(Vector512<float>* v, Vector512<float>* u)
+    {
+        for (int p = 0; p < 16; p += 2)
+        {
+            u[p] = Avx512F.UnpackLow(v[p], v[p + 1]);
+            u[p + 1] = Avx512F.UnpackHigh(v[p], v[p + 1]);
+        }
+        for (int q = 0; q < 16; q += 4)
+        {
+            v[q] = Avx512F.UnpackLow(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
+            v[q + 1] = Avx512F.UnpackHigh(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
+            v[q + 2] = Avx512F.UnpackLow(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
+            v[q + 3] = Avx512F.UnpackHigh(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
+        }
+        for (int g = 0; g < 16; g += 8)
+            for (int j = 0; j < 4; j++)
+            {
+                u[g + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0x88);
+                u[g + 4 + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0xDD);
+            }
+        for (int j = 0; j < 8; j++)
+        {
+            v[j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0x88);
+            v[8 + j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0xDD);
+        }
     }
 
     /// <summary>The parts of the <paramref name="missing"/> items past the cache from their rows of <paramref name="x"/>.</summary>

@@ -1,5 +1,8 @@
+using Alpine.Data;
 using Alpine.Model;
+using Alpine.Prep;
 using Alpine.Serving;
+using Alpine.Tests.Prep;
 using Alpine.Tests.Train;
 
 namespace Alpine.Tests.Serving;
@@ -38,5 +41,39 @@ public class ItemCacheTests
         Assert.That(lines.Take(n), Is.EqualTo(expected), "each cached row's lines, then each item's feature lines, in the items' order");
         Assert.That(cache.Count, Is.EqualTo(cachedItems == 0 ? data.ItemCount : cachedItems));
         Assert.Throws<ArgumentException>(() => cache.Lines(items, new nint[lines.Length - 1]));
+    }
+
+    /// <summary>
+    /// GatherTransposed: each item's x into column i of xT (D, n) — sixteen items at a time transposed in registers
+    /// where x is the visual row, the rest one by one — and, for items past the cache, x into its row of x.
+    /// </summary>
+    [TestCase(37, 0, false), TestCase(37, 11, false), TestCase(5, 0, false), TestCase(37, 11, true)]
+    public void GatherTransposedPutsEveryItemsXInItsColumn(int n, int cachedItems, bool thacil)
+    {
+        // 32-d visual features (kuaishou: x is the visual row, two blocks of sixteen); thacil: x is [category, visual].
+        const int dim = 32;
+        var rng = new Random(n);
+        var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim),
+            thacil ? [.. Enumerable.Range(0, 40).Select(i => i % 5)] : null, new PrepareOptions(), "tiny");
+        var c = TinyData.Config(profile: thacil ? Profile.Thacil : Profile.Kuaishou) with { VisualDim = dim };
+        var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
+        var layout = ModelLayout.ForBackend(c, data.Items, data.UserCount, p);
+        float[] category = layout.Category is { } cat ? cat.Of(p).ToArray() : [];
+        var heads = new HeadParts(c, layout, p, threads: 1);
+        var cache = new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * 4L * heads.ItemWidth);
+        int[] items = [.. Enumerable.Range(0, n).Select(_ => rng.Next(data.ItemCount))];
+        int d = heads.D;
+        var xT = new float[d * n];
+        var x = new float[n * d];
+        var parts = new float[n * heads.ItemWidth];
+        cache.GatherTransposed(items, xT, parts, x);
+        var xi = new float[d];
+        for (int i = 0; i < n; i++)
+        {
+            cache.Embed(items[i], xi);
+            Assert.That(Enumerable.Range(0, d).Select(k => xT[k * n + i]), Is.EqualTo(xi).AsCollection, $"column {i} (item {items[i]})");
+            if (items[i] >= cache.Count) Assert.That(x.AsSpan(i * d, d).ToArray(), Is.EqualTo(xi).AsCollection, $"row {i}: past the cache");
+        }
     }
 }
