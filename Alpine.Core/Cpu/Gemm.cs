@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Alpine.Cpu;
 
@@ -54,33 +55,12 @@ public static partial class Gemm
         Unpacked,
         /// <summary>The packed kernel (Gemm.Packed.cs); the unpacked one where Vector512 is not accelerated.</summary>
         Packed,
+        /// <summary>
+        /// No Vector512 micro-tiles: every row through <see cref="Row{T}"/>, what runs where Vector512 is not
+        /// accelerated, so tests reach that path on any machine.
+        /// </summary>
+        Portable,
     }
-
-    /// <summary>
-    /// Cache lines a caller will read after a product, loaded while the product runs: the micro-kernel issues one
-    /// L2 prefetch of <c>*Next++</c> per k step until <see cref="Next"/> reaches <see cref="End"/>, so the loads
-    /// spread over the FMAs instead of stalling a loop of prefetches (a core keeps only so many misses in flight).
-    /// The product's result does not depend on it. A prefetch never faults, so a stale address costs nothing but
-    /// the miss.
-    /// </summary>
-    internal unsafe struct PrefetchStream
-    {
-        public nint* Next;
-        public nint* End;
-
-        /// <summary>Issues what is left of the stream now.</summary>
-        public void Drain()
-        {
-            if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
-                for (; Next < End; Next++) System.Runtime.Intrinsics.X86.Sse.Prefetch1((void*)*Next);
-            Next = End;
-        }
-    }
-
-    /// <summary>Whether a micro-kernel instantiation reads a <see cref="PrefetchStream"/> (a type, so the other compiles without it).</summary>
-    private interface IPrefetch { static abstract bool On { get; } }
-    private struct NoPrefetch : IPrefetch { public static bool On => false; }
-    private struct StreamPrefetch : IPrefetch { public static bool On => System.Runtime.Intrinsics.X86.Sse.IsSupported; }
 
     /// <summary><see cref="Multiply{T}(Span{T}, int, ReadOnlySpan{T}, int, bool, ReadOnlySpan{T}, int, bool, int, int, int, bool, bool)"/> by the given kernel.</summary>
     internal static unsafe void Multiply<T>(
@@ -89,17 +69,16 @@ public static partial class Gemm
         ReadOnlySpan<T> b, int ldb, bool transB,
         int m, int n, int k, bool accumulate, bool parallel, Kernel kernel)
         where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Multiply(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate, parallel, kernel, null);
+        Run(c, ldc, a, lda, transA, b, ldb, transB, m, n, k, accumulate, parallel, kernel, null);
 
-    /// <summary>The product by the given kernel, serially, the micro-kernel issuing the prefetches of <paramref name="prefetch"/> (when not null).</summary>
-    internal static unsafe void Multiply<T>(
+    /// <summary>The product, checked, by the given kernel, with or without a prefetch stream.</summary>
+    private static unsafe void Run<T>(
         Span<T> c, int ldc,
         ReadOnlySpan<T> a, int lda, bool transA,
         ReadOnlySpan<T> b, int ldb, bool transB,
         int m, int n, int k, bool accumulate, bool parallel, Kernel kernel, PrefetchStream* prefetch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        System.Diagnostics.Debug.Assert(prefetch == null || !parallel, "a prefetch stream belongs to the calling thread");
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM dims must be non-negative, got m={m}, n={n}, k={k}");
         if (m == 0 || n == 0) return;
         CheckView(c.Length, m, n, ldc, "C");
@@ -126,9 +105,9 @@ public static partial class Gemm
             fixed (T* pa = a)
             fixed (T* pb = b)
             {
-                bool usePacked = Vector512.IsHardwareAccelerated
-                    && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
-                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked, prefetch);
+                bool tiles = Vector512.IsHardwareAccelerated && kernel != Kernel.Portable;
+                bool usePacked = tiles && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
+                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked, tiles, prefetch);
                 if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
                 else RunParallel(job, m, n, usePacked);
             }
@@ -205,7 +184,8 @@ public static partial class Gemm
     }
 
     /// <summary>One product's operands as raw pointers, so fixed chunks of it can run on other threads.</summary>
-    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed, PrefetchStream* prefetch)
+    private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed, bool tiles,
+        PrefetchStream* prefetch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public T* C => c;
@@ -249,7 +229,7 @@ public static partial class Gemm
         private void RunBlock<TPf>(int i0, int i1, int j0, int j1) where TPf : struct, IPrefetch
         {
             int w = Vector512<T>.Count;
-            int tileCols = Vector512.IsHardwareAccelerated ? NV * w : int.MaxValue;
+            int tileCols = tiles ? NV * w : int.MaxValue;
             for (int p0 = 0; p0 < k; p0 += KC)
             {
                 int kc = Math.Min(KC, k - p0);
@@ -258,7 +238,7 @@ public static partial class Gemm
                 T* bk = b + (long)p0 * ldb;
                 int j = j0;
                 // Whole micro-tiles: B's KC × 64 micro-panel is reused by every row tile (from L1).
-                for (; j + tileCols <= j1; j += tileCols)
+                for (; j1 - j >= tileCols; j += tileCols)
                 {
                     int i = i0;
                     for (; i + MR <= i1; i += MR)
@@ -314,7 +294,7 @@ public static partial class Gemm
         nint* next = TPf.On ? prefetch->Next : null, end = TPf.On ? prefetch->End : null;
         for (int p = 0; p < kc; p++, bp += ldb)
         {
-            if (TPf.On && next < end) System.Runtime.Intrinsics.X86.Sse.Prefetch1((void*)*next++);
+            if (TPf.On && next < end) Sse.Prefetch1((void*)*next++);
             Vector512<T> b0 = Vector512.Load(bp), b1 = Vector512.Load(bp + w);
             Vector512<T> b2 = Vector512.Load(bp + 2 * w), b3 = Vector512.Load(bp + 3 * w);
             long q = (long)p * acs;

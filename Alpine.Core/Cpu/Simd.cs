@@ -48,10 +48,18 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     public static Vector512<T> Exp(Vector512<T> x)
     {
         if (typeof(T) == typeof(float))
-            return (Avx512F.IsSupported ? ExpFloat(x.AsSingle()) : Vector512.Exp(x.AsSingle())).As<float, T>();
+            return (Avx512F.IsSupported ? ExpFloat(x.AsSingle()) : ExpPortable(x.AsSingle())).As<float, T>();
         if (typeof(T) == typeof(double)) return Vector512.Exp(x.AsDouble()).As<double, T>();
         throw new NotSupportedException($"Simd supports float and double, not {typeof(T).Name}");
     }
+
+    /// <summary>
+    /// e^x in float where AVX-512F is not there: the BCL's, after <see cref="ExpFloat"/>'s clamp to [−104, 88.72]
+    /// (so never ∞, and NaN in gives the bound on x86, as there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> ExpPortable(Vector512<float> x) =>
+        Vector512.Exp(Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-104f)), Vector512.Create(88.72f)));
 
     /// <summary>1 / x: on AVX-512 float, the 14-bit estimate plus one Newton step (≈ 1 ulp, no divide).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,5 +114,37 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
         p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
         return Avx512F.Scale(p, n);
+    }
+
+    /// <summary>
+    /// The 16 × 16 float block in <paramref name="v"/> (row r in v[r]) transposed in place (column j into v[j]),
+    /// through <paramref name="u"/>: lanes interleaved in pairs, then in pairs of pairs, then 128-bit quarters
+    /// exchanged twice (AVX-512F).
+    /// </summary>
+    public static unsafe void Transpose16(Vector512<float>* v, Vector512<float>* u)
+    {
+        for (int p = 0; p < 16; p += 2)
+        {
+            u[p] = Avx512F.UnpackLow(v[p], v[p + 1]);
+            u[p + 1] = Avx512F.UnpackHigh(v[p], v[p + 1]);
+        }
+        for (int q = 0; q < 16; q += 4)
+        {
+            v[q] = Avx512F.UnpackLow(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
+            v[q + 1] = Avx512F.UnpackHigh(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
+            v[q + 2] = Avx512F.UnpackLow(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
+            v[q + 3] = Avx512F.UnpackHigh(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
+        }
+        for (int g = 0; g < 16; g += 8)
+            for (int j = 0; j < 4; j++)
+            {
+                u[g + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0x88);
+                u[g + 4 + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0xDD);
+            }
+        for (int j = 0; j < 8; j++)
+        {
+            v[j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0x88);
+            v[8 + j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0xDD);
+        }
     }
 }

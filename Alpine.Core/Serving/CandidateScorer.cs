@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Alpine.Cpu;
 using Alpine.Model;
 
@@ -54,17 +55,17 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
         float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
         float[] logits = pool.Rent(Block);
-        nint[] lines = ArrayPool<nint>.Shared.Rent(Block * items.LinesPerItem);
+        nint[] lines = ArrayPool<nint>.Shared.Rent(items.LineRoom(Block));
         try
         {
             fixed (nint* line = lines)
             {
                 ReadOnlySpan<int> Ids(int block) => ids.AsSpan(block * Block, Math.Min(Block, count - block * Block));
-                var stream = new Gemm.PrefetchStream { Next = line, End = line + items.Lines(Ids(first), lines) };
+                var stream = Stream(line, Ids(first), lines);
                 stream.Drain();
                 for (int block = first; block < end; block++)
                 {
-                    if (block + 1 < end) stream = new Gemm.PrefetchStream { Next = line, End = line + items.Lines(Ids(block + 1), lines) };
+                    if (block + 1 < end) stream = Stream(line, Ids(block + 1), lines);
                     int i0 = block * Block;
                     var blockIds = Ids(block);
                     int b = blockIds.Length;
@@ -110,10 +111,22 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         }
     }
 
+    /// <summary>
+    /// The cache lines of <paramref name="blockIds"/> as a stream over <paramref name="lines"/> (pinned at
+    /// <paramref name="start"/>); where the GEMMs do not read a stream (<see cref="Gemm.StreamsPrefetches"/>) its
+    /// prefetches go out at once, still a block ahead.
+    /// </summary>
+    private unsafe Gemm.PrefetchStream Stream(nint* start, ReadOnlySpan<int> blockIds, nint[] lines)
+    {
+        var stream = new Gemm.PrefetchStream { Next = start, End = start + (Sse.IsSupported ? items.Lines(blockIds, lines) : 0) };
+        if (!Gemm.StreamsPrefetches) stream.Drain();
+        return stream;
+    }
+
     /// <summary>C (m, n) = op(A) B (k deep), serially, the micro-kernel feeding <paramref name="stream"/>.</summary>
     private static unsafe void Multiply(Span<float> c, int ldc, ReadOnlySpan<float> a, int lda, bool transA, ReadOnlySpan<float> b, int ldb,
         int m, int n, int k, Gemm.PrefetchStream* stream) =>
-        Gemm.Multiply(c, ldc, a, lda, transA, b, ldb, false, m, n, k, accumulate: false, parallel: false, Gemm.Kernel.Auto, stream);
+        Gemm.Multiply(c, ldc, a, lda, transA, b, ldb, false, m, n, k, accumulate: false, Gemm.Kernel.Auto, stream);
 
     private Branch Factor(BranchTensors t, BranchState state)
     {

@@ -134,6 +134,9 @@ internal sealed class HeadParts
         return _b2Alpha + Vector512.Sum(acc0 + acc1) + rest;
     }
 
+    /// <summary>σ(<paramref name="logit"/>) by <see cref="Simd{T}.Sigmoid"/>'s lane code: the bits the candidates' vector sigmoid gives.</summary>
+    public static float Probability(float logit) => Simd<float>.Sigmoid(Vector512.Create(logit)).ToScalar();
+
     /// <summary>What head k adds to the item's part before the ReLU (<see cref="Logit"/>).</summary>
     private ReadOnlySpan<float> Z(int k, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
         branchHeads[k] ? branchZ.Slice(k * M, M) : HasUserHead && k == Heads - 1 ? userPart : _zeros;

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Alpine.Cpu;
 using Alpine.Prep;
 using Alpine.Model;
 
@@ -66,24 +67,24 @@ internal sealed class ItemCache
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
 
     /// <summary>
-    /// Room <see cref="Lines"/> needs per item: the cache lines of its cached row and of its visual features
-    /// (either may straddle one more line than its bytes fill), plus the eight addresses a vector store may write
-    /// past the last.
+    /// Room <see cref="Lines"/> needs for <paramref name="items"/> items: per item the cache lines of its cached row
+    /// and of its visual features (each may straddle one more line than its bytes fill), and once the seven
+    /// addresses the last vector store may write past the end.
     /// </summary>
-    public int LinesPerItem => (int)(RowBytes / 64) + _items.VisualDim * sizeof(float) / 64 + 4 + 8;
+    public int LineRoom(int items) => items * ((int)(RowBytes / 64) + _items.VisualDim * sizeof(float) / 64 + 4) + 8;
 
     private long RowBytes => (long)_heads.ItemWidth * (_parts.Length > 0 ? sizeof(float) : sizeof(ushort));
 
     /// <summary>
     /// The addresses of the cache lines that scoring <paramref name="items"/> reads from memory (each cached row and
-    /// each item's visual features) into <paramref name="lines"/>, <see cref="LinesPerItem"/> per item long;
+    /// each item's visual features) into <paramref name="lines"/>, at least <see cref="LineRoom"/> long;
     /// returns how many, for a <see cref="Gemm.PrefetchStream"/>. The cache rows lie on the pinned heap; the
     /// features array could in principle move under a compacting GC, and a prefetch of a stale address only misses.
     /// </summary>
     public unsafe int Lines(ReadOnlySpan<int> items, Span<nint> lines)
     {
-        if (lines.Length < (long)items.Length * LinesPerItem)
-            throw new ArgumentException($"lines holds {lines.Length} addresses, fewer than LinesPerItem · {items.Length} items");
+        if (lines.Length < LineRoom(items.Length))
+            throw new ArgumentException($"lines holds {lines.Length} addresses, fewer than the {LineRoom(items.Length)} {items.Length} items need");
         int n = 0;
         long rowBytes = RowBytes;
         fixed (float* floats = _parts)
@@ -104,8 +105,13 @@ internal sealed class ItemCache
         {
             if (bytes <= 0) return n;
             long first = start & ~63L, count = (start + bytes - 1 - first) / 64 + 1;
-            var line = Vector512.Create(first) + Vector512.Create(0L, 64, 128, 192, 256, 320, 384, 448);
-            for (long i = 0; i < count; i += 8, line += Vector512.Create(512L)) line.Store((long*)(to + n + i));
+            if (IntPtr.Size != sizeof(long))
+                for (long i = 0; i < count; i++) to[n + i] = (nint)(first + 64 * i);
+            else
+            {
+                var line = Vector512.Create(first) + Vector512.Create(0L, 64, 128, 192, 256, 320, 384, 448);
+                for (long i = 0; i < count; i += 8, line += Vector512.Create(512L)) line.Store((long*)(to + n + i));
+            }
             return n + (int)count;
         }
     }
@@ -158,7 +164,8 @@ internal sealed class ItemCache
         if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
         Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
         bool visualOnly = d == _items.VisualDim;   // x is the item's visual row itself: read it in place
-        // Sixteen items by sixteen features at a time transposed in registers; the rest one by one.
+        // Sixteen items by sixteen features at a time: sixteen vector loads, a transpose by shuffles, sixteen vector
+        // stores (instead of 256 scattered scalar stores); the rest one by one.
         int blocked = visualOnly && Avx512F.IsSupported && d % 16 == 0 ? n / 16 * 16 : 0;
         var v = stackalloc Vector512<float>[16];
         var u = stackalloc Vector512<float>[16];
@@ -168,7 +175,7 @@ internal sealed class ItemCache
                 for (int k0 = 0; k0 < d; k0 += 16)
                 {
                     for (int r = 0; r < 16; r++) v[r] = Vector512.Load(visual + (long)items[i0 + r] * d + k0);
-                    Transpose16(v, u);
+                    Simd<float>.Transpose16(v, u);
                     for (int j = 0; j < 16; j++) v[j].Store(t + (long)(k0 + j) * n + i0);
                 }
             for (int i = 0; i < blocked; i++)
@@ -193,37 +200,6 @@ internal sealed class ItemCache
             }
         }
         ComputeMissing(items, parts, x, missing);
-    }
-
-    /// <summary>
-    /// The 16 × 16 block in <paramref name="v"/> (row r in v[r]) transposed in place (column j into v[j]), through
-    /// <paramref name="u"/>: lanes interleaved in pairs, then in pairs of pairs, then 128-bit quarters exchanged twice.
-    /// </summary>
-    private static unsafe void Transpose16(Vector512<float>* v, Vector512<float>* u)
-    {
-        for (int p = 0; p < 16; p += 2)
-        {
-            u[p] = Avx512F.UnpackLow(v[p], v[p + 1]);
-            u[p + 1] = Avx512F.UnpackHigh(v[p], v[p + 1]);
-        }
-        for (int q = 0; q < 16; q += 4)
-        {
-            v[q] = Avx512F.UnpackLow(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
-            v[q + 1] = Avx512F.UnpackHigh(u[q].AsDouble(), u[q + 2].AsDouble()).AsSingle();
-            v[q + 2] = Avx512F.UnpackLow(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
-            v[q + 3] = Avx512F.UnpackHigh(u[q + 1].AsDouble(), u[q + 3].AsDouble()).AsSingle();
-        }
-        for (int g = 0; g < 16; g += 8)
-            for (int j = 0; j < 4; j++)
-            {
-                u[g + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0x88);
-                u[g + 4 + j] = Avx512F.Shuffle4x128(v[g + j], v[g + 4 + j], 0xDD);
-            }
-        for (int j = 0; j < 8; j++)
-        {
-            v[j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0x88);
-            v[8 + j] = Avx512F.Shuffle4x128(u[j], u[8 + j], 0xDD);
-        }
     }
 
     /// <summary>The parts of the <paramref name="missing"/> items past the cache from their rows of <paramref name="x"/>.</summary>

@@ -53,9 +53,9 @@ internal sealed class Router(ModelConfig config, ModelLayout layout, float[] par
                     }
                     Gemm.Multiply<float>(z.AsSpan(t.Head * m), km, f, h, false, heads.OtherT(t.Head), m, false, b, m, h, accumulate: false);
                 }
-                // Element by element (not a vector sigmoid, whose tail differs): a user's p does not depend on its block.
+                // One user at a time through the vector sigmoid's lane code: the p score and recommend give the pair.
                 for (int i = 0; i < b; i++)
-                    p[i0 + i] = 1f / (1f + MathF.Exp(-heads.Logit(parts, z.AsSpan(i * km, km), branchHeads, heads.HasUserHead ? heads.UserPart(users[i0 + i]) : default)));
+                    p[i0 + i] = HeadParts.Probability(heads.Logit(parts, z.AsSpan(i * km, km), branchHeads, heads.HasUserHead ? heads.UserPart(users[i0 + i]) : default));
             }
             finally
             {

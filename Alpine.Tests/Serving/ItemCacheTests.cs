@@ -23,7 +23,7 @@ public class ItemCacheTests
         long perItem = (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth;
         var cache = new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * perItem, precision);
         int[] items = [.. Enumerable.Range(0, data.ItemCount).Reverse().Where(i => i % 3 != 1)];
-        var lines = new nint[items.Length * cache.LinesPerItem];
+        var lines = new nint[cache.LineRoom(items.Length)];
         int n = cache.Lines(items, lines);
 
         var expected = new List<nint>();
@@ -41,6 +41,36 @@ public class ItemCacheTests
         Assert.That(lines.Take(n), Is.EqualTo(expected), "each cached row's lines, then each item's feature lines, in the items' order");
         Assert.That(cache.Count, Is.EqualTo(cachedItems == 0 ? data.ItemCount : cachedItems));
         Assert.Throws<ArgumentException>(() => cache.Lines(items, new nint[lines.Length - 1]));
+    }
+
+    /// <summary>
+    /// <see cref="ItemCache.LineRoom"/> is room enough: whatever the row and feature widths (lines straddled, vector
+    /// stores past the last address), nothing is written past it.
+    /// </summary>
+    [Test]
+    public void LinesNeverWritePastTheRoomTheyAskFor()
+    {
+        foreach (int dim in new[] { 1, 3, 15, 16, 17, 33 })
+            foreach (int hidden in new[] { 1, 5, 40 })
+                foreach (var precision in new[] { ItemCachePrecision.Float, ItemCachePrecision.BFloat16 })
+                {
+                    var rng = new Random(dim * 100 + hidden);
+                    var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+                    var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim), null, new PrepareOptions(), "tiny");
+                    var c = TinyData.Config() with { VisualDim = dim, MlpHidden = hidden };
+                    var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
+                    var heads = new HeadParts(c, ModelLayout.ForBackend(c, data.Items, data.UserCount, p), p, threads: 1);
+                    var cache = new ItemCache(heads, data.Items, [], (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth * 7, precision);
+                    for (int count = 0; count <= 9; count++)
+                    {
+                        int[] items = [.. Enumerable.Range(0, count).Select(_ => rng.Next(data.ItemCount))];
+                        int room = cache.LineRoom(count);
+                        var lines = Enumerable.Repeat((nint)(-1), room + 64).ToArray();
+                        int n = cache.Lines(items, lines);
+                        Assert.That(n, Is.LessThanOrEqualTo(room));
+                        Assert.That(lines.Skip(room), Is.All.EqualTo((nint)(-1)), $"D {dim}, M {hidden}, {precision}, {count} items: written past the room");
+                    }
+                }
     }
 
     /// <summary>
