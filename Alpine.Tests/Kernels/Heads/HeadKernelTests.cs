@@ -157,7 +157,9 @@ public abstract class HeadKernelChecks : KernelChecks
         AssertClose("u (f and the untouched x_new)", actual.U, expected.U, rtol, atol);
         AssertClose("alpha", actual.Alpha, expected.Alpha, rtol, atol);
         AssertClose("dhs (start + fan-in)", actual.Dhs, expected.Dhs, rtol, atol);
-        AssertClose("dq", actual.Dq, expected.Dq, rtol, atol);
+        // dq sums α-weighted terms of every row of the window: its rounding scales with the largest of them, so a small
+        // element is held to atol relative to the largest |dq| (without AVX-512 the host reference computes another way).
+        AssertClose("dq", actual.Dq, expected.Dq, rtol, atol * Math.Max(1, expected.Dq.Max(Math.Abs)));
         // The reference itself must have moved dhs (every shape but NoRows covers rows), or the check proves nothing.
         if (c.N > 0) Assert.That(expected.Dhs, Is.Not.EqualTo(c.Dhs0));
     }
