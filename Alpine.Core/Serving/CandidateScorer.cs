@@ -142,19 +142,14 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     }
 
     /// <summary>
-    /// p = σ(logit), sixteen at a time by <see cref="Simd{T}.Sigmoid"/>, the last length mod 16 through a padded vector,
-    /// so every candidate's p comes from the same vector code wherever it lies in the block.
+    /// p = σ(logit), sixteen at a time by <see cref="Simd{T}.Sigmoid"/>, the last length mod 16 one by one through the
+    /// same lane code (<see cref="HeadParts.Probability"/>), so a candidate's p does not depend on where it lies in the block.
     /// </summary>
     private static void Sigmoids(ReadOnlySpan<float> logits, Span<float> p)
     {
         int w = Vector512<float>.Count, i = 0;
         for (; i + w <= logits.Length; i += w) Simd<float>.Sigmoid(Vector512.Create(logits.Slice(i, w))).CopyTo(p.Slice(i, w));
-        if (i == logits.Length) return;
-        Span<float> tail = stackalloc float[w];
-        tail.Clear();
-        logits[i..].CopyTo(tail);
-        Simd<float>.Sigmoid(Vector512.Create((ReadOnlySpan<float>)tail)).CopyTo(tail);
-        tail[..(logits.Length - i)].CopyTo(p[i..]);
+        for (; i < logits.Length; i++) p[i] = HeadParts.Probability(logits[i]);
     }
 
     /// <summary>

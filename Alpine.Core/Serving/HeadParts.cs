@@ -166,6 +166,6 @@ internal sealed class HeadParts
     {
         public static Vector512<float> Load(ref ushort row, nuint i) =>
             Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref row, i).ToVector512Unsafe()), 16).AsSingle();
-        public static float Scalar(ushort v) => BitConverter.UInt32BitsToSingle((uint)v << 16);
+        public static float Scalar(ushort v) => ItemCache.FromBFloat16(v);
     }
 }

@@ -63,6 +63,9 @@ internal sealed class ItemCache
         return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
     }
 
+    /// <summary>The float whose top 16 bits are <paramref name="bits"/>: a bfloat16 read back exactly.</summary>
+    public static float FromBFloat16(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
     /// <summary>The item's x (D).</summary>
     public void Embed(int item, Span<float> x) => ItemEmbedding.Gather<float>(x, _items, _category, item);
 
@@ -135,7 +138,7 @@ internal sealed class ItemCache
             if (items[i] >= Count) continue;
             if (Precision == ItemCachePrecision.Float) { Row(items[i]).CopyTo(parts.Slice(i * w, w)); continue; }
             var bits = RowBFloat16(items[i]);
-            for (int j = 0; j < w; j++) parts[i * w + j] = BitConverter.UInt32BitsToSingle((uint)bits[j] << 16);
+            for (int j = 0; j < w; j++) parts[i * w + j] = FromBFloat16(bits[j]);
         }
     }
 

@@ -17,11 +17,8 @@ public class ItemCacheTests
     public unsafe void LinesCoverEveryCachedRowAndFeatureRowOfTheItemsAndNothingElse(ItemCachePrecision precision, int cachedItems)
     {
         var (data, c, p) = ServedModels.Tiny(config: TinyData.Config() with { MlpHidden = 40 });
-        var layout = ModelLayout.ForBackend(c, data.Items, data.UserCount, p);
-        float[] category = layout.Category is { } cat ? cat.Of(p).ToArray() : [];
-        var heads = new HeadParts(c, layout, p, threads: 1);
+        var (cache, heads) = Cache(data, c, p, cachedItems, precision);
         long perItem = (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth;
-        var cache = new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * perItem, precision);
         int[] items = [.. Enumerable.Range(0, data.ItemCount).Reverse().Where(i => i % 3 != 1)];
         var lines = new nint[cache.LineRoom(items.Length)];
         int n = cache.Lines(items, lines);
@@ -55,12 +52,8 @@ public class ItemCacheTests
                 foreach (var precision in new[] { ItemCachePrecision.Float, ItemCachePrecision.BFloat16 })
                 {
                     var rng = new Random(dim * 100 + hidden);
-                    var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-                    var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim), null, new PrepareOptions(), "tiny");
-                    var c = TinyData.Config() with { VisualDim = dim, MlpHidden = hidden };
-                    var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
-                    var heads = new HeadParts(c, ModelLayout.ForBackend(c, data.Items, data.UserCount, p), p, threads: 1);
-                    var cache = new ItemCache(heads, data.Items, [], (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth * 7, precision);
+                    var (data, c, p) = Model(dim, rng, hidden);
+                    var (cache, _) = Cache(data, c, p, cachedItems: 7, precision);
                     for (int count = 0; count <= 9; count++)
                     {
                         int[] items = [.. Enumerable.Range(0, count).Select(_ => rng.Next(data.ItemCount))];
@@ -81,17 +74,9 @@ public class ItemCacheTests
     public void GatherTransposedPutsEveryItemsXInItsColumn(int n, int cachedItems, bool thacil)
     {
         // 32-d visual features (kuaishou: x is the visual row, two blocks of sixteen); thacil: x is [category, visual].
-        const int dim = 32;
         var rng = new Random(n);
-        var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim),
-            thacil ? [.. Enumerable.Range(0, 40).Select(i => i % 5)] : null, new PrepareOptions(), "tiny");
-        var c = TinyData.Config(profile: thacil ? Profile.Thacil : Profile.Kuaishou) with { VisualDim = dim };
-        var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
-        var layout = ModelLayout.ForBackend(c, data.Items, data.UserCount, p);
-        float[] category = layout.Category is { } cat ? cat.Of(p).ToArray() : [];
-        var heads = new HeadParts(c, layout, p, threads: 1);
-        var cache = new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * 4L * heads.ItemWidth);
+        var (data, c, p) = Model(32, rng, thacil: thacil);
+        var (cache, heads) = Cache(data, c, p, cachedItems, ItemCachePrecision.Float);
         int[] items = [.. Enumerable.Range(0, n).Select(_ => rng.Next(data.ItemCount))];
         int d = heads.D;
         var xT = new float[d * n];
@@ -105,5 +90,27 @@ public class ItemCacheTests
             Assert.That(Enumerable.Range(0, d).Select(k => xT[k * n + i]), Is.EqualTo(xi).AsCollection, $"column {i} (item {items[i]})");
             if (items[i] >= cache.Count) Assert.That(x.AsSpan(i * d, d).ToArray(), Is.EqualTo(xi).AsCollection, $"row {i}: past the cache");
         }
+    }
+
+    /// <summary>Tiny data with <paramref name="dim"/>-d random visual features (thacil: with categories) and a model's parameters.</summary>
+    private static (PreparedData Data, ModelConfig Config, float[] P) Model(int dim, Random rng, int? mlpHidden = null, bool thacil = false)
+    {
+        var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim),
+            thacil ? [.. Enumerable.Range(0, 40).Select(i => i % 5)] : null, new PrepareOptions(), "tiny");
+        var c = TinyData.Config(profile: thacil ? Profile.Thacil : Profile.Kuaishou);
+        c = c with { VisualDim = dim, MlpHidden = mlpHidden ?? c.MlpHidden };
+        var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
+        return (data, c, p);
+    }
+
+    /// <summary>The model's item cache with its first <paramref name="cachedItems"/> items cached (0: every item).</summary>
+    private static (ItemCache Cache, HeadParts Heads) Cache(PreparedData data, ModelConfig c, float[] p, int cachedItems, ItemCachePrecision precision)
+    {
+        var layout = ModelLayout.ForBackend(c, data.Items, data.UserCount, p);
+        float[] category = layout.Category is { } cat ? cat.Of(p).ToArray() : [];
+        var heads = new HeadParts(c, layout, p, threads: 1);
+        long perItem = (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth;
+        return (new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * perItem, precision), heads);
     }
 }
