@@ -8,8 +8,9 @@ using BenchmarkDotNet.Attributes;
 namespace Alpine.Bench;
 
 /// <summary>
-/// Training throughput, SharedPrefix vs Window (SPEC D12): one train step (forward, backward, Adam) on the first
-/// batch of epoch 0 of a prepared data folder — by default the demo's <c>small</c> set (run <c>alpine demo</c>
+/// Training throughput, SharedPrefix vs Window (SPEC D12), and Window in the paper's layout (each target a copy of
+/// its window; the same values): one train step (forward, backward, Adam) on the first batch of the default epoch-0
+/// plan of a prepared data folder — by default the demo's <c>small</c> set (run <c>alpine demo</c>
 /// first, or point <c>ALPINE_BENCH_DATA</c> at a prepared folder). targets/s = the batch's targets (≈ 2,000) / the time per step.
 /// <see cref="BuildBatch"/> times building that batch. The setup also prints each mode's LSTM cell-steps for a whole epoch, counted without running it.
 /// Run: <c>ALPINE_BENCH_DATA=alpine-demo/data dotnet run -c Release --project Alpine.Bench -- --filter '*TrainBenchmarks*' --inprocess</c>
@@ -24,8 +25,13 @@ public class TrainBenchmarks
     private float[] _logits = [];
     private int _step;
 
-    [Params(BatchMode.SharedPrefix, BatchMode.Window)]
-    public BatchMode Mode { get; set; }
+    /// <summary>How the step's LSTM work is laid out: the two modes, and Window as the paper lays it out (a copy of each target's window).</summary>
+    public enum StepLayout { SharedPrefix, Window, WindowCopies }
+
+    [Params(StepLayout.SharedPrefix, StepLayout.Window, StepLayout.WindowCopies)]
+    public StepLayout Layout { get; set; }
+
+    private BatchMode Mode => Layout == StepLayout.SharedPrefix ? BatchMode.SharedPrefix : BatchMode.Window;
 
     public const int BatchSize = 2048;
 
@@ -37,15 +43,15 @@ public class TrainBenchmarks
         var config = new ModelConfig { Profile = _data.Profile, VisualDim = _data.Items.VisualDim, TopL = _data.TopL };
         var layout = ModelLayout.Create(config, _data.UserCount, _data.CategoryCount);
         _backend = new CpuBackend(config, _data.Items, _data.UserCount, ParameterInit.Create(config, layout, _data.Items, _data.LikesFollows, 1));
-        var batcher = _batcher = new Batcher(_data, config, Mode);
+        var batcher = _batcher = new Batcher(_data, config, Mode) { SharePrefixes = Layout != StepLayout.WindowCopies };
         var options = new TrainOptions { BatchSize = BatchSize };
         int[] train = batcher.PositionsOf(SplitPart.Train);
-        var plan = BatchPlan.ForEpoch(train, batcher.UserOf, options.BatchSize, options.PieceSize, options.Seed, epoch: 0);
+        var plan = BatchPlan.ForEpoch(train, batcher.UserOf, options.BatchSize, options.PieceSize, options.Seed, epoch: 0, options.PieceOrder);
         _targets = plan[0];
         _batch = batcher.Build(_targets);
         _logits = new float[_batch.TargetCount];
         long epochSteps = plan.Sum(b => batcher.CountCellSteps(b));
-        Console.WriteLine($"// {Mode}: {train.Length} train targets, {plan.Length} batches, {epochSteps:N0} cell-steps per epoch (counted); " +
+        Console.WriteLine($"// {Layout}: {train.Length} train targets, {plan.Length} batches, {epochSteps:N0} cell-steps per epoch (counted); " +
             $"this batch: {_batch.TargetCount} targets, {Batcher.CellSteps(_batch):N0} cell-steps");
     }
 

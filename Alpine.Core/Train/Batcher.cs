@@ -11,8 +11,9 @@ namespace Alpine.Train;
 /// sequence, the prefix <c>[0, max end)</c> of that user's full sequence over its targets, with the graph
 /// edges computed once in preparation (edges only look back, so a prefix's edges are the full sequence's).
 /// Target τ reads positions <c>[max(0, end − W), end)</c> of it: the ≤ W most recent states before τ.</item>
-/// <item><see cref="BatchMode.Window"/> (the paper): each target gets its own sequences, its ≤ W most recent
-/// items, with window-local edges (the window is the whole sequence the LSTM sees).</item>
+/// <item><see cref="BatchMode.Window"/> (the paper): each target reads its own ≤ W most recent items, with
+/// window-local edges (the window is the whole sequence the LSTM sees); the windows of a user that are its whole
+/// history are prefixes of one sequence, encoded once (<see cref="EncodeWindows"/>).</item>
 /// </list>
 /// The two give one model: equal when no user has more than W items of a kind before any target, because the
 /// LSTM state at a position depends only on earlier positions (SPEC D12).
@@ -56,6 +57,13 @@ public sealed class Batcher
     /// </summary>
     internal bool SearchEachWindow { get; set; }
 
+    /// <summary>
+    /// Window mode: whether a user's windows that fit W are read from one shared prefix (the default; see
+    /// <see cref="EncodeWindows"/>) rather than each target encoding its own copy, as the paper lays them out.
+    /// Tests and benchmarks turn it off to compare the two.
+    /// </summary>
+    internal bool SharePrefixes { get; set; } = true;
+
     /// <summary>The user of each impression position.</summary>
     public int[] UserOf { get; }
 
@@ -88,7 +96,15 @@ public sealed class Batcher
         long steps = 0;
         if (_mode == BatchMode.Window)
         {
-            foreach (int p in targets) steps += Math.Min(s.HistEnd[p], _config.Window);
+            // One sequence per key (EncodeWindows): a user's prefix as long as its longest fitting history.
+            var length = new Dictionary<long, int>();
+            for (int t = 0; t < targets.Length; t++)
+            {
+                int p = targets[t], e = s.HistEnd[p];
+                long key = WindowKey(UserOf[p], e, t);
+                length[key] = Math.Max(length.GetValueOrDefault(key), Math.Min(e, _config.Window));
+            }
+            foreach (int len in length.Values) steps += len;
             return steps;
         }
         // SharedPrefix: each user's longest prefix; _localOf holds it while _stampOf marks the user as seen.
@@ -167,39 +183,66 @@ public sealed class Batcher
         return (new SequenceSet(offsets, items, pred, L), seq, start, end);
     }
 
+    /// <summary>
+    /// Window mode's sequences. A target whose history of this kind fits W reads its whole history, a prefix of the
+    /// user's sequence, and the LSTM state at a position depends only on earlier positions: all such windows of a
+    /// user are read from one sequence, that user's longest of them (the values the paper's own copy of each window
+    /// gives, and the same bits forward; the gradients' sums run in another order). Each distinct truncated window
+    /// (user, history end) is a sequence of its own, W items with window-local edges. Sequences in order of first
+    /// appearance. With <see cref="SharePrefixes"/> off, every target its own sequence (the paper's layout).
+    /// </summary>
     private (SequenceSet, int[], int[], int[]) EncodeWindows(SequenceView s, ReadOnlySpan<int> targets, int[] user)
     {
         int n = targets.Length, w = _config.Window, L = _data.TopL;
         var seq = new int[n];
         var start = new int[n];
         var end = new int[n];
-        var hist = new int[n];
-        var offsets = new int[n + 1];
+        var seqUser = new List<int>();
+        var seqHist = new List<int>();
+        var seqLen = new List<int>();
+        var seqOf = new Dictionary<long, int>();
         for (int t = 0; t < n; t++)
         {
-            hist[t] = s.HistEnd[targets[t]];
-            offsets[t + 1] = offsets[t] + Math.Min(hist[t], w);
-            seq[t] = t; end[t] = offsets[t + 1] - offsets[t];
+            int u = user[t], e = s.HistEnd[targets[t]], len = Math.Min(e, w);
+            long key = WindowKey(u, e, t);
+            if (!seqOf.TryGetValue(key, out int k))
+            {
+                seqOf.Add(key, k = seqUser.Count);
+                seqUser.Add(u); seqHist.Add(e); seqLen.Add(len);
+            }
+            else if (e <= w && e > seqLen[k]) { seqHist[k] = e; seqLen[k] = e; }   // a longer prefix of the user's
+            seq[t] = k; end[t] = len;
         }
+        int m = seqUser.Count;
+        var offsets = new int[m + 1];
+        for (int k = 0; k < m; k++) offsets[k + 1] = offsets[k] + seqLen[k];
         var items = new int[offsets[^1]];
         var pred = new int[offsets[^1] * L];
         bool searchEach = SearchEachWindow;
-        // Each target writes only its own slices, so the parallel loop gives the same batch on any schedule (SPEC D13).
-        Parallel.For(0, n, t =>
+        // Each sequence writes only its own slices, so the parallel loop gives the same batch on any schedule (SPEC D13).
+        Parallel.For(0, m, k =>
         {
-            int e = hist[t], len = end[t], from = s.Offsets[user[t]] + e - len;
-            var window = items.AsSpan(offsets[t], len);
+            int e = seqHist[k], len = seqLen[k], from = s.Offsets[seqUser[k]] + e - len;
+            var window = items.AsSpan(offsets[k], len);
             s.Items.AsSpan(from, len).CopyTo(window);
             if (len == e)
                 // The window is the whole prefix: its edges are the prepared ones (edges only look back).
-                s.Pred.AsSpan(from * L, len * L).CopyTo(pred.AsSpan(offsets[t] * L));
+                s.Pred.AsSpan(from * L, len * L).CopyTo(pred.AsSpan(offsets[k] * L));
             else if (searchEach)
                 // Window-local edges: the window is the whole sequence this target's LSTM sees (the paper).
-                TemporalGraph.Build(window, _data.Items.Visual, _data.Items.VisualDim, L, _data.Metric, pred.AsSpan(offsets[t] * L, len * L));
+                TemporalGraph.Build(window, _data.Items.Visual, _data.Items.VisualDim, L, _data.Metric, pred.AsSpan(offsets[k] * L, len * L));
         });
-        if (!searchEach) TruncatedWindowEdges(s, user, hist, end, offsets, pred);
+        if (!searchEach) TruncatedWindowEdges(s, [.. seqUser], [.. seqHist], [.. seqLen], offsets, pred);
         return (new SequenceSet(offsets, items, pred, L), seq, start, end);
     }
+
+    /// <summary>
+    /// Which Window sequence target <paramref name="t"/> of user <paramref name="u"/> with history end
+    /// <paramref name="e"/> reads: the user's prefix (e ≤ W), its truncated window (u, e), or, with
+    /// <see cref="SharePrefixes"/> off, its own.
+    /// </summary>
+    private long WindowKey(int u, int e, int t) =>
+        !SharePrefixes ? ~(long)t : (long)u << 32 | (uint)(e <= _config.Window ? 0 : e);
 
     /// <summary>
     /// The window-local edges of every truncated window (history longer than W) of a Window batch, the same as
