@@ -10,7 +10,8 @@ namespace Alpine.Bench;
 /// Building the first Window-mode batch of epoch 0 (≈ 2,000 targets) of a prepared data folder, by default
 /// <c>small</c> (<c>alpine generate --preset small --out DIR && alpine prepare --data DIR</c>, then point
 /// <c>ALPINE_BENCH_DATA</c> at DIR): truncated windows' edges searched per copied window
-/// (<see cref="TemporalGraph.Build"/>, the baseline) against <see cref="WindowEdges"/>. The setup checks that the
+/// (<see cref="TemporalGraph.Build"/>, the baseline) against <see cref="WindowEdges"/>, both with a copy of every
+/// target's window (<c>Batcher.SharePrefixes</c> off; on, each distinct window is searched once). The setup checks that the
 /// two batches are equal and prints how many windows were truncated and distinct.
 /// Run: <c>ALPINE_BENCH_DATA=DIR dotnet run -c Release --project Alpine.Bench -- --filter '*WindowBatchBenchmarks*' --job short</c>
 /// </summary>
@@ -26,8 +27,9 @@ public class WindowBatchBenchmarks
         string dir = Environment.GetEnvironmentVariable("ALPINE_BENCH_DATA") ?? Path.Combine("alpine-demo", "data");
         var data = PreparedData.Load(dir);
         var config = new ModelConfig { Profile = data.Profile, VisualDim = data.Items.VisualDim, TopL = data.TopL };
-        _shared = new Batcher(data, config, BatchMode.Window);
-        _each = new Batcher(data, config, BatchMode.Window) { SearchEachWindow = true };
+        // A copy of every target's window, as the recorded rows were measured: the search over every copy.
+        _shared = new Batcher(data, config, BatchMode.Window) { SharePrefixes = false };
+        _each = new Batcher(data, config, BatchMode.Window) { SearchEachWindow = true, SharePrefixes = false };
         var options = new TrainOptions();
         var plan = BatchPlan.ForEpoch(_shared.PositionsOf(SplitPart.Train), _shared.UserOf, options.BatchSize, options.PieceSize, options.Seed, epoch: 0);
         _targets = plan[0];

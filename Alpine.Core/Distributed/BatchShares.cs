@@ -34,26 +34,42 @@ public static class BatchShares
     /// <summary>
     /// <paramref name="share"/> cut into runs whose LSTM work (<see cref="Batcher.CountCellSteps"/>) stays within
     /// <paramref name="maxCellSteps"/>: whole users packed in order, a user over the budget alone cut between
-    /// its targets. A single target over the budget is a chunk of its own (it cannot be cut further).
+    /// its targets, each piece of it costed as the batch would lay it out (its targets share its prefixes), so a
+    /// chunk ends only where the next target would take it over. A single target over the budget is a chunk of
+    /// its own (it cannot be cut further).
     /// </summary>
     public static List<int[]> Chunks(int[] share, Batcher batcher, long maxCellSteps)
     {
         var chunks = new List<int[]>();
         var current = new List<int>();
         long cost = 0;
-        void Add(List<int> targets, long steps)
-        {
-            if (current.Count > 0 && cost + steps > maxCellSteps) { chunks.Add([.. current]); current.Clear(); cost = 0; }
-            current.AddRange(targets);
-            cost += steps;
-        }
+        void Flush() { chunks.Add([.. current]); current.Clear(); cost = 0; }
         foreach (var user in ByUser(share, batcher.UserOf))
         {
             long steps = batcher.CountCellSteps(user.ToArray());
-            if (steps <= maxCellSteps) { Add(user, steps); continue; }
-            foreach (int t in user) Add([t], batcher.CountCellSteps([t]));
+            if (steps <= maxCellSteps)
+            {
+                if (current.Count > 0 && cost + steps > maxCellSteps) Flush();
+                current.AddRange(user);
+                cost += steps;
+                continue;
+            }
+            // Sequences belong to one user, so this user's part of a chunk costs what its own targets there need.
+            var counter = batcher.NewCounter();
+            foreach (int t in user)
+            {
+                long more = counter.Add(t);
+                if (current.Count > 0 && cost + more > maxCellSteps)
+                {
+                    Flush();
+                    counter = batcher.NewCounter();
+                    more = counter.Add(t);
+                }
+                current.Add(t);
+                cost += more;
+            }
         }
-        if (current.Count > 0 || chunks.Count == 0) chunks.Add([.. current]);
+        if (current.Count > 0 || chunks.Count == 0) Flush();
         return chunks;
     }
 
@@ -62,7 +78,7 @@ public static class BatchShares
     /// per-row buffers (<c>GraphLstm.Buffers</c>: [h | x | h*], 8H gates, c, h, dh, dc, c*, c*_prev, dc* and dx;
     /// 17H + 2D floats), the item embeddings read and their gradient (2D), the batch's item and L edge indices,
     /// and a quarter of headroom (the buffers grow by that). The rest of a batch (per-target attention and MLP
-    /// rows) is a few hundred floats per target, small beside W cell-steps of it in Window mode.
+    /// rows) is a few hundred floats per target, small beside the cell-steps of a Window batch.
     /// </summary>
     public static long BytesPerCellStep(ModelConfig c) =>
         (long)(sizeof(float) * (17L * c.HiddenSize + 4L * c.ItemDim) + sizeof(int) * (c.TopL + 1L)) * 5 / 4;

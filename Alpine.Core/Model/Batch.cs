@@ -4,8 +4,9 @@ namespace Alpine.Model;
 
 /// <summary>
 /// One training or scoring batch (SPEC D12). Targets read windows <c>[Start, End)</c> of positions of one
-/// click sequence and one not-click sequence. In <c>Window</c> mode each target owns its sequences
-/// (Start = 0, End = length); in <c>SharedPrefix</c> mode the targets of one user share them.
+/// click sequence and one not-click sequence. In <c>Window</c> mode every window starts its sequence (Start = 0):
+/// a user's whole-history windows share one prefix sequence, each distinct truncated window has its own; in
+/// <c>SharedPrefix</c> mode the targets of one user share one sequence per kind.
 /// An empty window (Start == End) gives f = 0 (SPEC D7).
 /// </summary>
 public sealed class Batch

@@ -87,37 +87,49 @@ public sealed class Batcher
     /// </summary>
     public long CountCellSteps(ReadOnlySpan<int> targets)
     {
-        long steps = Count(_clicks, targets);
-        return _config.UsesUninterest ? steps + Count(_notClicks, targets) : steps;
+        var counter = NewCounter();
+        foreach (int p in targets) counter.Add(p);
+        return counter.Total;
     }
 
-    private long Count(SequenceView s, ReadOnlySpan<int> targets)
+    /// <summary>A <see cref="CellStepCounter"/> of no targets yet.</summary>
+    public CellStepCounter NewCounter() => new(this);
+
+    /// <summary>
+    /// The cell-steps of a list of targets as <see cref="Build"/> lays them out, grown a target at a time: each
+    /// sequence is keyed as Build keys it (SharedPrefix: the user; Window: <see cref="WindowKey"/>) and is as long
+    /// as its longest reader needs, so a target costs what it lengthens or adds, often nothing.
+    /// </summary>
+    public sealed class CellStepCounter
     {
-        long steps = 0;
-        if (_mode == BatchMode.Window)
+        private readonly Batcher _b;
+        private readonly Dictionary<long, int> _clicks = [], _notClicks = [];
+        private int _count;
+
+        internal CellStepCounter(Batcher b) => _b = b;
+
+        public long Total { get; private set; }
+
+        /// <summary>Adds target position <paramref name="p"/>; returns the cell-steps it adds to <see cref="Total"/>.</summary>
+        public long Add(int p)
         {
-            // One sequence per key (EncodeWindows): a user's prefix as long as its longest fitting history.
-            var length = new Dictionary<long, int>();
-            for (int t = 0; t < targets.Length; t++)
-            {
-                int p = targets[t], e = s.HistEnd[p];
-                long key = WindowKey(UserOf[p], e, t);
-                length[key] = Math.Max(length.GetValueOrDefault(key), Math.Min(e, _config.Window));
-            }
-            foreach (int len in length.Values) steps += len;
-            return steps;
+            long more = More(_b._clicks, _clicks, p);
+            if (_b._config.UsesUninterest) more += More(_b._notClicks, _notClicks, p);
+            _count++;
+            Total += more;
+            return more;
         }
-        // SharedPrefix: each user's longest prefix; _localOf holds it while _stampOf marks the user as seen.
-        _stamp++;
-        var users = new List<int>();
-        foreach (int p in targets)
+
+        private long More(SequenceView s, Dictionary<long, int> length, int p)
         {
-            int u = UserOf[p];
-            if (_stampOf[u] != _stamp) { _stampOf[u] = _stamp; _localOf[u] = 0; users.Add(u); }
-            _localOf[u] = Math.Max(_localOf[u], s.HistEnd[p]);
+            int u = _b.UserOf[p], e = s.HistEnd[p];
+            bool window = _b._mode == BatchMode.Window;
+            long key = window ? _b.WindowKey(u, e, _count) : u;
+            int len = window ? Math.Min(e, _b._config.Window) : e, had = length.GetValueOrDefault(key);
+            if (len <= had) return 0;
+            length[key] = len;
+            return len - had;
         }
-        foreach (int u in users) steps += _localOf[u];
-        return steps;
     }
 
     /// <summary>Builds the batch of <paramref name="targets"/> (positions of the prepared impressions).</summary>

@@ -7,7 +7,7 @@ public enum BatchMode
 {
     /// <summary>Each user's click and not-click sequences are encoded once per batch; targets attend over windows of them.</summary>
     SharedPrefix,
-    /// <summary>The paper: each target re-encodes its own ≤ W most recent items.</summary>
+    /// <summary>The paper: each target's LSTM runs over its own ≤ W most recent items (whole-history windows of a user read from one prefix: the same values).</summary>
     Window,
 }
 
@@ -45,7 +45,7 @@ public sealed record TrainOptions
     public int EvalEvery { get; init; }
     /// <summary>Targets per batch (SPEC D11: 2048), at most <see cref="MaxBatchSize"/>.</summary>
     public int BatchSize { get; init; } = 2048;
-    /// <summary>32× SPEC's batch: a batch's activations grow with it (W steps per target in Window mode), so far larger ones only run out of memory.</summary>
+    /// <summary>32× SPEC's batch: a batch's activations grow with it (up to W steps per target in Window mode), so far larger ones only run out of memory.</summary>
     public const int MaxBatchSize = 1 << 16;
     /// <summary>
     /// A user's training targets are cut into pieces of at most this many, and pieces are shuffled into batches

@@ -80,6 +80,30 @@ public class DataParallelTests
         Assert.That(BatchShares.Chunks(share, batcher, long.MaxValue), Has.Count.EqualTo(1));
     }
 
+    /// <summary>
+    /// A user over the budget is cut only where its next target would take the chunk over: its targets in a chunk
+    /// share their prefixes, so they are costed together, not each as if alone.
+    /// </summary>
+    [TestCase(BatchMode.Window, 6, 25L)]
+    [TestCase(BatchMode.SharedPrefix, 40, 12L)]
+    public void ChunksCutAUserOnlyWhereItsNextTargetWouldGoOverTheBudget(BatchMode mode, int window, long budget)
+    {
+        var batcher = new Batcher(Data, TinyData.Config(window: window), mode);
+        int[] share = batcher.PositionsOf(SplitPart.Train);
+        var chunks = BatchShares.Chunks(share, batcher, budget);
+        Assert.That(chunks.SelectMany(c => c).Order(), Is.EqualTo(share.Order()));
+        int cuts = 0;
+        for (int i = 0; i + 1 < chunks.Count; i++)
+        {
+            int[] c = chunks[i], next = chunks[i + 1];
+            Assert.That(c.Length == 1 || batcher.CountCellSteps(c) <= budget, $"chunk {i}: {c.Length} targets over the budget");
+            if (batcher.UserOf[c[^1]] != batcher.UserOf[next[0]]) continue;
+            cuts++;
+            Assert.That(batcher.CountCellSteps([.. c, next[0]]), Is.GreaterThan(budget), $"chunk {i} had room for the next target of its user");
+        }
+        Assert.That(cuts, Is.GreaterThan(0), "the premise: some user is cut");
+    }
+
     [TestCase(BatchMode.SharedPrefix, 2)]
     [TestCase(BatchMode.SharedPrefix, 3)]
     [TestCase(BatchMode.Window, 2)]

@@ -151,6 +151,7 @@ public class BatcherTests
         var config = TinyData.Config(window: window) with { TopL = L };
         var batcher = new Batcher(data, config, BatchMode.Window);
         var reference = new Batcher(data, config, BatchMode.Window) { SearchEachWindow = true };
+        var copies = new Batcher(data, config, BatchMode.Window) { SharePrefixes = false };   // duplicates copied from their first
         Assert.That(batcher.SearchEachWindow, Is.False, "finite features: the shared search");
         int[] targets = TrainTargets(data, batcher);
         Assert.That(targets.Count(p => data.NotClickHistEnd[p] > window), Is.GreaterThan(targets.Length / 3), "the premise: many windows are truncated");
@@ -160,29 +161,37 @@ public class BatcherTests
         {
             var b = batcher.Build(batch);
             var r = reference.Build(batch);
-            foreach (var (set, refSet, view, histEnd) in new[]
+            var c = copies.Build(batch);
+            Assert.That(c.ClickSeq, Is.EqualTo(Enumerable.Range(0, batch.Length)), "the paper's layout: a sequence per target");
+            foreach (var (set, refSet, copySet, view, histEnd) in new[]
             {
-                (b.Clicks, r.Clicks, (data.ClickOffsets, data.ClickItem, data.ClickGraphPred), data.ClickHistEnd),
-                (b.NotClicks, r.NotClicks, (data.NotClickOffsets, data.NotClickItem, data.NotClickGraphPred), data.NotClickHistEnd),
+                (b.Clicks, r.Clicks, c.Clicks, (data.ClickOffsets, data.ClickItem, data.ClickGraphPred), data.ClickHistEnd),
+                (b.NotClicks, r.NotClicks, c.NotClicks, (data.NotClickOffsets, data.NotClickItem, data.NotClickGraphPred), data.NotClickHistEnd),
             })
             {
                 Assert.That(set.Offsets, Is.EqualTo(refSet.Offsets));
                 Assert.That(set.Items, Is.EqualTo(refSet.Items));
                 Assert.That(set.GraphPred, Is.EqualTo(refSet.GraphPred), "the search-each-window path");
                 var (offsets, items, pred) = view;
-                // Targets of one user with one history end share a truncated window: one sequence.
+                // Targets of one user with one history end share a truncated window: one sequence, or (copies) a copy of the first.
                 duplicates += batch.Where(p => histEnd[p] > window).GroupBy(p => (batcher.UserOf[p], histEnd[p])).Count(g => g.Count() > 1);
-                var seqOf = ReferenceEquals(histEnd, data.ClickHistEnd) ? b.ClickSeq : b.NotClickSeq;
-                for (int t = 0; t < batch.Length; t++)
+                bool clicks = ReferenceEquals(histEnd, data.ClickHistEnd);
+                foreach (var (x, seqOf, start, end) in new[]
                 {
-                    int p = batch[t], e = histEnd[p], len = Math.Min(e, window), from = offsets[batcher.UserOf[p]] + e - len;
-                    int at = set.Offsets[seqOf[t]];
-                    Assert.That(set.Length(seqOf[t]), Is.GreaterThanOrEqualTo(len));
-                    var edges = pred.AsSpan(from * L, len * L).ToArray();
-                    if (len < e) { TemporalGraph.Build(items.AsSpan(from, len), data.Items.Visual, data.Items.VisualDim, L, metric, edges); truncated++; }
-                    Assert.That(set.Items.AsSpan(at, len).ToArray(), Is.EqualTo(items.AsSpan(from, len).ToArray()));
-                    Assert.That(set.GraphPred.AsSpan(at * L, len * L).ToArray(), Is.EqualTo(edges), "each copied window searched on its own");
-                }
+                    (set, clicks ? b.ClickSeq : b.NotClickSeq, clicks ? b.ClickStart : b.NotClickStart, clicks ? b.ClickEnd : b.NotClickEnd),
+                    (copySet, clicks ? c.ClickSeq : c.NotClickSeq, clicks ? c.ClickStart : c.NotClickStart, clicks ? c.ClickEnd : c.NotClickEnd),
+                })
+                    for (int t = 0; t < batch.Length; t++)
+                    {
+                        int p = batch[t], e = histEnd[p], len = Math.Min(e, window), from = offsets[batcher.UserOf[p]] + e - len;
+                        Assert.That((start[t], end[t]), Is.EqualTo((0, len)), "a window starts its sequence");
+                        int at = x.Offsets[seqOf[t]];
+                        Assert.That(x.Length(seqOf[t]), Is.GreaterThanOrEqualTo(len));
+                        var edges = pred.AsSpan(from * L, len * L).ToArray();
+                        if (len < e) { TemporalGraph.Build(items.AsSpan(from, len), data.Items.Visual, data.Items.VisualDim, L, metric, edges); truncated++; }
+                        Assert.That(x.Items.AsSpan(at, len).ToArray(), Is.EqualTo(items.AsSpan(from, len).ToArray()));
+                        Assert.That(x.GraphPred.AsSpan(at * L, len * L).ToArray(), Is.EqualTo(edges), "each copied window searched on its own");
+                    }
             }
         }
         Assert.That(truncated, Is.GreaterThan(0));
@@ -207,6 +216,7 @@ public class BatcherTests
     [TestCase(BatchMode.Window, Variant.Alpine, true)]
     [TestCase(BatchMode.Window, Variant.Alpine, false)]
     [TestCase(BatchMode.SharedPrefix, Variant.UM, true)]
+    [TestCase(BatchMode.Window, Variant.U, true)]
     public void CountingCellStepsMatchesBuildingTheBatch(BatchMode mode, Variant variant, bool sharePrefixes)
     {
         var data = TinyData.Prepare(seed: 8, users: 6, maxPerUser: 40);
