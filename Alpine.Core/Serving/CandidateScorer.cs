@@ -123,10 +123,18 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         return stream;
     }
 
-    /// <summary>C (m, n) = op(A) B (k deep), serially, the micro-kernel feeding <paramref name="stream"/>.</summary>
+    /// <summary>
+    /// C (m, n) = op(A) B (k deep), serially, the micro-kernel feeding <paramref name="stream"/>; one product per 64
+    /// columns, so the packed kernel reads each 64-column panel of B where it lies instead of copying B every block
+    /// (the same bits: an element's sum does not depend on the column split).
+    /// </summary>
     private static unsafe void Multiply(Span<float> c, int ldc, ReadOnlySpan<float> a, int lda, bool transA, ReadOnlySpan<float> b, int ldb,
-        int m, int n, int k, Gemm.PrefetchStream* stream) =>
-        Gemm.Multiply(c, ldc, a, lda, transA, b, ldb, false, m, n, k, accumulate: false, Gemm.Kernel.Auto, stream);
+        int m, int n, int k, Gemm.PrefetchStream* stream)
+    {
+        const int Panel = 64;
+        for (int j = 0; j < n; j += Panel)
+            Gemm.Multiply(c[j..], ldc, a, lda, transA, b[j..], ldb, false, m, Math.Min(Panel, n - j), k, accumulate: false, Gemm.Kernel.Auto, stream);
+    }
 
     private Branch Factor(BranchTensors t, BranchState state)
     {
