@@ -96,12 +96,8 @@ public class ItemCacheTests
     private static (PreparedData Data, ModelConfig Config, float[] P) Model(int dim, Random rng, int? mlpHidden = null, bool thacil = false)
     {
         var features = Enumerable.Range(0, 40 * dim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(features, dim),
-            thacil ? [.. Enumerable.Range(0, 40).Select(i => i % 5)] : null, new PrepareOptions(), "tiny");
         var c = TinyData.Config(profile: thacil ? Profile.Thacil : Profile.Kuaishou);
-        c = c with { VisualDim = dim, MlpHidden = mlpHidden ?? c.MlpHidden };
-        var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
-        return (data, c, p);
+        return ServedModels.Tiny(config: c with { VisualDim = dim, MlpHidden = mlpHidden ?? c.MlpHidden }, thacil: thacil, features: features);
     }
 
     /// <summary>The model's item cache with its first <paramref name="cachedItems"/> items cached (0: every item).</summary>

@@ -9,12 +9,13 @@ namespace Alpine.Tests.Serving;
 /// <summary>Tiny prepared data and a served model over it, with the parameters a CpuBackend would get.</summary>
 internal static class ServedModels
 {
+    /// <param name="features">40 items' visual rows of <c>config.VisualDim</c> floats; default TinyData's (8-d).</param>
     public static (PreparedData Data, ModelConfig Config, float[] Parameters) Tiny(int seed = 5, ModelConfig? config = null, bool thacil = false,
-        string fingerprint = "tiny")
+        string fingerprint = "tiny", float[]? features = null)
     {
-        var data = TinyData.Prepare(TinyData.Log(seed, 6, 30), TinyData.Features(seed), fingerprint,
-            thacil ? Enumerable.Range(0, 40).Select(i => i % 5).ToArray() : null);
         config ??= TinyData.Config(profile: thacil ? Alpine.Data.Profile.Thacil : Alpine.Data.Profile.Kuaishou);
+        var data = PreparedData.FromLog(TinyData.Log(seed, 6, 30), new ArrayFeatureRows(features ?? TinyData.Features(seed), config.VisualDim),
+            thacil ? Enumerable.Range(0, 40).Select(i => i % 5).ToArray() : null, new PrepareOptions(), fingerprint);
         var layout = ModelLayout.Create(config, data.UserCount, data.CategoryCount);
         var p = ParameterInit.Create(config, layout, data.Items, data.LikesFollows, 7);
         return (data, config, p);
