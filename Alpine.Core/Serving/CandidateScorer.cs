@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -11,8 +12,9 @@ namespace Alpine.Serving;
 /// <summary>
 /// p(click) of many items for one user (score, recommend), the prediction layer (SPEC D7–D10) factored around the
 /// user's fixed states. Per branch, with Hw the window's n rows: the attention scores Hw q = (Hw W_a) x_new, so
-/// A = Hw W_a (n, D) is computed once per call (Hw/√H for the scaled dot); and W1_f f = W1_f Hwᵀ α, so with n &lt; H
-/// the (n, M) product Hw W1_fᵀ is computed once and a candidate costs n·M, not H·M (with n ≥ H, f = Hwᵀ α first).
+/// A = Hw W_a (n, D) is computed once per call (Hw/√H for the scaled dot); and W1_f f = W1_f Hwᵀ α, so the (n, M)
+/// product P = Hw W1_fᵀ can be computed once and a candidate then costs n·M for W1_f f; where n·H + H·M is less
+/// (M &gt; H and n ≥ H·M / (M − H)), f = Hwᵀ α and W1_f f are computed per candidate instead.
 /// Every head's x part comes from <see cref="ItemCache"/>. Per block of candidates the scores (transposed: the
 /// candidates are the long side), the pooling and the head layers are GEMMs (<see cref="Gemm"/>), the softmax and
 /// the ReLU whole-block vector operations; blocks run in parallel. With a float item cache, equal to <see cref="Scorer"/> to float
@@ -20,10 +22,14 @@ namespace Alpine.Serving;
 /// </summary>
 internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, float[] parameters, HeadParts heads, ItemCache items)
 {
-    /// <summary>Candidates per block: a block's buffers (K·M + 2·D + H + W floats a candidate) stay in L2.</summary>
-    private const int Block = 128;
+    /// <summary>
+    /// Candidates per block: three whole 64-column panels of the score products (a partial panel goes through a
+    /// scratch tile); at the default shape 192 ran faster than 128, 160, 224 and 256 (more FMAs between a block's
+    /// prefetches and its reads, fewer products per candidate).
+    /// </summary>
+    private const int Block = 192;
 
-    /// <summary>One branch's per-call factors: A = Hw W_a (n, D) and either P = Hw W1_fᵀ (n, M) or, for n ≥ H, Hw itself.</summary>
+    /// <summary>One branch's per-call factors: A = Hw W_a (n, D) and either P = Hw W1_fᵀ (n, M) or, where that costs more (<see cref="Pools"/>), Hw itself.</summary>
     private readonly record struct Branch(int Head, int Rows, float[] A, float[] Pool, bool Pooled);
 
     /// <summary>p(click) of items <paramref name="ids"/>[i], i &lt; <paramref name="count"/>, for the user in <paramref name="state"/>, into p[i].</summary>
@@ -34,23 +40,27 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var branchHeads = new bool[heads.Heads];
         foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
-        // Consecutive blocks per task, so each task can ask for its next block's item rows while it computes this
-        // one; several tasks per core, so a core that falls behind leaves work to the others.
-        int blocks = (count + Block - 1) / Block, tasks = Math.Min(blocks, 4 * Environment.ProcessorCount);
-        Parallel.For(0, tasks, ThreadLimit.Options, task => Blocks(task, blocks, tasks, ids, count, p, branches, maxRows, branchHeads, userPart));
+        // One worker a core, each taking the next block from a shared counter: a worker claims its next block before
+        // it computes this one (so it can ask for that block's item rows meanwhile), and the workers finish within a
+        // block of each other whatever the cores' speeds.
+        int blocks = (count + Block - 1) / Block;
+        var counter = new StrongBox<int>(-1);
+        Parallel.For(0, Math.Min(blocks, Environment.ProcessorCount), ThreadLimit.Options,
+            _ => Blocks(counter, blocks, ids, count, p, branches, maxRows, branchHeads, userPart));
     }
 
     /// <summary>
-    /// Task <paramref name="task"/>'s consecutive blocks. While a block's GEMMs run, their micro-kernel issues the
-    /// prefetches of the next block's cached rows and features (<see cref="Gemm.PrefetchStream"/>), so that the
-    /// memory reads of the one overlap the FMAs of the other.
+    /// The blocks this worker takes from <paramref name="counter"/> (the last block taken). While a block's GEMMs run,
+    /// their micro-kernel issues the prefetches of the worker's next block's cached rows and features
+    /// (<see cref="Gemm.PrefetchStream"/>), so that the memory reads of the one overlap the FMAs of the other.
     /// </summary>
-    private unsafe void Blocks(int task, int blocks, int tasks, int[] ids, int count, float[] p, Branch[] branches, int maxRows,
+    private unsafe void Blocks(StrongBox<int> counter, int blocks, int[] ids, int count, float[] p, Branch[] branches, int maxRows,
         bool[] branchHeads, float[] userPart)
     {
+        int block = Interlocked.Increment(ref counter.Value);
+        if (block >= blocks) return;
         int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
         bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
-        int first = (int)((long)blocks * task / tasks), end = (int)((long)blocks * (task + 1) / tasks);
         var pool = ArrayPool<float>.Shared;
         float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
         float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
@@ -61,11 +71,12 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
             fixed (nint* line = lines)
             {
                 ReadOnlySpan<int> Ids(int block) => ids.AsSpan(block * Block, Math.Min(Block, count - block * Block));
-                var stream = Stream(line, Ids(first), lines);
+                var stream = Stream(line, Ids(block), lines);
                 stream.Drain();
-                for (int block = first; block < end; block++)
+                for (int next; block < blocks; block = next)
                 {
-                    if (block + 1 < end) stream = Stream(line, Ids(block + 1), lines);
+                    next = Interlocked.Increment(ref counter.Value);
+                    if (next < blocks) stream = Stream(line, Ids(next), lines);
                     int i0 = block * Block;
                     var blockIds = Ids(block);
                     int b = blockIds.Length;
@@ -143,11 +154,17 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var a = new float[n * d];
         if (t.Wa is { } wa) Gemm.Multiply<float>(a, d, hw, h, false, wa.Of(parameters), d, false, n, d, h, accumulate: false);
         else TensorPrimitives.Multiply(hw, 1f / MathF.Sqrt(h), a);
-        if (n >= h) return new Branch(t.Head, n, a, hw.ToArray(), Pooled: false);
+        if (!Pools(n, h, m)) return new Branch(t.Head, n, a, hw.ToArray(), Pooled: false);
         var pool = new float[n * m];
         Gemm.Multiply<float>(pool, m, hw, h, false, heads.OtherT(t.Head), m, false, n, m, h, accumulate: false);
         return new Branch(t.Head, n, a, pool, Pooled: true);
     }
+
+    /// <summary>
+    /// Whether a candidate's W1_f f costs fewer FMAs from P = Hw W1_fᵀ (n·M) than as f = Hwᵀ α then W1_f f
+    /// (n·H + H·M), for a window of <paramref name="n"/> rows.
+    /// </summary>
+    internal static bool Pools(int n, int h, int m) => (long)n * m <= (long)n * h + (long)h * m;
 
     /// <summary>
     /// p = σ(logit), sixteen at a time by <see cref="Simd{T}.Sigmoid"/>, the last length mod 16 one by one through the

@@ -7,8 +7,9 @@ namespace Alpine.Tests.Serving;
 /// <summary>
 /// The factored serving paths (<c>Router</c> for route, <c>CandidateScorer</c> for score and recommend, the item
 /// cache) against the unfactored layer (<c>Scorer</c>, the training code's layer functions): only sum orders differ,
-/// so probabilities agree within <see cref="Bound"/>, for every user, every variant, windows shorter and longer than
-/// H, the item cache full, partial and off, and after observes.
+/// so probabilities agree within <see cref="Bound"/>, for every user, every variant, W1_f f from P = Hw W1_fᵀ and
+/// from f first (windows on both sides of <c>CandidateScorer.Pools</c>), the item cache full, partial and off, and
+/// after observes.
 /// </summary>
 [TestFixture]
 public class FactoredScoringTests
@@ -21,13 +22,33 @@ public class FactoredScoringTests
         foreach (long cache in new[] { long.MaxValue, 0L, 4L * 3 * 5 * 17 })   // all, none, the first 17 items
         {
             yield return new TestCaseData(TinyData.Config(), cache).SetArgDisplayNames("alpine", cache.ToString());
-            yield return new TestCaseData(TinyData.Config(window: 4), cache).SetArgDisplayNames("W4 (rows < H)", cache.ToString());
+            yield return new TestCaseData(TinyData.Config(window: 4), cache).SetArgDisplayNames("W4", cache.ToString());
+            yield return new TestCaseData(TinyData.Config() with { MlpHidden = LongM }, cache).SetArgDisplayNames("M 12 > H 6", cache.ToString());
         }
         yield return new TestCaseData(TinyData.Config(Variant.UMG), long.MaxValue).SetArgDisplayNames("umg", "all");
         yield return new TestCaseData(TinyData.Config(Variant.U) with { CStar = CStarReading.Carried, TopL = 1 }, long.MaxValue).SetArgDisplayNames("U", "all");
         yield return new TestCaseData(TinyData.Config() with { Attention = AttentionKind.ScaledDot, Hidden = TinyData.FeatureDim }, 0L)
             .SetArgDisplayNames("scaled dot", "none");
-        yield return new TestCaseData(TinyData.Config() with { Hidden = 40 }, long.MaxValue).SetArgDisplayNames("H 40 (rows < H)", "all");
+        yield return new TestCaseData(TinyData.Config() with { Hidden = 40 }, long.MaxValue).SetArgDisplayNames("H 40", "all");
+    }
+
+    /// <summary>M of the case whose longer windows (n ≥ H·M / (M − H) = 12 at H = 6) compute f first.</summary>
+    private const int LongM = 12;
+
+    [Test]
+    public void WindowsPoolWhereThatCostsFewerFmas()
+    {
+        Assert.That(CandidateScorer.Pools(63, 64, 128), Is.True, "n·M = 8,064 against n·H + H·M = 12,224");
+        Assert.That(CandidateScorer.Pools(128, 64, 128), Is.True, "equal: 16,384 each");
+        Assert.That(CandidateScorer.Pools(129, 64, 128), Is.False, "16,512 against 16,448");
+        Assert.That(CandidateScorer.Pools(300, 64, 64), Is.True, "M ≤ H: pooling is never the dearer");
+        // The M 12 case of ScoreAndRouteEqualTheUnfactoredLayerWithinTheBound has windows on both sides.
+        var (data, c, p) = ServedModels.Tiny(config: TinyData.Config() with { MlpHidden = LongM });
+        using var served = AlpineModel.Create(data, c, p, threads: 1);
+        var rows = Enumerable.Range(0, data.UserCount).SelectMany(u => new[] { served.StateOf(u).Click, served.StateOf(u).NotClick! })
+            .Select(b => Math.Min(c.Window, b.Count)).Where(n => n > 0).ToList();
+        Assert.That(rows, Has.Some.Matches<int>(n => CandidateScorer.Pools(n, c.HiddenSize, LongM)));
+        Assert.That(rows, Has.Some.Matches<int>(n => !CandidateScorer.Pools(n, c.HiddenSize, LongM)));
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -64,7 +85,7 @@ public class FactoredScoringTests
     [Test]
     public void ManyBlocksOfUsersAndCandidatesOnEveryThreadEqualTheUnfactoredLayer()
     {
-        // 300 users and 700 items: route's blocks of 256 users and the candidates' blocks of 128, split over threads.
+        // 300 users and 700 items: route's blocks of 256 users and the candidates' blocks of 192, split over threads.
         var data = TinyData.Prepare(TinyData.Log(4, 300, 20, items: 700), TinyData.Features(4, 700));
         var config = TinyData.Config(window: 8);
         var p = ParameterInit.Create(config, ModelLayout.Create(config, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 3);
@@ -76,7 +97,7 @@ public class FactoredScoringTests
         Assert.That(served.Route(650, [299, 5], 2).Select(r => r.Probability),
             Is.EquivalentTo(new[] { 299, 5 }.Select(u => served.Route(650, null, data.UserCount).Single(r => r.User == u).Probability)),
             "a user's route probability does not depend on the other users in the call");
-        // Reversed, every item sits at another place in its block of 128 and in another block (the softmax and the
+        // Reversed, every item sits at another place in its block of 192 and in another block (the softmax and the
         // sigmoid run sixteen candidates a vector with a padded tail, the GEMMs by column tiles): the same bits.
         var forward = served.Score(7, items);
         var backward = served.Score(7, [.. items.Reverse()]);
