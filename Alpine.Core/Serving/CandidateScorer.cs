@@ -40,13 +40,15 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var branchHeads = new bool[heads.Heads];
         foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
+        // Every branch's A = Hw W_a, one above the other: the scores of all branches are one product.
+        float[] scoresA = [.. branches.SelectMany(b => b.A)];
         // One worker a core, each taking the next block from a shared counter: a worker claims its next block before
         // it computes this one (so it can ask for that block's item rows meanwhile), and the workers finish within a
         // block of each other whatever the cores' speeds.
         int blocks = (count + Block - 1) / Block;
         var counter = new StrongBox<int>(-1);
         Parallel.For(0, Math.Min(blocks, Environment.ProcessorCount), ThreadLimit.Options,
-            _ => Blocks(counter, blocks, ids, count, p, branches, maxRows, branchHeads, userPart));
+            _ => Blocks(counter, blocks, ids, count, p, branches, scoresA, maxRows, branchHeads, userPart));
     }
 
     /// <summary>
@@ -54,16 +56,17 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// their micro-kernel issues the prefetches of the worker's next block's cached rows and features
     /// (<see cref="Gemm.PrefetchStream"/>), so that the memory reads of the one overlap the FMAs of the other.
     /// </summary>
-    private unsafe void Blocks(StrongBox<int> counter, int blocks, int[] ids, int count, float[] p, Branch[] branches, int maxRows,
+    private unsafe void Blocks(StrongBox<int> counter, int blocks, int[] ids, int count, float[] p, Branch[] branches, float[] scoresA, int maxRows,
         bool[] branchHeads, float[] userPart)
     {
+        int allRows = scoresA.Length / heads.D;
         int block = Interlocked.Increment(ref counter.Value);
         if (block >= blocks) return;
         int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
         bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
         var pool = ArrayPool<float>.Shared;
         float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
-        float[] sT = pool.Rent(maxRows * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
+        float[] sT = pool.Rent(Math.Max(1, allRows) * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
         float[] logits = pool.Rent(Block);
         nint[] lines = ArrayPool<nint>.Shared.Rent(items.LineRoom(Block));
         try
@@ -81,19 +84,22 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                     var blockIds = Ids(block);
                     int b = blockIds.Length;
                     items.GatherTransposed(blockIds, xT, parts, x);
+                    // Scores transposed, (Σn, b): one GEMM for every branch, whose long side is the candidates.
+                    if (allRows > 0) Multiply(sT, b, scoresA, d, false, xT, b, allRows, b, d, &stream);
+                    int first = 0;
                     foreach (var br in branches)
                     {
                         int n = br.Rows, col = br.Head * m;
                         if (n == 0) continue;
-                        // Scores transposed, (n, b): a GEMM whose long side is the candidates, and a softmax per
-                        // column that is sixteen columns a vector.
-                        Multiply(sT, b, br.A, d, false, xT, b, n, b, d, &stream);
-                        SoftmaxColumns(sT.AsSpan(0, n * b), b, tail.AsSpan(0, n * Vector512<float>.Count));
+                        // A softmax per column, sixteen columns a vector.
+                        var s = sT.AsSpan(first * b, n * b);
+                        first += n;
+                        SoftmaxColumns(s, b, tail.AsSpan(0, n * Vector512<float>.Count));
                         if (br.Pooled)
-                            Multiply(z.AsSpan(col), km, sT, b, true, br.Pool, m, b, m, n, &stream);
+                            Multiply(z.AsSpan(col), km, s, b, true, br.Pool, m, b, m, n, &stream);
                         else
                         {
-                            Multiply(f, h, sT, b, true, br.Pool, h, b, h, n, &stream);
+                            Multiply(f, h, s, b, true, br.Pool, h, b, h, n, &stream);
                             Multiply(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, b, m, h, &stream);
                         }
                     }
