@@ -29,21 +29,26 @@ public sealed record ServingOptions
     /// it are computed per request.</summary>
     public long ItemCacheBytes { get; init; } = DefaultItemCacheBytes;
 
-    /// <summary>How the item cache keeps each part: exact floats (the default) or bfloat16, half the bytes.</summary>
-    public ItemCachePrecision ItemCachePrecision { get; init; } = ItemCachePrecision.Float;
+    /// <summary>How the item cache keeps each part: bfloat16 (the default), half the bytes, or floats; answers are the same.</summary>
+    public ItemCachePrecision ItemCachePrecision { get; init; } = ItemCachePrecision.BFloat16;
 
     /// <summary>256 MiB: 174,762 items at the default shape (1.5 KB each), twice as many in bfloat16.</summary>
     public const long DefaultItemCacheBytes = 256L << 20;
 }
 
-/// <summary>How <see cref="AlpineModel"/>'s item cache stores each item's head parts.</summary>
+/// <summary>
+/// How <see cref="AlpineModel"/>'s item cache stores each item's head parts. Either way every probability returned is
+/// computed from float parts, so answers are the same bits; the precision trades memory and speed only.
+/// </summary>
 public enum ItemCachePrecision
 {
-    /// <summary>Floats: scores equal the unfactored prediction layer to float rounding.</summary>
+    /// <summary>Floats (1.5 KB an item at the default shape): score, recommend and route read them as they are.</summary>
     Float,
     /// <summary>
-    /// bfloat16 (rounded to nearest even): half the bytes a row, so twice the items per budget and half the memory a
-    /// recommend streams; each part is off by at most 2⁻⁸ of itself, which moves a logit by at most 2⁻⁸ Σ |α w2| |part|.
+    /// bfloat16 (rounded to nearest even), the default: half the bytes a row, so twice the items per budget and half
+    /// the memory a recommend streams. Recommend ranks with these rows, whose logits lie within a bound of the float
+    /// rows' (the rounding, at most 2⁻⁸ of each part, and both sums' float rounding), and rescores from float parts
+    /// the few candidates that bound cannot rule out; score and route compute their items' float parts per call.
     /// </summary>
     BFloat16,
 }
@@ -148,7 +153,7 @@ public sealed partial class AlpineModel : IDisposable
     /// </summary>
     public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
         IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0, long itemCacheBytes = ServingOptions.DefaultItemCacheBytes,
-        JournalSync sync = JournalSync.Disk, ItemCachePrecision precision = ItemCachePrecision.Float)
+        JournalSync sync = JournalSync.Disk, ItemCachePrecision precision = ItemCachePrecision.BFloat16)
     {
         var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
         var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads, itemCacheBytes, precision);
@@ -178,6 +183,8 @@ public sealed partial class AlpineModel : IDisposable
         var state = State(user);
         candidates ??= Unseen(user, state);
         CheckDistinct(candidates, "candidates", ItemCount, "item");
+        if (_itemCache.Precision == ItemCachePrecision.BFloat16 && candidates.Length > k && candidates.Length >= ShortlistFrom)
+            candidates = Shortlist(user, state, candidates, k);
         float[] p = ArrayPool<float>.Shared.Rent(candidates.Length);
         try
         {
@@ -185,6 +192,35 @@ public sealed partial class AlpineModel : IDisposable
             return [.. TopK.Best(p.AsSpan(0, candidates.Length), k).Select(i => new Ranked(candidates[i], p[i]))];
         }
         finally { ArrayPool<float>.Shared.Return(p); }
+    }
+
+    /// <summary>Candidates from which a bfloat16 cache ranks first (<see cref="Shortlist"/>); fewer are scored from float parts at once.</summary>
+    internal const int ShortlistFrom = 2048;
+
+    /// <summary>
+    /// The candidates (in their order) that can be among the k best by the p <see cref="Score"/> gives, found from the
+    /// bfloat16 rows: each candidate's p lies in [low, high] (<see cref="CandidateScorer.Bounds"/>); with T the k-th
+    /// largest low, a candidate whose high lies more than four ulps below T is beaten, strictly, by k others, whatever
+    /// their ties. Rescoring the rest from float parts then gives the k best exactly as the float cache does.
+    /// </summary>
+    private int[] Shortlist(int user, UserState state, int[] candidates, int k)
+    {
+        int n = candidates.Length;
+        float[] low = ArrayPool<float>.Shared.Rent(n), high = ArrayPool<float>.Shared.Rent(n);
+        try
+        {
+            _candidates.Bounds(user, state, candidates, n, low, high);
+            var best = TopK.Best(low.AsSpan(0, n), k);
+            uint t = BitConverter.SingleToUInt32Bits(low[best[^1]]);   // p > 0: the bits order as the values do
+            var kept = new List<int>(4 * k);
+            for (int i = 0; i < n; i++)
+                if (BitConverter.SingleToUInt32Bits(high[i]) + 4 >= t) kept.Add(candidates[i]);
+            return [.. kept];
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(low); ArrayPool<float>.Shared.Return(high);
+        }
     }
 
     /// <summary>The <paramref name="k"/> users (of <paramref name="users"/>, null: all) most likely to click item <paramref name="item"/>, best first.</summary>
@@ -273,6 +309,17 @@ public sealed partial class AlpineModel : IDisposable
 
     /// <summary>The user's current snapshot (tests compare states).</summary>
     internal UserState StateOf(int user) => State(user);
+
+    /// <summary>Bounds of each item's p from a bfloat16 cache's rows (<see cref="CandidateScorer.Bounds"/>; tests).</summary>
+    internal (float[] Low, float[] High) BoundsOf(int user, int[] items)
+    {
+        var (low, high) = (new float[items.Length], new float[items.Length]);
+        _candidates.Bounds(user, State(user), items, items.Length, low, high);
+        return (low, high);
+    }
+
+    /// <summary>The candidates a bfloat16 cache's recommend rescores from float parts (tests).</summary>
+    internal int[] ShortlistOf(int user, int[] candidates, int k) => Shortlist(user, State(user), candidates, k);
 
     /// <summary>An encoder of the model's click or not-click branch (tests re-encode from scratch with it).</summary>
     internal StateEncoder EncoderOf(bool clicks) => clicks ? _click : _notClick!;

@@ -17,8 +17,9 @@ namespace Alpine.Serving;
 /// (M &gt; H and n ≥ H·M / (M − H)), f = Hwᵀ α and W1_f f are computed per candidate instead.
 /// Every head's x part comes from <see cref="ItemCache"/>. Per block of candidates the scores (transposed: the
 /// candidates are the long side), the pooling and the head layers are GEMMs (<see cref="Gemm"/>), the softmax and
-/// the ReLU whole-block vector operations; blocks run in parallel. With a float item cache, equal to <see cref="Scorer"/> to float
-/// rounding (sum orders differ). Stateless between calls: concurrent calls are safe.
+/// the ReLU whole-block vector operations; blocks run in parallel. Equal to <see cref="Scorer"/> to float rounding (sum
+/// orders differ), whatever the item cache's precision: a bfloat16 row only bounds (<see cref="Bounds"/>). Stateless
+/// between calls: concurrent calls are safe.
 /// </summary>
 internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, float[] parameters, HeadParts heads, ItemCache items)
 {
@@ -32,14 +33,31 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// <summary>One branch's per-call factors: A = Hw W_a (n, D) and either P = Hw W1_fᵀ (n, M) or, where that costs more (<see cref="Pools"/>), Hw itself.</summary>
     private readonly record struct Branch(int Head, int Rows, float[] A, float[] Pool, bool Pooled);
 
-    /// <summary>p(click) of items <paramref name="ids"/>[i], i &lt; <paramref name="count"/>, for the user in <paramref name="state"/>, into p[i].</summary>
-    public void Probabilities(int user, UserState state, int[] ids, int count, float[] p)
+    /// <summary>
+    /// p(click) of items <paramref name="ids"/>[i], i &lt; <paramref name="count"/>, for the user in <paramref name="state"/>,
+    /// into p[i], from float parts (a bfloat16 cache's items computed per call).
+    /// </summary>
+    public void Probabilities(int user, UserState state, int[] ids, int count, float[] p) => Run(user, state, ids, count, p, null);
+
+    /// <summary>
+    /// With a bfloat16 cache: for each item, bounds of the p that <see cref="Probabilities"/> gives it, from its
+    /// bfloat16 row: p[i] ≤ that p ≤ <paramref name="high"/>[i], each side to within the few ulps by which the
+    /// vector sigmoid may fail to be monotone. The two logits (the same z, the bfloat16 and the float row) differ by
+    /// at most the item's <see cref="ItemCache.Slack"/> plus <see cref="HeadParts.RoundingShare"/> of what W1_f f and
+    /// the bias add to their magnitude, bounded per call: each W1_f f is W1_f Hwᵀ α with α a convex combination, so
+    /// |(W1_f f)_j| ≤ max_r |P_rj| (or Σ_h |W1_f,jh| max_r |Hw_rh|). Items past the cache are scored from float
+    /// parts: both bounds are their p.
+    /// </summary>
+    public void Bounds(int user, UserState state, int[] ids, int count, float[] p, float[] high) => Run(user, state, ids, count, p, high);
+
+    private void Run(int user, UserState state, int[] ids, int count, float[] p, float[]? high)
     {
         var branches = layout.Branches.Select(t => Factor(t, t.Clicks ? state.Click : state.NotClick!)).ToArray();
         int maxRows = Math.Max(1, branches.Length == 0 ? 1 : branches.Max(b => b.Rows));
         var branchHeads = new bool[heads.Heads];
         foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
+        float callSlack = high is null ? 0f : CallSlack(branches, branchHeads, userPart);
         // Every branch's A = Hw W_a, one above the other: the scores of all branches are one product.
         float[] scoresA = [.. branches.SelectMany(b => b.A)];
         // One worker a core, each taking the next block from a shared counter: a worker claims its next block before
@@ -48,7 +66,7 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         int blocks = (count + Block - 1) / Block;
         var counter = new StrongBox<int>(-1);
         Parallel.For(0, Math.Min(blocks, Environment.ProcessorCount), ThreadLimit.Options,
-            _ => Blocks(counter, blocks, ids, count, p, branches, scoresA, maxRows, branchHeads, userPart));
+            _ => Blocks(counter, blocks, ids, count, p, high, callSlack, branches, scoresA, maxRows, branchHeads, userPart));
     }
 
     /// <summary>
@@ -56,34 +74,36 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// their micro-kernel issues the prefetches of the worker's next block's cached rows and features
     /// (<see cref="Gemm.PrefetchStream"/>), so that the memory reads of the one overlap the FMAs of the other.
     /// </summary>
-    private unsafe void Blocks(StrongBox<int> counter, int blocks, int[] ids, int count, float[] p, Branch[] branches, float[] scoresA, int maxRows,
-        bool[] branchHeads, float[] userPart)
+    private unsafe void Blocks(StrongBox<int> counter, int blocks, int[] ids, int count, float[] p, float[]? high, float callSlack, Branch[] branches,
+        float[] scoresA, int maxRows, bool[] branchHeads, float[] userPart)
     {
         int allRows = scoresA.Length / heads.D;
         int block = Interlocked.Increment(ref counter.Value);
         if (block >= blocks) return;
         int d = heads.D, h = heads.H, m = heads.M, km = heads.ItemWidth;
-        bool bf16 = items.Precision == ItemCachePrecision.BFloat16;
+        // A bfloat16 row is read only for bounds; probabilities come from float parts.
+        bool bf16 = items.Precision == ItemCachePrecision.BFloat16 && high is not null;
+        bool readRows = bf16 || items.Precision == ItemCachePrecision.Float;
         var pool = ArrayPool<float>.Shared;
         float[] x = pool.Rent(Block * d), xT = pool.Rent(d * Block), parts = pool.Rent(Block * km), z = pool.Rent(Block * km);
         float[] sT = pool.Rent(Math.Max(1, allRows) * Block), f = pool.Rent(Block * h), tail = pool.Rent(maxRows * Vector512<float>.Count);
-        float[] logits = pool.Rent(Block);
+        float[] logits = pool.Rent(Block), upper = pool.Rent(Block);
         nint[] lines = ArrayPool<nint>.Shared.Rent(items.LineRoom(Block));
         try
         {
             fixed (nint* line = lines)
             {
                 ReadOnlySpan<int> Ids(int block) => ids.AsSpan(block * Block, Math.Min(Block, count - block * Block));
-                var stream = Stream(line, Ids(block), lines);
+                var stream = Stream(line, Ids(block), lines, readRows);
                 stream.Drain();
                 for (int next; block < blocks; block = next)
                 {
                     next = Interlocked.Increment(ref counter.Value);
-                    if (next < blocks) stream = Stream(line, Ids(next), lines);
+                    if (next < blocks) stream = Stream(line, Ids(next), lines, readRows);
                     int i0 = block * Block;
                     var blockIds = Ids(block);
                     int b = blockIds.Length;
-                    items.GatherTransposed(blockIds, xT, parts, x);
+                    items.GatherTransposed(blockIds, xT, parts, x, exact: !bf16);
                     // Scores transposed, (Σn, b): one GEMM for every branch, whose long side is the candidates.
                     if (allRows > 0) Multiply(sT, b, scoresA, d, false, xT, b, allRows, b, d, &stream);
                     int first = 0;
@@ -103,20 +123,24 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                             Multiply(z.AsSpan(col), km, f, h, false, heads.OtherT(br.Head), m, b, m, h, &stream);
                         }
                     }
-                    // The item parts are read where they lie in the cache (computed into parts only past it).
+                    // The item parts are read where they lie in the cache (computed into parts where there is no row to read).
                     for (int i = 0; i < b; i++)
                     {
                         var zi = z.AsSpan(i * km, km);
-                        float logit;
-                        if (bf16 && items.RowBFloat16(blockIds[i]) is { IsEmpty: false } bits) logit = heads.LogitBFloat16(bits, zi, branchHeads, userPart);
-                        else
+                        if (bf16 && items.RowBFloat16(blockIds[i]) is { IsEmpty: false } bits)
                         {
-                            var row = items.Row(blockIds[i]);
-                            logit = heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, zi, branchHeads, userPart);
+                            float logit = heads.LogitBFloat16(bits, zi, branchHeads, userPart);
+                            // The bound, widened by more than the rounding of the sum and differences below.
+                            float bound = (items.Slack(blockIds[i]) + callSlack) * (1 + 1f / (1 << 20)) + MathF.Abs(logit) / (1 << 22);
+                            logits[i] = logit - bound;
+                            upper[i] = logit + bound;
+                            continue;
                         }
-                        logits[i] = logit;
+                        var row = items.Row(blockIds[i]);
+                        logits[i] = upper[i] = heads.Logit(row.IsEmpty ? parts.AsSpan(i * km, km) : row, zi, branchHeads, userPart);
                     }
                     Sigmoids(logits.AsSpan(0, b), p.AsSpan(i0, b));
+                    if (high is not null) Sigmoids(upper.AsSpan(0, b), high.AsSpan(i0, b));
                     stream.Drain();
                 }
             }
@@ -124,18 +148,19 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         finally
         {
             pool.Return(x); pool.Return(xT); pool.Return(parts); pool.Return(z); pool.Return(sT);
-            pool.Return(f); pool.Return(tail); pool.Return(logits); ArrayPool<nint>.Shared.Return(lines);
+            pool.Return(f); pool.Return(tail); pool.Return(logits); pool.Return(upper); ArrayPool<nint>.Shared.Return(lines);
         }
     }
 
     /// <summary>
-    /// The cache lines of <paramref name="blockIds"/> as a stream over <paramref name="lines"/> (pinned at
-    /// <paramref name="start"/>); where the GEMMs do not read a stream (<see cref="Gemm.StreamsPrefetches"/>) its
+    /// The cache lines of <paramref name="blockIds"/> (their features, and with <paramref name="rows"/> their cached
+    /// rows) as a stream over <paramref name="lines"/> (pinned at <paramref name="start"/>); where the GEMMs do not read a stream (<see cref="Gemm.StreamsPrefetches"/>) its
     /// prefetches go out at once, still a block ahead.
     /// </summary>
-    private unsafe Gemm.PrefetchStream Stream(nint* start, ReadOnlySpan<int> blockIds, nint[] lines)
+    private unsafe Gemm.PrefetchStream Stream(nint* start, ReadOnlySpan<int> blockIds, nint[] lines, bool rows)
     {
-        var stream = new Gemm.PrefetchStream { Next = start, End = start + (Sse.IsSupported ? items.Lines(blockIds, lines) : 0) };
+        int n = !Sse.IsSupported ? 0 : items.Lines(blockIds, lines, rows);
+        var stream = new Gemm.PrefetchStream { Next = start, End = start + n };
         if (!Gemm.StreamsPrefetches) stream.Drain();
         return stream;
     }
@@ -164,6 +189,40 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var pool = new float[n * m];
         Gemm.Multiply<float>(pool, m, hw, h, false, heads.OtherT(t.Head), m, false, n, m, h, accumulate: false);
         return new Branch(t.Head, n, a, pool, Pooled: true);
+    }
+
+    /// <summary>
+    /// <see cref="HeadParts.RoundingShare"/> of Σ_k Σ_j |α w2_kj| max |z_kj| + |Σ α b2| over this call's heads, z
+    /// being W1_f f (bounded per branch, <see cref="Bounds"/>), the user head's U part, or 0 for an empty window.
+    /// </summary>
+    private float CallSlack(Branch[] branches, bool[] branchHeads, float[] userPart)
+    {
+        int m = heads.M, h = heads.H;
+        ReadOnlySpan<float> w2 = heads.W2Alpha;
+        double sum = heads.OutputBiasMagnitude;
+        var zMax = new double[m];
+        foreach (var br in branches)
+        {
+            if (br.Rows == 0) continue;
+            Array.Clear(zMax);
+            if (br.Pooled)
+                for (int r = 0; r < br.Rows; r++)
+                    for (int j = 0; j < m; j++) zMax[j] = Math.Max(zMax[j], Math.Abs(br.Pool[r * m + j]));
+            else
+            {
+                var hMax = new double[h];
+                for (int r = 0; r < br.Rows; r++)
+                    for (int e = 0; e < h; e++) hMax[e] = Math.Max(hMax[e], Math.Abs(br.Pool[r * h + e]));
+                ReadOnlySpan<float> w1T = heads.OtherT(br.Head);
+                for (int e = 0; e < h; e++)
+                    for (int j = 0; j < m; j++) zMax[j] += Math.Abs(w1T[e * m + j]) * hMax[e];
+            }
+            for (int j = 0; j < m; j++) sum += Math.Abs(w2[br.Head * m + j]) * zMax[j];
+        }
+        if (heads.HasUserHead)
+            for (int j = 0; j < m; j++) sum += Math.Abs(w2[(heads.Heads - 1) * m + j]) * Math.Abs(userPart[j]);
+        float slack = (float)(heads.RoundingShare * sum * (1 + 1e-6));
+        return float.IsFinite(slack) ? slack : float.PositiveInfinity;
     }
 
     /// <summary>

@@ -104,6 +104,20 @@ internal sealed class HeadParts
     public float LogitBFloat16(ReadOnlySpan<ushort> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart) =>
         Logit<BFloat16Row, ushort>(itemParts, branchZ, branchHeads, userPart);
 
+    /// <summary>(K·M) α_k w2_k of every head.</summary>
+    public ReadOnlySpan<float> W2Alpha => _w2Alpha;
+
+    /// <summary>
+    /// A computed <see cref="Logit"/> lies within γ·S of its exact value, S = Σ |α w2| ReLU(z) over its terms plus
+    /// |Σ α b2|, γ = (K·M + 64)·2⁻²⁴ (each FMA chain and the lane sums are shorter than K·M + 64 roundings). Two such
+    /// logits of the same z and item rows within the slack of each other then differ by at most the slack plus
+    /// this share, 4γ, of their magnitudes (S ≤ Σ |α w2| (|part| + |W1_f f|) + |Σ α b2|).
+    /// </summary>
+    public double RoundingShare => 4.0 * (ItemWidth + 64) * Math.Pow(2, -24);
+
+    /// <summary>|Σ_k α_k b2_k|: the output bias's share of a logit's magnitude.</summary>
+    public float OutputBiasMagnitude => MathF.Abs(_b2Alpha);
+
     private float Logit<TRow, TElem>(ReadOnlySpan<TElem> itemParts, ReadOnlySpan<float> branchZ, ReadOnlySpan<bool> branchHeads, ReadOnlySpan<float> userPart)
         where TRow : struct, IRow<TElem>
         where TElem : unmanaged

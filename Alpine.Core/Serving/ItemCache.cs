@@ -12,7 +12,9 @@ namespace Alpine.Serving;
 /// request, so a catalogue of millions costs the budget, not K·M floats an item. Items' x never change while
 /// serving (the visual features are fixed, the category embedding is a trained parameter), so the float cache is
 /// exact; <see cref="ItemCachePrecision.BFloat16"/> keeps each part rounded to bfloat16 (the top 16 bits of its
-/// float, round to nearest even), half the bytes a row, read back by a shift.
+/// float, round to nearest even), half the bytes a row, read back by a shift, and per item how far the rounding can
+/// move a logit (<see cref="Slack"/>): a bfloat16 row only ranks (<see cref="CandidateScorer.Bounds"/>), and what is
+/// returned is computed from float parts (<see cref="Parts"/>, <see cref="GatherTransposed"/> with <c>exact</c>).
 /// </summary>
 internal sealed class ItemCache
 {
@@ -21,6 +23,7 @@ internal sealed class ItemCache
     private readonly float[] _category;
     private readonly float[] _parts;
     private readonly ushort[] _bf16;
+    private readonly float[] _slack;
 
     public ItemCache(HeadParts heads, ItemTable items, float[] category, long budgetBytes, ItemCachePrecision precision = ItemCachePrecision.Float)
     {
@@ -33,6 +36,8 @@ internal sealed class ItemCache
         // Pinned: Lines hands out addresses into them.
         _parts = bf16 ? [] : GC.AllocateUninitializedArray<float>(Count * w, pinned: true);
         _bf16 = bf16 ? GC.AllocateUninitializedArray<ushort>(Count * w, pinned: true) : [];
+        _slack = bf16 ? new float[Count] : [];
+        ReadOnlySpan<float> w2 = heads.W2Alpha;
         const int Block = 4096;
         var x = new float[Block * heads.D];
         var rows = bf16 ? new float[Block * w] : [];
@@ -46,9 +51,34 @@ internal sealed class ItemCache
                 continue;
             }
             heads.ItemParts(rows.AsSpan(0, n * w), x.AsSpan(0, n * heads.D), parallel: true);
-            for (int j = 0; j < n * w; j++) _bf16[(long)i0 * w + j] = ToBFloat16(rows[j]);
+            for (int i = 0; i < n; i++)
+            {
+                // Σ_j |α w2_j| |part_j − bfloat16(part_j)| (ReLU moves by no more than its input: the two rows'
+                // logits before rounding differ by at most this) and the parts' share of the terms' magnitude,
+                // Σ_j |α w2_j| max(|part_j|, |bfloat16(part_j)|), in double.
+                double slack = 0, magnitude = 0;
+                for (int j = 0; j < w; j++)
+                {
+                    float part = rows[i * w + j];
+                    ushort half = ToBFloat16(part);
+                    _bf16[(long)(i0 + i) * w + j] = half;
+                    double weight = Math.Abs((double)w2[j]), rounded = FromBFloat16(half);
+                    slack += weight * Math.Abs(part - rounded);
+                    magnitude += weight * Math.Max(Math.Abs((double)part), Math.Abs(rounded));
+                }
+                float bound = (float)(slack * (1 + 1e-6) + heads.RoundingShare * (magnitude + slack));
+                _slack[i0 + i] = float.IsFinite(bound) ? MathF.BitIncrement(bound) : float.PositiveInfinity;
+            }
         }
     }
+
+    /// <summary>
+    /// Item <paramref name="item"/>'s share of how far a logit computed from its bfloat16 row can lie from the one
+    /// computed from its float row: the rounding of the parts, and the float rounding of both sums in proportion to
+    /// the parts' magnitude (<see cref="HeadParts.RoundingShare"/>); the call adds the share of W1_f f and the bias
+    /// (<see cref="CandidateScorer.Bounds"/>). 0 for an item with no bfloat16 row.
+    /// </summary>
+    public float Slack(int item) => item < _slack.Length ? _slack[item] : 0f;
 
     public ItemCachePrecision Precision { get; }
     /// <summary>Items 0..Count−1 are cached.</summary>
@@ -79,12 +109,12 @@ internal sealed class ItemCache
     private long RowBytes => (long)_heads.ItemWidth * (_parts.Length > 0 ? sizeof(float) : sizeof(ushort));
 
     /// <summary>
-    /// The addresses of the cache lines that scoring <paramref name="items"/> reads from memory (each cached row and
-    /// each item's visual features) into <paramref name="lines"/>, at least <see cref="LineRoom"/> long;
+    /// The addresses of the cache lines that scoring <paramref name="items"/> reads from memory (each cached row,
+    /// unless not <paramref name="rows"/>, and each item's visual features) into <paramref name="lines"/>, at least <see cref="LineRoom"/> long;
     /// returns how many, for a <see cref="Gemm.PrefetchStream"/>. The cache rows lie on the pinned heap; the
     /// features array could in principle move under a compacting GC, and a prefetch of a stale address only misses.
     /// </summary>
-    public unsafe int Lines(ReadOnlySpan<int> items, Span<nint> lines)
+    public unsafe int Lines(ReadOnlySpan<int> items, Span<nint> lines, bool rows = true)
     {
         if (lines.Length < LineRoom(items.Length))
             throw new ArgumentException($"lines holds {lines.Length} addresses, fewer than the {LineRoom(items.Length)} {items.Length} items need");
@@ -95,8 +125,9 @@ internal sealed class ItemCache
         fixed (nint* to = lines)
         {
             nint parts = _parts.Length > 0 ? (nint)floats : (nint)halves;
-            foreach (int item in items)
-                if (item < Count) n = Range(to, n, parts + (nint)(item * rowBytes), rowBytes);
+            if (rows)
+                foreach (int item in items)
+                    if (item < Count) n = Range(to, n, parts + (nint)(item * rowBytes), rowBytes);
             int visualBytes = _items.VisualDim * sizeof(float);
             fixed (float* visual = _items.Visual)
                 foreach (int item in items) n = Range(to, n, (nint)visual + (nint)((long)item * visualBytes), visualBytes);
@@ -133,18 +164,15 @@ internal sealed class ItemCache
     {
         int w = _heads.ItemWidth;
         Gather(items, x, parts);
+        if (Precision != ItemCachePrecision.Float) return;   // computed, every one: a bfloat16 row only ranks
         for (int i = 0; i < items.Length; i++)
-        {
-            if (items[i] >= Count) continue;
-            if (Precision == ItemCachePrecision.Float) { Row(items[i]).CopyTo(parts.Slice(i * w, w)); continue; }
-            var bits = RowBFloat16(items[i]);
-            for (int j = 0; j < w; j++) parts[i * w + j] = FromBFloat16(bits[j]);
-        }
+            if (items[i] < Count) Row(items[i]).CopyTo(parts.Slice(i * w, w));
     }
 
     /// <summary>
-    /// Every item's x into <paramref name="x"/> (n, D) and the parts of the items past the cache into their rows of
-    /// <paramref name="parts"/> (n, K·M); the rows of cached items are left as they are (read them with <see cref="Row"/>).
+    /// Every item's x into <paramref name="x"/> (n, D) and the float parts of the items without a cached float row
+    /// into their rows of <paramref name="parts"/> (n, K·M); the rows of cached items are left as they are (read
+    /// them with <see cref="Row"/>).
     /// </summary>
     public void Gather(ReadOnlySpan<int> items, Span<float> x, Span<float> parts)
     {
@@ -152,17 +180,22 @@ internal sealed class ItemCache
         for (int i = 0; i < items.Length; i++)
         {
             Embed(items[i], x.Slice(i * d, d));
-            if (items[i] >= Count) missing++;
+            if (!HasFloatRow(items[i])) missing++;
         }
         ComputeMissing(items, parts, x, missing);
     }
 
+    /// <summary>Whether <paramref name="item"/>'s float parts are cached (<see cref="Row"/>).</summary>
+    private bool HasFloatRow(int item) => item < Count && _parts.Length > 0;
+
     /// <summary>
-    /// Every item's x transposed into <paramref name="xT"/> (D, n), and, for the items past the cache, x into their
-    /// rows of <paramref name="x"/> (n, D) and their parts into their rows of <paramref name="parts"/> (n, K·M).
+    /// Every item's x transposed into <paramref name="xT"/> (D, n), and, for the items past the cache (with
+    /// <paramref name="exact"/>, every item without a cached float row), x into their rows of <paramref name="x"/>
+    /// (n, D) and their float parts into their rows of <paramref name="parts"/> (n, K·M).
     /// </summary>
-    public unsafe void GatherTransposed(ReadOnlySpan<int> items, Span<float> xT, Span<float> parts, Span<float> x)
+    public unsafe void GatherTransposed(ReadOnlySpan<int> items, Span<float> xT, Span<float> parts, Span<float> x, bool exact = false)
     {
+        int cached = exact && _parts.Length == 0 ? 0 : Count;   // items below it have the row the caller reads
         int d = _heads.D, n = items.Length, missing = 0;
         if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
         Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
@@ -183,7 +216,7 @@ internal sealed class ItemCache
                 }
             for (int i = 0; i < blocked; i++)
             {
-                if (items[i] < Count) continue;
+                if (items[i] < cached) continue;
                 new ReadOnlySpan<float>(visual + (long)items[i] * d, d).CopyTo(x.Slice(i * d, d));
                 missing++;
             }
@@ -197,18 +230,19 @@ internal sealed class ItemCache
                     row = xp;
                 }
                 for (int k = 0; k < d; k++) column[(long)k * n] = row[k];
-                if (items[i] < Count) continue;
+                if (items[i] < cached) continue;
                 new ReadOnlySpan<float>(row, d).CopyTo(x.Slice(i * d, d));
                 missing++;
             }
         }
-        ComputeMissing(items, parts, x, missing);
+        ComputeMissing(items, parts, x, missing, cached);
     }
 
     /// <summary>The parts of the <paramref name="missing"/> items past the cache from their rows of <paramref name="x"/>.</summary>
-    private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing)
+    private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing, int cached = -1)
     {
         int w = _heads.ItemWidth, d = _heads.D;
+        if (cached < 0) cached = _parts.Length > 0 ? Count : 0;
         if (missing == 0) return;
         if (missing == items.Length)
         {
@@ -216,6 +250,6 @@ internal sealed class ItemCache
             return;
         }
         for (int i = 0; i < items.Length; i++)
-            if (items[i] >= Count) _heads.ItemParts(parts.Slice(i * w, w), x.Slice(i * d, d), parallel: false);
+            if (items[i] >= cached) _heads.ItemParts(parts.Slice(i * w, w), x.Slice(i * d, d), parallel: false);
     }
 }

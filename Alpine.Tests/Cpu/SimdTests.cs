@@ -74,4 +74,31 @@ public class SimdTests
         Assert.That(Apply(Simd<float>.Tanh, Grid(10f, 1e30f, 16)), Is.All.EqualTo(1f));
         Assert.That(Apply(Simd<float>.Tanh, Grid(-10f, -1e30f, 16)), Is.All.EqualTo(-1f));
     }
+    /// <summary>
+    /// The bfloat16 cache's shortlist (<c>AlpineModel.Shortlist</c>) leaves out a candidate only when its p's upper
+    /// bound is more than four ulps below another's lower bound, which is sound if σ never falls by more than two
+    /// ulps as its argument grows: checked over every float in [−20, 20] one ulp step in 64 apart.
+    /// </summary>
+    [Test]
+    public void SigmoidNeverFallsByMoreThanTwoUlpsAsItsArgumentGrows()
+    {
+        var x = new List<float>();
+        for (float v = -20f; v <= 20f; v = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(v) + (v < 0 ? -64 : 64)))
+        {
+            x.Add(v);
+            if (v < 0 && v > -1e-30f) v = 0f;
+        }
+        while (x.Count % 16 != 0) x.Add(20f);
+        var y = Apply(Simd<float>.Sigmoid, [.. x]);
+        uint highest = 0;
+        int worst = 0;
+        for (int i = 0; i < y.Length; i++)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(y[i]);
+            if (highest > bits) worst = Math.Max(worst, (int)(highest - bits));
+            highest = Math.Max(highest, bits);
+        }
+        Assert.That(x.Count, Is.GreaterThan(1_000_000));
+        Assert.That(worst, Is.LessThanOrEqualTo(2), "ulps σ fell by, at most, between a smaller and a larger argument");
+    }
 }
