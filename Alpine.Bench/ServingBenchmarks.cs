@@ -56,12 +56,12 @@ public class ServingBenchmarks
             $"({_served.ItemCacheBytes / _served.CachedItems:N0} bytes per item, {_served.CachedItems:N0} items)");
     }
 
-    /// <summary>The cached states with the item cache in floats (<see cref="ItemCachePrecision.Float"/>; the default is bfloat16).</summary>
-    [GlobalSetup(Target = nameof(RecommendTop100Of100kCachedFloat))]
-    public void SetupFloat()
+    /// <summary>The cached states with the item cache in bfloat16 (<see cref="ItemCachePrecision.BFloat16"/>).</summary>
+    [GlobalSetup(Target = nameof(RecommendTop100Of100kCachedBFloat16))]
+    public void SetupBFloat16()
     {
         var (config, p) = Build();
-        _served = AlpineModel.Create(_data, config, p, precision: ItemCachePrecision.Float);
+        _served = AlpineModel.Create(_data, config, p, precision: ItemCachePrecision.BFloat16);
     }
 
     /// <summary>The cached states without the item cache: every candidate's head x parts computed per call.</summary>
@@ -145,7 +145,7 @@ public class ServingBenchmarks
     public int RecommendTop100Of100kCached() => _served!.Recommend(3, _candidates, 100).Length;
 
     [Benchmark]
-    public int RecommendTop100Of100kCachedFloat() => _served!.Recommend(3, _candidates, 100).Length;
+    public int RecommendTop100Of100kCachedBFloat16() => _served!.Recommend(3, _candidates, 100).Length;
 
     [Benchmark]
     public int RecommendTop100Of100kNoItemCache() => _served!.Recommend(3, _candidates, 100).Length;

@@ -28,8 +28,8 @@ public sealed class ServeCommand : ICommand
         (int)(ServingOptions.DefaultItemCacheBytes >> 20), min: 0, max: 1 << 20);
 
     private readonly Choice<ItemCachePrecision> _itemCachePrecision = Opt.Choice("item-cache-precision",
-        "bf16: half the bytes an item (twice the items per MiB, less memory a recommend reads); float: 4 bytes a share. The same answers either way",
-        ItemCachePrecision.BFloat16, ("float", ItemCachePrecision.Float), ("bf16", ItemCachePrecision.BFloat16));
+        "float: 4 bytes a share; bf16: half the bytes an item (twice the items per MiB), recommend ranking with them and rescoring its shortlist in float. The same answers either way",
+        ItemCachePrecision.Float, ("float", ItemCachePrecision.Float), ("bf16", ItemCachePrecision.BFloat16));
 
     public Command Definition => new("serve", "serve a trained model over HTTP: score, recommend, route new items, observe impressions") { _data, _model, _urls, _serving, _sync, _itemCacheMb, _itemCachePrecision };
 

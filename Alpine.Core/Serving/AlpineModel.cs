@@ -29,8 +29,8 @@ public sealed record ServingOptions
     /// it are computed per request.</summary>
     public long ItemCacheBytes { get; init; } = DefaultItemCacheBytes;
 
-    /// <summary>How the item cache keeps each part: bfloat16 (the default), half the bytes, or floats; answers are the same.</summary>
-    public ItemCachePrecision ItemCachePrecision { get; init; } = ItemCachePrecision.BFloat16;
+    /// <summary>How the item cache keeps each part: floats (the default) or bfloat16, half the bytes; answers are the same.</summary>
+    public ItemCachePrecision ItemCachePrecision { get; init; } = ItemCachePrecision.Float;
 
     /// <summary>256 MiB: 174,762 items at the default shape (1.5 KB each), twice as many in bfloat16.</summary>
     public const long DefaultItemCacheBytes = 256L << 20;
@@ -42,10 +42,10 @@ public sealed record ServingOptions
 /// </summary>
 public enum ItemCachePrecision
 {
-    /// <summary>Floats (1.5 KB an item at the default shape): score, recommend and route read them as they are.</summary>
+    /// <summary>Floats (1.5 KB an item at the default shape), the default: score, recommend and route read them as they are.</summary>
     Float,
     /// <summary>
-    /// bfloat16 (rounded to nearest even), the default: half the bytes a row, so twice the items per budget and half
+    /// bfloat16 (rounded to nearest even): half the bytes a row, so twice the items per budget and half
     /// the memory a recommend streams. Recommend ranks with these rows, whose logits lie within a bound of the float
     /// rows' (the rounding, at most 2⁻⁸ of each part, and both sums' float rounding), and rescores from float parts
     /// the few candidates that bound cannot rule out; score and route compute their items' float parts per call.
@@ -153,7 +153,7 @@ public sealed partial class AlpineModel : IDisposable
     /// </summary>
     public static AlpineModel Create(PreparedData data, ModelConfig config, float[] parameters,
         IFeatureRows? rawFeatures = null, string? servingDir = null, int threads = 0, long itemCacheBytes = ServingOptions.DefaultItemCacheBytes,
-        JournalSync sync = JournalSync.Disk, ItemCachePrecision precision = ItemCachePrecision.BFloat16)
+        JournalSync sync = JournalSync.Disk, ItemCachePrecision precision = ItemCachePrecision.Float)
     {
         var projection = rawFeatures is null ? null : new FeatureProjection(data, () => (rawFeatures, null), "the raw features");
         var served = new AlpineModel(data, config, (float[])parameters.Clone(), projection, threads, itemCacheBytes, precision);
@@ -197,11 +197,15 @@ public sealed partial class AlpineModel : IDisposable
     /// <summary>Candidates from which a bfloat16 cache ranks first (<see cref="Shortlist"/>); fewer are scored from float parts at once.</summary>
     internal const int ShortlistFrom = 2048;
 
+    /// <summary>Ulps of p between a candidate's upper bound and the k-th lower bound below which it is ruled out.</summary>
+    internal const int Margin = 16;
+
     /// <summary>
     /// The candidates (in their order) that can be among the k best by the p <see cref="Score"/> gives, found from the
-    /// bfloat16 rows: each candidate's p lies in [low, high] (<see cref="CandidateScorer.Bounds"/>); with T the k-th
-    /// largest low, a candidate whose high lies more than four ulps below T is beaten, strictly, by k others, whatever
-    /// their ties. Rescoring the rest from float parts then gives the k best exactly as the float cache does.
+    /// bfloat16 rows: each candidate's p lies in [low, high] (<see cref="CandidateScorer.Bounds"/>) up to σ's failures
+    /// to be monotone, which are at most <see cref="Margin"/> / 2 ulps (<c>SimdTests</c>); with T the k-th largest
+    /// low, a candidate whose high lies more than <see cref="Margin"/> ulps below T is beaten, strictly, by k others,
+    /// whatever their ties. Rescoring the rest from float parts then gives the k best exactly as the float cache does.
     /// </summary>
     private int[] Shortlist(int user, UserState state, int[] candidates, int k)
     {
@@ -212,9 +216,9 @@ public sealed partial class AlpineModel : IDisposable
             _candidates.Bounds(user, state, candidates, n, low, high);
             var best = TopK.Best(low.AsSpan(0, n), k);
             uint t = BitConverter.SingleToUInt32Bits(low[best[^1]]);   // p > 0: the bits order as the values do
-            var kept = new List<int>(4 * k);
+            var kept = new List<int>(Math.Min(n, 4 * k));
             for (int i = 0; i < n; i++)
-                if (BitConverter.SingleToUInt32Bits(high[i]) + 4 >= t) kept.Add(candidates[i]);
+                if (BitConverter.SingleToUInt32Bits(high[i]) + Margin >= t) kept.Add(candidates[i]);
             return [.. kept];
         }
         finally

@@ -132,8 +132,9 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
                             float logit = heads.LogitBFloat16(bits, zi, branchHeads, userPart);
                             // The bound, widened by more than the rounding of the sum and differences below.
                             float bound = (items.Slack(blockIds[i]) + callSlack) * (1 + 1f / (1 << 20)) + MathF.Abs(logit) / (1 << 22);
-                            logits[i] = logit - bound;
-                            upper[i] = logit + bound;
+                            bool finite = float.IsFinite(bound);   // else nothing is known: p in [0, 1]
+                            logits[i] = finite ? logit - bound : float.NegativeInfinity;
+                            upper[i] = finite ? logit + bound : float.PositiveInfinity;
                             continue;
                         }
                         var row = items.Row(blockIds[i]);

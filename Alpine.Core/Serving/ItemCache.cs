@@ -31,8 +31,7 @@ internal sealed class ItemCache
         Precision = precision;
         bool bf16 = precision == ItemCachePrecision.BFloat16;
         int w = heads.ItemWidth;
-        long perItem = (bf16 ? 2L : 4L) * w;
-        Count = (int)Math.Clamp(budgetBytes / perItem, 0, Math.Min(items.Count, Array.MaxLength / w));
+        Count = (int)Math.Clamp(budgetBytes / BytesPerItem(precision, w), 0, Math.Min(items.Count, Array.MaxLength / w));
         // Pinned: Lines hands out addresses into them.
         _parts = bf16 ? [] : GC.AllocateUninitializedArray<float>(Count * w, pinned: true);
         _bf16 = bf16 ? GC.AllocateUninitializedArray<ushort>(Count * w, pinned: true) : [];
@@ -83,7 +82,11 @@ internal sealed class ItemCache
     public ItemCachePrecision Precision { get; }
     /// <summary>Items 0..Count−1 are cached.</summary>
     public int Count { get; }
-    public long Bytes => 4L * _parts.Length + 2L * _bf16.Length;
+    public long Bytes => 4L * _parts.Length + 2L * _bf16.Length + 4L * _slack.Length;
+
+    /// <summary>Bytes an item takes in a cache of <paramref name="precision"/> with rows of <paramref name="width"/> parts (bfloat16: its bound too).</summary>
+    public static long BytesPerItem(ItemCachePrecision precision, int width) =>
+        precision == ItemCachePrecision.BFloat16 ? 2L * width + sizeof(float) : 4L * width;
 
     /// <summary>The bfloat16 nearest <paramref name="v"/> (ties to even), as its bits: a float's top 16 bits.</summary>
     public static ushort ToBFloat16(float v)
@@ -238,7 +241,7 @@ internal sealed class ItemCache
         ComputeMissing(items, parts, x, missing, cached);
     }
 
-    /// <summary>The parts of the <paramref name="missing"/> items past the cache from their rows of <paramref name="x"/>.</summary>
+    /// <summary>The parts of the <paramref name="missing"/> items at or past <paramref name="cached"/> (default: those without a cached float row) from their rows of <paramref name="x"/>.</summary>
     private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing, int cached = -1)
     {
         int w = _heads.ItemWidth, d = _heads.D;

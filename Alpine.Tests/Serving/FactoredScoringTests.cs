@@ -19,17 +19,20 @@ public class FactoredScoringTests
 
     private static IEnumerable<TestCaseData> Cases()
     {
-        foreach (long cache in new[] { long.MaxValue, 0L, 4L * 3 * 5 * 17 })   // all, none, the first 17 items
+        const ItemCachePrecision F = ItemCachePrecision.Float, B = ItemCachePrecision.BFloat16;
+        foreach (var (cache, precision) in new[] { (long.MaxValue, F), (0L, F), (4L * 3 * 5 * 17, F), (long.MaxValue, B), ((2L * 3 * 5 + 4) * 17, B) })
         {
-            yield return new TestCaseData(TinyData.Config(), cache).SetArgDisplayNames("alpine", cache.ToString());
-            yield return new TestCaseData(TinyData.Config(window: 4), cache).SetArgDisplayNames("W4", cache.ToString());
-            yield return new TestCaseData(TinyData.Config() with { MlpHidden = LongM }, cache).SetArgDisplayNames("M 12 > H 6", cache.ToString());
+            // All items cached, none, the first 17 (float or bfloat16).
+            string name = $"{cache} {precision}";
+            yield return new TestCaseData(TinyData.Config(), cache, precision).SetArgDisplayNames("alpine", name);
+            yield return new TestCaseData(TinyData.Config(window: 4), cache, precision).SetArgDisplayNames("W4", name);
+            yield return new TestCaseData(TinyData.Config() with { MlpHidden = LongM }, cache, precision).SetArgDisplayNames("M 12 > H 6", name);
         }
-        yield return new TestCaseData(TinyData.Config(Variant.UMG), long.MaxValue).SetArgDisplayNames("umg", "all");
-        yield return new TestCaseData(TinyData.Config(Variant.U) with { CStar = CStarReading.Carried, TopL = 1 }, long.MaxValue).SetArgDisplayNames("U", "all");
-        yield return new TestCaseData(TinyData.Config() with { Attention = AttentionKind.ScaledDot, Hidden = TinyData.FeatureDim }, 0L)
+        yield return new TestCaseData(TinyData.Config(Variant.UMG), long.MaxValue, F).SetArgDisplayNames("umg", "all");
+        yield return new TestCaseData(TinyData.Config(Variant.U) with { CStar = CStarReading.Carried, TopL = 1 }, long.MaxValue, F).SetArgDisplayNames("U", "all");
+        yield return new TestCaseData(TinyData.Config() with { Attention = AttentionKind.ScaledDot, Hidden = TinyData.FeatureDim }, 0L, F)
             .SetArgDisplayNames("scaled dot", "none");
-        yield return new TestCaseData(TinyData.Config() with { Hidden = 40 }, long.MaxValue).SetArgDisplayNames("H 40", "all");
+        yield return new TestCaseData(TinyData.Config() with { Hidden = 40 }, long.MaxValue, F).SetArgDisplayNames("H 40", "all");
     }
 
     /// <summary>M of the case whose longer windows (n ≥ H·M / (M − H) = 12 at H = 6) compute f first.</summary>
@@ -52,10 +55,11 @@ public class FactoredScoringTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void ScoreAndRouteEqualTheUnfactoredLayerWithinTheBound(ModelConfig config, long cacheBytes)
+    public void ScoreAndRouteEqualTheUnfactoredLayerWithinTheBound(ModelConfig config, long cacheBytes, ItemCachePrecision precision)
     {
         var (data, c, p) = ServedModels.Tiny(config: config);
-        using var served = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cacheBytes);
+        using var served = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cacheBytes, precision: precision);
+        if (cacheBytes != long.MaxValue) Assert.That(served.CachedItems, cacheBytes == 0 ? Is.Zero : Is.InRange(1, data.ItemCount - 1), "none, or a part");
         var rng = new Random(2);
         long clock = ServedModels.After(data);
         for (int i = 0; i < 30; i++) served.Observe(ServedModels.Next(served, rng.Next(data.UserCount), rng, ref clock));
@@ -89,7 +93,8 @@ public class FactoredScoringTests
         var data = TinyData.Prepare(TinyData.Log(4, 300, 20, items: 700), TinyData.Features(4, 700));
         var config = TinyData.Config(window: 8);
         var p = ParameterInit.Create(config, ModelLayout.Create(config, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 3);
-        using var served = AlpineModel.Create(data, config, p, threads: 0, itemCacheBytes: 4L * 3 * 5 * 500);
+        using var served = AlpineModel.Create(data, config, p, threads: 0, itemCacheBytes: 4L * 3 * 5 * 500, precision: ItemCachePrecision.Float);
+        Assert.That(served.CachedItems, Is.EqualTo(500));
         int[] items = [.. Enumerable.Range(0, data.ItemCount)];
         Assert.That(served.Score(7, items), Is.EqualTo(served.ScoreUnfactored(7, items)).Within(Bound));
         var routed = served.Route(650, null, data.UserCount).OrderBy(r => r.User).Select(r => r.Probability);
@@ -130,16 +135,18 @@ public class BFloat16ItemCacheTests
     }
 
     [TestCase(5, 0)]
-    [TestCase(5, 17)]    // the first 17 items in bfloat16, the rest computed per request in float
+    [TestCase(5, 17)]    // the first 17 items cached, the rest computed per request
     [TestCase(40, 0)]    // M = 40: sixteen parts a vector and a scalar tail
     public void ScoresRoutesAndRecommendsAreTheFloatCachesBitForBit(int mlpHidden, int cachedItems)
     {
         var (data, c, p) = ServedModels.Tiny(config: TinyData.Config() with { MlpHidden = mlpHidden });
-        long cacheBytes = cachedItems == 0 ? long.MaxValue : 2L * 3 * mlpHidden * cachedItems;
-        using var exact = AlpineModel.Create(data, c, p, threads: 1);
+        long cacheBytes = cachedItems == 0 ? long.MaxValue : (2L * 3 * mlpHidden + 4) * cachedItems;
+        using var exact = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cachedItems == 0 ? long.MaxValue : 4L * 3 * mlpHidden * cachedItems,
+            precision: ItemCachePrecision.Float);
         using var half = AlpineModel.Create(data, c, p, threads: 1, itemCacheBytes: cacheBytes, precision: ItemCachePrecision.BFloat16);
         Assert.That(half.CachedItems, Is.EqualTo(cachedItems == 0 ? data.ItemCount : cachedItems));
-        Assert.That(half.ItemCacheBytes, Is.EqualTo(2L * 3 * mlpHidden * half.CachedItems), "two bytes a part");
+        Assert.That(exact.CachedItems, Is.EqualTo(half.CachedItems));
+        Assert.That(half.ItemCacheBytes, Is.EqualTo((2L * 3 * mlpHidden + 4) * half.CachedItems), "two bytes a part and four of bound an item");
         int[] items = [.. Enumerable.Range(0, data.ItemCount)];
         for (int u = 0; u < data.UserCount; u++)
         {
@@ -164,7 +171,7 @@ public class BFloat16ItemCacheTests
         var data = TinyData.Prepare(TinyData.Log(4, 40, 30, items: Items), features);
         var config = TinyData.Config() with { MlpHidden = 12 };
         var p = ParameterInit.Create(config, ModelLayout.Create(config, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 3);
-        using var exact = AlpineModel.Create(data, config, p);
+        using var exact = AlpineModel.Create(data, config, p, precision: ItemCachePrecision.Float);
         using var half = AlpineModel.Create(data, config, p, precision: ItemCachePrecision.BFloat16);
         int[] all = [.. Enumerable.Range(0, Items)], reversed = [.. all.Reverse()];
         long kept = 0, seen = 0;
@@ -183,7 +190,6 @@ public class BFloat16ItemCacheTests
                 }
         }
         Assert.That(exact.Recommend(0, all, 400).Select(r => r.Probability).Distinct().Count(), Is.LessThan(400), "the copied features tie");
-        TestContext.Out.WriteLine($"kept {(double)kept / seen:P2}");
         Assert.That((double)kept / seen, Is.LessThan(0.25), "the bfloat16 rows rule out most candidates");
     }
 }

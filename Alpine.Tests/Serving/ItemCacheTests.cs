@@ -106,7 +106,7 @@ public class ItemCacheTests
         var layout = ModelLayout.ForBackend(c, data.Items, data.UserCount, p);
         float[] category = layout.Category is { } cat ? cat.Of(p).ToArray() : [];
         var heads = new HeadParts(c, layout, p, threads: 1);
-        long perItem = (precision == ItemCachePrecision.Float ? 4L : 2L) * heads.ItemWidth;
+        long perItem = ItemCache.BytesPerItem(precision, heads.ItemWidth);
         return (new ItemCache(heads, data.Items, category, cachedItems == 0 ? long.MaxValue : cachedItems * perItem, precision), heads);
     }
 }

@@ -129,8 +129,8 @@ public class ServeProcessTests
             .Select(e => e.GetProperty("item").GetInt32()).ToArray()).ToArray();
         Assert.That(ids[1], Is.EqualTo(ids[0]), "the same top 5 with and without the cache");
 
-        // The default, --item-cache-precision bf16: the same items cached in half the bytes, the same answer.
-        var (pb, addressB, outputB) = Start(Path.Combine(_dir, "cache-bf16"), "disk", "--item-cache-mb", "256");
+        // --item-cache-precision bf16: the same items cached in half the bytes, the same answer.
+        var (pb, addressB, outputB) = Start(Path.Combine(_dir, "cache-bf16"), "disk", "--item-cache-mb", "256", "--item-cache-precision", "bf16");
         string half;
         using (var client = new HttpClient { BaseAddress = new Uri(addressB) })
         {
