@@ -31,7 +31,7 @@ internal sealed class RequestBody
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int got;
-        while ((got = await request.Body.ReadAsync(chunk, ct)) > 0)
+        while ((got = await Read(request, chunk, ct)) > 0)
         {
             if (buffer.Length + got > MaxBytes)
                 throw new BadRequestException(StatusCodes.Status413PayloadTooLarge, "body", $"the body is longer than {MaxBytes} bytes");
@@ -46,6 +46,20 @@ internal sealed class RequestBody
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
             throw new BadRequestException(StatusCodes.Status400BadRequest, "body", $"the body must be a JSON object, got {doc.RootElement.ValueKind}");
         return new RequestBody(doc.RootElement.Clone());
+    }
+
+    /// <summary>
+    /// The next bytes of the body; Kestrel's own refusals while it reads (a body past its limit with no length
+    /// announced, a malformed chunk) become refusals of the field "body", with their status.
+    /// </summary>
+    private static async Task<int> Read(HttpRequest request, byte[] chunk, CancellationToken ct)
+    {
+        try { return await request.Body.ReadAsync(chunk, ct); }
+        catch (BadHttpRequestException e)
+        {
+            throw new BadRequestException(e.StatusCode, "body", e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"the body is longer than {MaxBytes} bytes" : $"the body could not be read: {e.Message}");
+        }
     }
 
     public bool Has(string name) => _root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;

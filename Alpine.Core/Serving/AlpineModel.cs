@@ -248,7 +248,9 @@ public sealed partial class AlpineModel : IDisposable
         var x = new float[Config.ItemDim];
         if (_layout.Category is { } cat)
         {
-            if ((uint)category >= (uint)Data.CategoryCount)
+            if (category < 0)
+                throw new ServingInputException("category", $"this model reads an item's category: route a feature vector with its category (0..{Data.CategoryCount - 1})");
+            if (category >= Data.CategoryCount)
                 throw new ServingInputException("category", $"category {category} is not in the data set (ids are 0..{Data.CategoryCount - 1})", notFound: true);
             int dc = Config.CategoryDim;
             cat.Of(_p).Slice(category * dc, dc).CopyTo(x);

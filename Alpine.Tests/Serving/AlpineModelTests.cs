@@ -262,6 +262,41 @@ public class AlpineModelTests
         Assert.That(Fails(() => served.Observe(new Observation(n, 1, long.MaxValue, true))).NotFound, Is.True);
         Assert.That(Fails(() => served.Observe(new Observation(0, 1, long.MinValue, true))).Field, Is.EqualTo("timestamp"));
         Assert.That(served.ObservedCount, Is.Zero, "nothing refused was applied");
+
+        using var thacil = ServedModels.Create(thacil: true);
+        var x = new float[TinyData.FeatureDim];
+        Assert.That(Fails(() => thacil.Route(x, -1, null, 3)), Has.Property("Field").EqualTo("category").And.Property("NotFound").False,
+            "a thacil model needs the category: missing is a bad request");
+        Assert.That(Fails(() => thacil.Route(x, thacil.Data.CategoryCount, null, 3)), Has.Property("Field").EqualTo("category").And.Property("NotFound").True);
+        Assert.That(thacil.Route(x, 0, null, 3), Has.Length.EqualTo(3));
+    }
+
+    /// <summary>Observes of one user from several threads at once: serialised, none lost, the state as if applied one by one in the order they landed.</summary>
+    [Test]
+    public void ConcurrentObservesOfOneUserAreSerialisedAndNoneIsLost()
+    {
+        using var served = ServedModels.Create();
+        using var replay = ServedModels.Create();
+        int user = 3;
+        long t = ServedModels.After(served.Data);
+        static bool Click(int item) => item % 3 == 0;   // known from the item, so the order the items landed in says everything
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            var rng = new Random(w);
+            for (int i = 0; i < 50; i++)
+            {
+                int item = rng.Next(served.ItemCount);
+                served.Observe(new Observation(user, item, t, Click(item)));
+            }
+        })).ToArray();
+        Assert.That(Task.WaitAll(writers, TimeSpan.FromSeconds(60)), "the writers finish");
+        var landed = served.StateOf(user).Observed.Items.ToArray();
+        Assert.That(landed, Has.Length.EqualTo(200), "every observe applied");
+        Assert.That(served.ObservedCount, Is.EqualTo(200));
+        foreach (int item in landed) replay.Observe(new Observation(user, item, t, Click(item)));
+        int[] items = [.. Enumerable.Range(0, served.ItemCount)];
+        Assert.That(served.Score(user, items), Is.EqualTo(replay.Score(user, items)).AsCollection, "the state of applying them one by one");
+        Assert.That(served.StateOf(user).Click.Total, Is.EqualTo(replay.StateOf(user).Click.Total));
     }
 
     [Test]

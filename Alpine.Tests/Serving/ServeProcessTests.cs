@@ -37,6 +37,24 @@ public class ServeProcessTests
         var bad = await client.PostAsJsonAsync("/v1/recommend", new { user = 1, k = 0 });
         Assert.That((int)bad.StatusCode, Is.EqualTo(400));
         Assert.That(await bad.Content.ReadAsStringAsync(), Does.Contain("\"field\":\"k\""));
+        foreach (var (path, body) in new (string, object)[] { ("/v1/recommend", new { user = 1, k = 3 }), ("/v1/route", new { item = 4, k = 3 }),
+            ("/v1/observe", new { user = 1, item = 2, timestamp = long.MaxValue / 2, click = true }) })
+        {
+            var r = await client.PostAsJsonAsync(path, body);
+            Assert.That((int)r.StatusCode, Is.EqualTo(200), $"{path}: {await r.Content.ReadAsStringAsync()}");
+        }
+        Assert.That((await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/v1/info")).GetProperty("observed").GetInt64(), Is.EqualTo(1));
+        Assert.That(await client.GetStringAsync("/metrics"), Does.Contain("/v1/observe"));
+        Assert.That(await client.GetStringAsync("/openapi/v1.json"), Does.Contain("\"/v1/route\""));
+        // A body past Kestrel's limit with no length announced (chunked): Kestrel stops it while it is read, and the
+        // refusal is still a problem body naming the field.
+        var huge = new StreamContent(new MemoryStream(new byte[RequestBody.MaxBytes + 100_000]));
+        huge.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var chunked = new HttpRequestMessage(HttpMethod.Post, "/v1/score") { Content = huge };
+        chunked.Headers.TransferEncodingChunked = true;
+        var tooLarge = await client.SendAsync(chunked);
+        Assert.That((int)tooLarge.StatusCode, Is.EqualTo(413));
+        Assert.That(await tooLarge.Content.ReadAsStringAsync(), Does.Contain("\"field\":\"body\""));
         await app.StopAsync();
     }
 
