@@ -3,6 +3,7 @@ using Alpine.Inference;
 using Alpine.Model;
 using Alpine.Prep;
 using Alpine.Serving;
+using Alpine.Tests.Prep;
 using Alpine.Tests.Train;
 using Alpine.Train;
 
@@ -49,13 +50,20 @@ public class AlpineModelTests
         for (int i = 0; i < Candidates.Length; i++) Assert.That(got[i], Is.EqualTo(expected[Candidates[i]]).Within(2e-6f));
     }
 
-    [TestCase(300)]
-    [TestCase(4)]
-    public void ObservedStatesEqualReencodingTheExtendedSequencesBitForBit(int window)
+    [TestCase(300, 1, CStarReading.Neighbor)]
+    [TestCase(4, 1, CStarReading.Neighbor)]
+    [TestCase(4, 1, CStarReading.Carried)]
+    [TestCase(4, 2, CStarReading.Neighbor)]
+    [TestCase(300, 3, CStarReading.Carried)]
+    public void ObservedStatesEqualReencodingTheExtendedSequencesBitForBit(int window, int topL, CStarReading cStar)
     {
         // W = 4 is far below the tiny users' histories: the kept rows are compacted many times, and an observed
         // step's t* search covers only the W most recent positions (the prepared ones searched the whole sequence).
-        var (data, c, p) = ServedModels.Tiny(config: TinyData.Config(window: window) with { TopL = 1 });
+        // L > 1: an observed position's L nearest within the window, their states averaged (SPEC D4, D5).
+        var c = TinyData.Config(window: window) with { TopL = topL, CStar = cStar };
+        var data = PreparedData.FromLog(TinyData.Log(5, 6, 30), new ArrayFeatureRows(TinyData.Features(5), c.VisualDim), null,
+            new PrepareOptions { TopL = topL }, "tiny");
+        var p = ParameterInit.Create(c, ModelLayout.Create(c, data.UserCount, data.CategoryCount), data.Items, data.LikesFollows, 7);
         using var served = AlpineModel.Create(data, c, p, threads: 1);
         var rng = new Random(3);
         long clock = ServedModels.After(data);
