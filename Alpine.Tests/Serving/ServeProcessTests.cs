@@ -164,6 +164,22 @@ public class ServeProcessTests
         Assert.That(outputB.ToString(), Does.Not.Contain("(0 in the item cache"));
     }
 
+    /// <summary>A model loaded from its folders routes a raw feature vector (projected as prepared, read from the data's items.npy) as its item.</summary>
+    [Test]
+    public void ALoadedModelRoutesARawFeatureVectorAsItsItem()
+    {
+        using var served = AlpineModel.Load(_data, _run, new ServingOptions { Journaled = false });
+        using var npy = Alpine.Data.DataFolder.Open(_data).OpenFeatures();
+        Assert.That(served.RawFeatureDim, Is.EqualTo(npy.Cols));
+        var raw = new float[npy.Cols];
+        npy.ReadRows(4, raw);
+        var byItem = served.Route(4, null, served.UserCount);
+        var byVector = served.Route(raw, -1, null, served.UserCount);
+        Assert.That(byVector.Select(r => r.User), Is.EqualTo(byItem.Select(r => r.User)));
+        Assert.That(byVector.Select(r => r.Probability), Is.EqualTo(byItem.Select(r => r.Probability)).Within(1e-5f));
+        Assert.That(() => served.Route(new float[npy.Cols + 1], -1, null, 3), Throws.TypeOf<ServingInputException>().With.Property("Field").EqualTo("features"));
+    }
+
     [Test]
     public async Task SigtermStopsGracefullyAndTheJournalReopens()
     {
