@@ -180,15 +180,16 @@ public class ServeProcessTests
         Assert.That(() => served.Route(new float[npy.Cols + 1], -1, null, 3), Throws.TypeOf<ServingInputException>().With.Property("Field").EqualTo("features"));
     }
 
-    [Test]
-    public async Task SigtermStopsGracefullyAndTheJournalReopens()
+    [TestCase(Posix.SigTerm)]
+    [TestCase(Posix.SigInt)]   // Ctrl-C
+    public async Task ASignalStopsGracefullyAndTheJournalReopens(int signal)
     {
-        string serving = Path.Combine(_dir, "termed");
+        string serving = Path.Combine(_dir, $"signalled-{signal}");
         var (p, address, output) = Start(serving);
         using (var client = new HttpClient { BaseAddress = new Uri(address) })
             for (int i = 0; i < 3; i++)
                 Assert.That((int)(await client.PostAsJsonAsync("/v1/observe", new { user = 1, item = i, timestamp = long.MaxValue - 10 + i, click = true })).StatusCode, Is.EqualTo(200));
-        Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
+        Assert.That(Posix.Kill(p.Id, signal), Is.Zero);
         Assert.That(p.WaitForExit(30_000), Is.True, "stopped");
         p.WaitForExit();
         Assert.That(p.ExitCode, Is.Zero, output.ToString());
