@@ -57,7 +57,7 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
         var branchHeads = new bool[heads.Heads];
         foreach (var br in branches) branchHeads[br.Head] = br.Rows > 0;   // an empty window: f = 0, the head sees its x part alone
         var userPart = heads.HasUserHead ? heads.UserPart(user).ToArray() : [];
-        float callSlack = high is null ? 0f : CallSlack(branches, branchHeads, userPart);
+        float callSlack = high is null ? 0f : CallSlack(branches, userPart);
         // Every branch's A = Hw W_a, one above the other: the scores of all branches are one product.
         float[] scoresA = [.. branches.SelectMany(b => b.A)];
         // One worker a core, each taking the next block from a shared counter: a worker claims its next block before
@@ -196,7 +196,7 @@ internal sealed class CandidateScorer(ModelConfig config, ModelLayout layout, fl
     /// <see cref="HeadParts.RoundingShare"/> of Σ_k Σ_j |α w2_kj| max |z_kj| + |Σ α b2| over this call's heads, z
     /// being W1_f f (bounded per branch, <see cref="Bounds"/>), the user head's U part, or 0 for an empty window.
     /// </summary>
-    private float CallSlack(Branch[] branches, bool[] branchHeads, float[] userPart)
+    private float CallSlack(Branch[] branches, float[] userPart)
     {
         int m = heads.M, h = heads.H;
         ReadOnlySpan<float> w2 = heads.W2Alpha;

@@ -166,10 +166,9 @@ internal sealed class ItemCache
     public void Parts(ReadOnlySpan<int> items, Span<float> parts, Span<float> x)
     {
         int w = _heads.ItemWidth;
-        Gather(items, x, parts);
-        if (Precision != ItemCachePrecision.Float) return;   // computed, every one: a bfloat16 row only ranks
+        Gather(items, x, parts);   // computes the others: a bfloat16 row only ranks
         for (int i = 0; i < items.Length; i++)
-            if (items[i] < Count) Row(items[i]).CopyTo(parts.Slice(i * w, w));
+            if (items[i] < FloatRows) Row(items[i]).CopyTo(parts.Slice(i * w, w));
     }
 
     /// <summary>
@@ -183,13 +182,13 @@ internal sealed class ItemCache
         for (int i = 0; i < items.Length; i++)
         {
             Embed(items[i], x.Slice(i * d, d));
-            if (!HasFloatRow(items[i])) missing++;
+            if (items[i] >= FloatRows) missing++;
         }
-        ComputeMissing(items, parts, x, missing);
+        ComputeMissing(items, parts, x, missing, FloatRows);
     }
 
-    /// <summary>Whether <paramref name="item"/>'s float parts are cached (<see cref="Row"/>).</summary>
-    private bool HasFloatRow(int item) => item < Count && _parts.Length > 0;
+    /// <summary>Items 0..FloatRows−1 have cached float parts (<see cref="Row"/>): <see cref="Count"/> in a float cache, none in a bfloat16 one.</summary>
+    private int FloatRows => _parts.Length > 0 ? Count : 0;
 
     /// <summary>
     /// Every item's x transposed into <paramref name="xT"/> (D, n), and, for the items past the cache (with
@@ -198,7 +197,7 @@ internal sealed class ItemCache
     /// </summary>
     public unsafe void GatherTransposed(ReadOnlySpan<int> items, Span<float> xT, Span<float> parts, Span<float> x, bool exact = false)
     {
-        int cached = exact && _parts.Length == 0 ? 0 : Count;   // items below it have the row the caller reads
+        int cached = exact ? FloatRows : Count;   // items below it have the row the caller reads
         int d = _heads.D, n = items.Length, missing = 0;
         if (xT.Length < d * n) throw new ArgumentException($"xT holds {xT.Length} floats, fewer than D·n = {d * n}");
         Span<float> xi = d <= 1024 ? stackalloc float[d] : new float[d];
@@ -241,11 +240,10 @@ internal sealed class ItemCache
         ComputeMissing(items, parts, x, missing, cached);
     }
 
-    /// <summary>The parts of the <paramref name="missing"/> items at or past <paramref name="cached"/> (default: those without a cached float row) from their rows of <paramref name="x"/>.</summary>
-    private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing, int cached = -1)
+    /// <summary>The parts of the <paramref name="missing"/> items at or past <paramref name="cached"/> from their rows of <paramref name="x"/>.</summary>
+    private void ComputeMissing(ReadOnlySpan<int> items, Span<float> parts, Span<float> x, int missing, int cached)
     {
         int w = _heads.ItemWidth, d = _heads.D;
-        if (cached < 0) cached = _parts.Length > 0 ? Count : 0;
         if (missing == 0) return;
         if (missing == items.Length)
         {
