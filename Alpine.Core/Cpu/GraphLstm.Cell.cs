@@ -16,19 +16,22 @@ public sealed partial class GraphLstm<T>
         int hs = _hs, w = Simd<T>.Width, s0 = r * hs, hStar = r * _sx + hs + D;
         var scale = Vector512.Create(_plan.PredScale[r]);
         bool neighbor = CStar == CStarReading.Neighbor;
+        int topL = TopL;
+        int[] pred = _plan.Pred;
+        T[] hAll = _h, cAll = _c, xh = _xh, csAll = _cs, csPrevAll = _csPrev;
         for (int e = 0; e < hs; e += w)
         {
             Vector512<T> hSum = Vector512<T>.Zero, cSum = Vector512<T>.Zero;
-            for (int l = 0; l < TopL; l++)
+            for (int l = 0; l < topL; l++)
             {
-                int p = _plan.Pred[r * TopL + l];
+                int p = pred[r * topL + l];
                 if (p < 0) continue;
-                hSum += Simd<T>.Load(_h, p * hs + e);
-                if (neighbor) cSum += Simd<T>.Load(_c, p * hs + e);
+                hSum += Simd<T>.Load(hAll, p * hs + e);
+                if (neighbor) cSum += Simd<T>.Load(cAll, p * hs + e);
             }
-            Simd<T>.Store(hSum * scale, _xh, hStar + e);
-            var csPrev = neighbor ? cSum * scale : prev >= 0 ? Simd<T>.Load(_cs, prev * hs + e) : Vector512<T>.Zero;
-            Simd<T>.Store(csPrev, _csPrev, s0 + e);
+            Simd<T>.Store(hSum * scale, xh, hStar + e);
+            var csPrev = neighbor ? cSum * scale : prev >= 0 ? Simd<T>.Load(csAll, prev * hs + e) : Vector512<T>.Zero;
+            Simd<T>.Store(csPrev, csPrevAll, s0 + e);
         }
     }
 
@@ -42,57 +45,57 @@ public sealed partial class GraphLstm<T>
     {
         int hNext = next * _sx;
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = j * G * hs;
-        var g = _gates;
+        T[] g = _gates, rec = _rec, bias = _bPad, cc = _c, cs0 = _cs, csPrev = _csPrev, hh = _h, xh = _xh;   // locals: loaded once, not after every store
         // The input part: row r of the gates (the block's projection), or its item's row of the table.
         T[] input = g;
         int x0 = z0;
         if (_byItem) { input = _proj; x0 = _items.Slot[_plan.Source[r]] * G * hs; }
-        bool seqRec = prev >= 0;
+        bool seqRec = prev >= 0, useGraph = UseGraph;
         for (int e = 0; e < hs; e += w)
         {
             int z = z0 + e, s = s0 + e, k = k0 + e, q = e;   // q: the lane group's place in a gates row (for b)
             int xz = x0 + e;
-            var i = Simd<T>.Sigmoid(Pre(input, xz, k, q, seqRec));
-            var f = Simd<T>.Sigmoid(Pre(input, xz + hs, k + hs, q + hs, seqRec));
-            var o = Simd<T>.Sigmoid(Pre(input, xz + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
-            var u = Simd<T>.Tanh(Pre(input, xz + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
+            var i = Simd<T>.Sigmoid(Pre(input, bias, rec, xz, k, q, seqRec));
+            var f = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + hs, k + hs, q + hs, seqRec));
+            var o = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
+            var u = Simd<T>.Tanh(Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
-            if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(_c, p0 + e), c);
+            if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(cc, p0 + e), c);
             var tc = Simd<T>.Tanh(c);
             var h = o * tc;
-            Simd<T>.Store(c, _c, s);
-            if (UseGraph)
+            Simd<T>.Store(c, cc, s);
+            if (useGraph)
             {
                 z += 4 * hs; k += 4 * hs; q += 4 * hs; xz += 4 * hs;
-                var si = Simd<T>.Sigmoid(Pre(input, xz, k, q, true));
-                var sf = Simd<T>.Sigmoid(Pre(input, xz + hs, k + hs, q + hs, true));
-                var so = Simd<T>.Sigmoid(Pre(input, xz + 2 * hs, k + 2 * hs, q + 2 * hs, true));
-                var su = Simd<T>.Tanh(Pre(input, xz + 3 * hs, k + 3 * hs, q + 3 * hs, true));
+                var si = Simd<T>.Sigmoid(Pre(input, bias, rec, xz, k, q, true));
+                var sf = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + hs, k + hs, q + hs, true));
+                var so = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, true));
+                var su = Simd<T>.Tanh(Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, true));
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
-                var cs = Simd<T>.Fma(sf, Simd<T>.Load(_csPrev, s), si * su);
+                var cs = Simd<T>.Fma(sf, Simd<T>.Load(csPrev, s), si * su);
                 var tcs = Simd<T>.Tanh(cs);
                 h = Simd<T>.Fma(so, tcs, h);
-                Simd<T>.Store(cs, _cs, s);
+                Simd<T>.Store(cs, cs0, s);
             }
-            Simd<T>.Store(h, _h, s);
-            if (next >= 0) Simd<T>.Store(h, _xh, hNext + e);
+            Simd<T>.Store(h, hh, s);
+            if (next >= 0) Simd<T>.Store(h, xh, hNext + e);
         }
     }
 
     /// <summary>dgates[z..] = g, and the sequence's db row (at k in _dbSeq) += g while g is in a register.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreGrad(Vector512<T> g, int z, int k)
+    private static void StoreGrad(Vector512<T> g, T[] dgates, T[] dbSeq, int z, int k)
     {
-        Simd<T>.Store(g, _dgates, z);
-        Simd<T>.Store(Simd<T>.Load(_dbSeq, k) + g, _dbSeq, k);
+        Simd<T>.Store(g, dgates, z);
+        Simd<T>.Store(Simd<T>.Load(dbSeq, k) + g, dbSeq, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<T> Pre(T[] input, int z, int k, int q, bool withRec)
+    private static Vector512<T> Pre(T[] input, T[] bias, T[] rec, int z, int k, int q, bool withRec)
     {
-        var p = Simd<T>.Load(input, z) + Simd<T>.Load(_bPad, q);
-        return withRec ? p + Simd<T>.Load(_rec, k) : p;
+        var p = Simd<T>.Load(input, z) + Simd<T>.Load(bias, q);
+        return withRec ? p + Simd<T>.Load(rec, k) : p;
     }
 
     /// <summary>
@@ -106,15 +109,18 @@ public sealed partial class GraphLstm<T>
         int hs = _hs, w = Simd<T>.Width, s0 = r * hs;
         var scale = Vector512.Create(_plan.PredScale[r]);
         bool neighbor = CStar == CStarReading.Neighbor;
-        for (int l = 0; l < TopL; l++)
+        int topL = TopL;
+        int[] pred = _plan.Pred;
+        T[] dhStar = _dhStar, dhAll = _dh, dcs = _dcs, dcAll = _dc;
+        for (int l = 0; l < topL; l++)
         {
-            int p = _plan.Pred[r * TopL + l];
+            int p = pred[r * topL + l];
             if (p < 0) continue;
             for (int e = 0; e < hs; e += w)
             {
                 int d = p * hs + e;
-                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dhStar, at + e), scale, Simd<T>.Load(_dh, d)), _dh, d);
-                if (neighbor) Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(_dcs, s0 + e), scale, Simd<T>.Load(_dc, d)), _dc, d);
+                Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(dhStar, at + e), scale, Simd<T>.Load(dhAll, d)), dhAll, d);
+                if (neighbor) Simd<T>.Store(Simd<T>.Fma(Simd<T>.Load(dcs, s0 + e), scale, Simd<T>.Load(dcAll, d)), dcAll, d);
             }
         }
     }
@@ -131,35 +137,37 @@ public sealed partial class GraphLstm<T>
     {
         int hs = _hs, w = Simd<T>.Width, z0 = r * G * hs, s0 = r * hs, p0 = prev * hs, k0 = seq * G * hs;
         var a = _gates;   // activations
+        T[] dgates = _dgates, dbSeq = _dbSeq, dhAll = _dh, dhRec = _dhRec, cc = _c, dcAll = _dc, csAll = _cs, dcsAll = _dcs, csPrev = _csPrev;
+        bool useGraph = UseGraph;
         var one = Vector512<T>.One;
         for (int e = 0; e < hs; e += w)
         {
             int z = z0 + e, s = s0 + e, k = k0 + e;
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
-            var dh = next >= 0 ? Simd<T>.Load(_dh, s) + Simd<T>.Load(_dhRec, next * hs + e) : Simd<T>.Load(_dh, s);
+            var dh = next >= 0 ? Simd<T>.Load(dhAll, s) + Simd<T>.Load(dhRec, next * hs + e) : Simd<T>.Load(dhAll, s);
             // tanh(c_t) again rather than stored: the same bits as the forward's, and two fewer (N, Hs)
             // buffers through memory (the backward is memory-bound, the exp is not).
-            var tc = Simd<T>.Tanh(Simd<T>.Load(_c, s));
-            var dc = Simd<T>.Load(_dc, s) + dh * o * (one - tc * tc);
-            var cPrev = prev >= 0 ? Simd<T>.Load(_c, p0 + e) : Vector512<T>.Zero;
-            StoreGrad(dc * u * i * (one - i), z, k);
-            StoreGrad(dc * cPrev * f * (one - f), z + hs, k + hs);
-            StoreGrad(dh * tc * o * (one - o), z + 2 * hs, k + 2 * hs);
-            StoreGrad(dc * i * (one - u * u), z + 3 * hs, k + 3 * hs);
-            if (prev >= 0) Simd<T>.Store(Simd<T>.Fma(dc, f, Simd<T>.Load(_dc, p0 + e)), _dc, p0 + e);
-            if (!UseGraph) continue;
+            var tc = Simd<T>.Tanh(Simd<T>.Load(cc, s));
+            var dc = Simd<T>.Load(dcAll, s) + dh * o * (one - tc * tc);
+            var cPrev = prev >= 0 ? Simd<T>.Load(cc, p0 + e) : Vector512<T>.Zero;
+            StoreGrad(dc * u * i * (one - i), dgates, dbSeq, z, k);
+            StoreGrad(dc * cPrev * f * (one - f), dgates, dbSeq, z + hs, k + hs);
+            StoreGrad(dh * tc * o * (one - o), dgates, dbSeq, z + 2 * hs, k + 2 * hs);
+            StoreGrad(dc * i * (one - u * u), dgates, dbSeq, z + 3 * hs, k + 3 * hs);
+            if (prev >= 0) Simd<T>.Store(Simd<T>.Fma(dc, f, Simd<T>.Load(dcAll, p0 + e)), dcAll, p0 + e);
+            if (!useGraph) continue;
 
             z += 4 * hs; k += 4 * hs;
             i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
             o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
-            var tcs = Simd<T>.Tanh(Simd<T>.Load(_cs, s));
-            var dcs = Simd<T>.Load(_dcs, s) + dh * o * (one - tcs * tcs);
-            StoreGrad(dcs * u * i * (one - i), z, k);
-            StoreGrad(dcs * Simd<T>.Load(_csPrev, s) * f * (one - f), z + hs, k + hs);
-            StoreGrad(dh * tcs * o * (one - o), z + 2 * hs, k + 2 * hs);
-            StoreGrad(dcs * i * (one - u * u), z + 3 * hs, k + 3 * hs);
-            Simd<T>.Store(dcs * f, _dcs, s);   // now dL/dc*_prev
+            var tcs = Simd<T>.Tanh(Simd<T>.Load(csAll, s));
+            var dcs = Simd<T>.Load(dcsAll, s) + dh * o * (one - tcs * tcs);
+            StoreGrad(dcs * u * i * (one - i), dgates, dbSeq, z, k);
+            StoreGrad(dcs * Simd<T>.Load(csPrev, s) * f * (one - f), dgates, dbSeq, z + hs, k + hs);
+            StoreGrad(dh * tcs * o * (one - o), dgates, dbSeq, z + 2 * hs, k + 2 * hs);
+            StoreGrad(dcs * i * (one - u * u), dgates, dbSeq, z + 3 * hs, k + 3 * hs);
+            Simd<T>.Store(dcs * f, dcsAll, s);   // now dL/dc*_prev
         }
         if (!UseGraph) return;
         // Neighbor: dL/dc*_prev goes to the predecessors' dc with dh*'s share, in ScatterToPredecessors.

@@ -31,10 +31,11 @@ namespace Alpine.Cpu;
 /// group's rows one contiguous range stored time-major (<see cref="GraphLstmSchedule{T}"/>). Fixed chunks of
 /// groups run in parallel; a group runs its steps in time blocks of <see cref="TimeBlock"/>: the block's
 /// input projection as one GEMM, then its recurrence, each step one GEMM [sequences × H]·[H × 4H] per path
-/// plus the element-wise cell. Backward runs each group's blocks in reverse time, each block's weight
-/// gradients (GEMMs over its rows) right after its backward, added into a per-group slot; the slots are
-/// added in group order. A block's gates (~2 KiB a row at H = 64) are thus still in L2 when the recurrence
-/// and the weight-gradient GEMMs read them, and no sum depends on the thread count or timing. One group
+/// plus the element-wise cell, then its h out to the caller's rows. Backward runs each group's blocks in reverse
+/// time, each block's weight gradients (GEMMs over its rows) right after its backward, added into a per-group
+/// slot, then its dx (one GEMM over its rows) out to the caller's rows; the slots are added in group order. A
+/// block's gates (~2 KiB a row at H = 64) are thus still in L2 when the recurrence and the GEMMs read them,
+/// and no sum depends on the thread count or timing. One group
 /// (SharedPrefix: ~10–20 long sequences per branch) instead projects all rows with the threads sharing the
 /// GEMM, runs fixed chunks of its sequences' recurrence in parallel and its weight gradients over all rows.
 /// Where items repeat (Window mode's overlapping windows: ~350k rows of ~2.5k distinct items per branch) the
@@ -140,19 +141,23 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         unsafe
         {
             fixed (T* px = x)
+            fixed (T* ph = h)
             {
                 _in = (nint)px;   // the caller's x, pinned while Project reads it
+                _out = (nint)ph;  // and h, while the blocks write it
                 if (plan.Groups == 1)
                 {
                     // One group (few sequences): the input projection split over the threads, then fixed chunks
                     // of the sorted sequences run their recurrence in parallel.
                     Project(0, n, parallel: true);
                     Parallel.For(0, plan.Chunks, ThreadLimit.Options, chunk => ForwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
+                    CopyOutAll(_h, hs, H);
                 }
                 else
                 {
                     // Each group on one thread, one time block after another: the block's input projection,
-                    // then its recurrence, which reads the block's gates back from L2.
+                    // then its recurrence, which reads the block's gates back from L2, then its h out to the
+                    // caller's rows while it is still in cache.
                     Parallel.For(0, plan.Chunks, ThreadLimit.Options, chunk =>
                     {
                         for (int g = plan.ChunkGroup[chunk]; g < plan.ChunkGroup[chunk + 1]; g++)
@@ -162,14 +167,13 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                                 if (ra == rb) break;   // the group's sequences have ended
                                 Project(ra, rb, parallel: false);
                                 ForwardSteps(g, plan.FirstSequence(g), plan.FirstSequence(g + 1), t0, t1);
+                                CopyOut(_h, hs, H, ra, rb);
                             }
                     });
                 }
-                _in = 0;
+                _in = _out = 0;
             }
         }
-
-        for (int r = 0; r < n; r++) _h.AsSpan(r * hs, H).CopyTo(h.Slice(plan.Source[r] * H, H));
     }
 
     /// <summary>
@@ -216,8 +220,11 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         unsafe
         {
             fixed (T* pdh = dh)
+            fixed (T* pdx = dx)
             {
                 _in = (nint)pdh;   // the caller's dh, pinned while Seed reads it
+                _out = (nint)pdx;  // and dx (when wanted), while the blocks write it
+                if (wantDx) Buffers.Grow(ref _dx, (long)n * D);
                 if (groups == 1)
                 {
                     // One group: fixed chunks of sequences run their reverse-time recurrence in parallel, then the
@@ -225,6 +232,11 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                     Seed(0);
                     Parallel.For(0, chunks, ThreadLimit.Options, chunk => BackwardSteps(0, plan.ChunkStart[chunk], plan.ChunkStart[chunk + 1], 0, plan.Steps));
                     WeightGradients(0, 0, n, accumulate: false, parallel: true);
+                    if (wantDx)
+                    {
+                        InputGradient(0, n, parallel: true);
+                        CopyOutAll(_dx, D, D);
+                    }
                 }
                 else
                 {
@@ -245,6 +257,11 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                                 BackwardSteps(g, plan.FirstSequence(g), plan.FirstSequence(g + 1), t0, t1);
                                 if (byItem) AddItemSums(scratch, ra, rb);
                                 WeightGradients(g, ra, rb, accumulate: !first, parallel: false, byItem);
+                                if (wantDx)
+                                {
+                                    InputGradient(ra, rb, parallel: false);
+                                    CopyOut(_dx, D, D, ra, rb);
+                                }
                                 first = false;
                             }
                             if (first) _dwGroups.AsSpan(g * dwSize, dwSize).Clear();   // a group of empty sequences
@@ -252,7 +269,7 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                         }
                     });
                 }
-                _in = 0;
+                _in = _out = 0;
             }
         }
 
@@ -270,12 +287,16 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         var dbSum = _dbSeq.AsSpan(0, gates);
         for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         AddUnpadded(dwx, dwh, dwg, db);
+    }
 
-        // dx (N, D) = dgates (N, G·Hs) · Wx (G·Hs, D), scattered back to the caller's order.
-        if (!wantDx) return;
-        Buffers.Grow(ref _dx, (long)n * D);
-        Gemm.Multiply<T>(_dx, D, _dgates, gates, false, _wxRows, D, false, n, D, gates, accumulate: false, parallel: true);
-        for (int r = 0; r < n; r++) _dx.AsSpan(r * D, D).CopyTo(dx.Slice(plan.Source[r] * D, D));
+    /// <summary>
+    /// dx of packed rows [r0, r1): (rows, D) = dgates (rows, G·Hs) · Wx (G·Hs, D), into those rows of _dx. Each
+    /// element is one GEMM's fixed-order sum, so which rows share a call changes no bit (SPEC D13).
+    /// </summary>
+    private void InputGradient(int r0, int r1, bool parallel)
+    {
+        int gates = G * _hs;
+        Gemm.Multiply<T>(_dx.AsSpan(r0 * D), D, _dgates.AsSpan(r0 * gates), gates, false, _wxRows, D, false, r1 - r0, D, gates, accumulate: false, parallel: parallel);
     }
 
     private void CheckArgs(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b,

@@ -77,7 +77,11 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 
     /// <summary>σ(x) = 1 / (1 + e^−x): one exp and one reciprocal.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Sigmoid(Vector512<T> x) => Reciprocal(Vector512<T>.One + Exp(-x));
+    public static Vector512<T> Sigmoid(Vector512<T> x) => OneOverOnePlusExp(-x);
+
+    /// <summary>1 / (1 + e^y), i.e. σ(−y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> OneOverOnePlusExp(Vector512<T> y) => Reciprocal(Vector512<T>.One + Exp(y));
 
     /// <summary>
     /// tanh(x) = 2σ(2x) − 1: one exp instead of two; its absolute error is a few ulps of 1, which is all
@@ -86,8 +90,10 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Tanh(Vector512<T> x)
     {
+        // −2x and 2σ are exact (doublings), so σ(2x) = 1 / (1 + e^(−2x)) and the fused 2σ − 1, rounded once, are
+        // the bits of σ(2x) and 2σ − 1 evaluated step by step.
         var two = Vector512.Create(T.One + T.One);
-        return two * Sigmoid(two * x) - Vector512<T>.One;
+        return Fma(two, OneOverOnePlusExp(x * -two), -Vector512<T>.One);
     }
 
     /// <summary>
