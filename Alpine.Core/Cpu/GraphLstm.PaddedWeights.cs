@@ -12,7 +12,7 @@ public sealed partial class GraphLstm<T>
     private readonly T[] _wxT;          // (D, G·Hs) its transpose: B operand of the input GEMM
     private readonly T[] _bPad;         // (G·Hs) b, zero pads: the cell adds it to the input part
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
-    private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes: B operands of the forward steps
+    private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes, row stride RecStride: B operands of the forward steps
     /// <summary>The padded copies of the caller's weights: gate block q, unit k → row q·Hs + k; pads zero;
     /// with <paramref name="transposed"/> also their transposes (the forward's B operands).</summary>
     private void PadWeights(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b, bool transposed)
@@ -37,8 +37,25 @@ public sealed partial class GraphLstm<T>
         if (UseGraph) PadRows(_wgRows, wg);
         if (!transposed) return;
         Gemm.Transpose<T>(_wxT, _wxRows, G * hs, D, D);
-        Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H);
-        if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H);
+        TransposeRecurrent(_whT, _whRows);
+        if (UseGraph) TransposeRecurrent(_wgT, _wgRows);
+    }
+
+    /// <summary>
+    /// The row stride of <see cref="_whT"/> and <see cref="_wgT"/>: 4Hs and one vector more. The per-step product reads
+    /// a 64-column panel of them in place, k rows down; at 4Hs alone (1 KiB at H = 64: 16 cache lines) those rows
+    /// fall into 16 of L1's 64 sets and the panel, 16 KiB, is evicted before the next row tile reuses it. 4Hs values
+    /// are always a multiple of 4 lines (Hs is whole vectors), so one vector more makes the stride an odd number of
+    /// lines, which spreads a panel over every set. The pad columns are never read.
+    /// </summary>
+    private int RecStride => 4 * _hs + Simd<T>.Width;
+
+    /// <summary>(4Hs, H) → its (H, 4Hs) transpose with row stride <see cref="RecStride"/>.</summary>
+    private void TransposeRecurrent(T[] dst, T[] src)
+    {
+        int rows = 4 * _hs, ld = RecStride;
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < H; k++) dst[k * ld + i] = src[i * H + k];
     }
 
     /// <summary>(4H, H) → (4Hs, H) with zero pad rows.</summary>

@@ -87,13 +87,13 @@ public sealed partial class GraphLstm<T>
         int sx = _sx;
         if (t == 0)
             for (int r = r0; r < r0 + rows; r++) _xh.AsSpan(r * sx, hs).Clear();
-        if (t > 0) Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, _xh.AsSpan(r0 * sx), sx, false, _whT, rec, false, rows, rec, H, accumulate: false);
+        if (t > 0) Gemm.Multiply<T>(_rec.AsSpan(j * gates), gates, _xh.AsSpan(r0 * sx), sx, false, _whT, RecStride, false, rows, rec, H, accumulate: false);
 
         // Graph path: rec[:, 4Hs:8Hs] = h* (rows, H) · Wgᵀ (H, 4Hs).
         if (UseGraph)
         {
             for (int r = r0; r < r0 + rows; r++) GatherGraphState(r, t > 0 ? q0 + (r - r0) : -1);
-            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _xh.AsSpan(r0 * sx + hs + D), sx, false, _wgT, rec, false, rows, rec, H, accumulate: false);
+            Gemm.Multiply<T>(_rec.AsSpan(j * gates + rec), gates, _xh.AsSpan(r0 * sx + hs + D), sx, false, _wgT, RecStride, false, rows, rec, H, accumulate: false);
         }
 
         // Sequences [j, j + withNext) have a step t+1, whose rows start at n0.

@@ -94,8 +94,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         _wxT = new T[d * gates];
         _bPad = new T[gates];
         _dwSize = rec * (_hs + d) * (useGraph ? 2 : 1);
-        _whRows = new T[rec * h]; _whT = new T[h * rec];
-        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * rec] : [];
+        _whRows = new T[rec * h]; _whT = new T[h * (rec + w)];
+        _wgRows = useGraph ? new T[rec * h] : []; _wgT = useGraph ? new T[h * (rec + w)] : [];
     }
 
     public int D { get; }
