@@ -55,29 +55,34 @@ public sealed partial class GraphLstm<T>
         {
             int z = z0 + e, s = s0 + e, k = k0 + e, q = e;   // q: the lane group's place in a gates row (for b)
             int xz = x0 + e;
-            var i = Simd<T>.Sigmoid(Pre(input, bias, rec, xz, k, q, seqRec));
-            var f = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + hs, k + hs, q + hs, seqRec));
-            var o = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec));
-            var u = Simd<T>.Tanh(Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec));
+            // The gates four at a time (their σ/tanh chains interleaved, Simd.LstmGates), then c and c* and their tanh
+            // together: the same operations on the same values as one gate after another.
+            var i = Pre(input, bias, rec, xz, k, q, seqRec);
+            var f = Pre(input, bias, rec, xz + hs, k + hs, q + hs, seqRec);
+            var o = Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, seqRec);
+            var u = Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, seqRec);
+            Simd<T>.LstmGates(ref i, ref f, ref o, ref u);
             Simd<T>.Store(i, g, z); Simd<T>.Store(f, g, z + hs); Simd<T>.Store(o, g, z + 2 * hs); Simd<T>.Store(u, g, z + 3 * hs);
             var c = i * u;
             if (prev >= 0) c = Simd<T>.Fma(f, Simd<T>.Load(cc, p0 + e), c);
-            var tc = Simd<T>.Tanh(c);
-            var h = o * tc;
             Simd<T>.Store(c, cc, s);
+            Vector512<T> h;
             if (useGraph)
             {
                 z += 4 * hs; k += 4 * hs; q += 4 * hs; xz += 4 * hs;
-                var si = Simd<T>.Sigmoid(Pre(input, bias, rec, xz, k, q, true));
-                var sf = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + hs, k + hs, q + hs, true));
-                var so = Simd<T>.Sigmoid(Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, true));
-                var su = Simd<T>.Tanh(Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, true));
+                var si = Pre(input, bias, rec, xz, k, q, true);
+                var sf = Pre(input, bias, rec, xz + hs, k + hs, q + hs, true);
+                var so = Pre(input, bias, rec, xz + 2 * hs, k + 2 * hs, q + 2 * hs, true);
+                var su = Pre(input, bias, rec, xz + 3 * hs, k + 3 * hs, q + 3 * hs, true);
+                Simd<T>.LstmGates(ref si, ref sf, ref so, ref su);
                 Simd<T>.Store(si, g, z); Simd<T>.Store(sf, g, z + hs); Simd<T>.Store(so, g, z + 2 * hs); Simd<T>.Store(su, g, z + 3 * hs);
                 var cs = Simd<T>.Fma(sf, Simd<T>.Load(csPrev, s), si * su);
-                var tcs = Simd<T>.Tanh(cs);
-                h = Simd<T>.Fma(so, tcs, h);
                 Simd<T>.Store(cs, cs0, s);
+                var tc = c; var tcs = cs;
+                Simd<T>.Tanh2(ref tc, ref tcs);
+                h = Simd<T>.Fma(so, tcs, o * tc);
             }
+            else h = o * Simd<T>.Tanh(c);
             Simd<T>.Store(h, hh, s);
             if (next >= 0) Simd<T>.Store(h, xh, hNext + e);
         }
@@ -146,9 +151,11 @@ public sealed partial class GraphLstm<T>
             var i = Simd<T>.Load(a, z); var f = Simd<T>.Load(a, z + hs);
             var o = Simd<T>.Load(a, z + 2 * hs); var u = Simd<T>.Load(a, z + 3 * hs);
             var dh = next >= 0 ? Simd<T>.Load(dhAll, s) + Simd<T>.Load(dhRec, next * hs + e) : Simd<T>.Load(dhAll, s);
-            // tanh(c_t) again rather than stored: the same bits as the forward's, and two fewer (N, Hs)
-            // buffers through memory (the backward is memory-bound, the exp is not).
-            var tc = Simd<T>.Tanh(Simd<T>.Load(cc, s));
+            // tanh(c_t) (and tanh(c*_t)) again rather than stored: the same bits as the forward's, and two fewer (N, Hs)
+            // buffers through memory; with the graph path both at once (Simd.Tanh2).
+            var tc = Simd<T>.Load(cc, s);
+            var tcs = useGraph ? Simd<T>.Load(csAll, s) : default;
+            if (useGraph) Simd<T>.Tanh2(ref tc, ref tcs); else tc = Simd<T>.Tanh(tc);
             var dc = Simd<T>.Load(dcAll, s) + dh * o * (one - tc * tc);
             var cPrev = prev >= 0 ? Simd<T>.Load(cc, p0 + e) : Vector512<T>.Zero;
             StoreGrad(dc * u * i * (one - i), dgates, dbSeq, z, k);
@@ -161,7 +168,6 @@ public sealed partial class GraphLstm<T>
             z += 4 * hs; k += 4 * hs;
             i = Simd<T>.Load(a, z); f = Simd<T>.Load(a, z + hs);
             o = Simd<T>.Load(a, z + 2 * hs); u = Simd<T>.Load(a, z + 3 * hs);
-            var tcs = Simd<T>.Tanh(Simd<T>.Load(csAll, s));
             var dcs = Simd<T>.Load(dcsAll, s) + dh * o * (one - tcs * tcs);
             StoreGrad(dcs * u * i * (one - i), dgates, dbSeq, z, k);
             StoreGrad(dcs * Simd<T>.Load(csPrev, s) * f * (one - f), dgates, dbSeq, z + hs, k + hs);

@@ -13,6 +13,12 @@ namespace Alpine.Cpu;
 /// </summary>
 internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    // ExpFloat's constants (Cephes expf), shared by its one-, two- and four-vector forms: the clamp, the rounding
+    // shifter 1.5·2²³, log2 e, ln 2 split so that n·ln2 is exact, and the degree-7 polynomial's coefficients.
+    private const float ExpLo = -104f, ExpHi = 88.72f, Shifter = 12582912f, Log2E = 1.44269504088896341f;
+    private const float MinusLn2Hi = -0.693359375f, Ln2Lo = 2.12194440e-4f;
+    private const float E7 = 1.9875691500e-4f, E6 = 1.3981999507e-3f, E5 = 8.3334519073e-3f, E4 = 4.1665795894e-2f, E3 = 1.6666665459e-1f, E2 = 5.0000001201e-1f;
+
     public static int Width => Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,7 +65,7 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> ExpPortable(Vector512<float> x) =>
-        Vector512.Exp(Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-104f)), Vector512.Create(88.72f)));
+        Vector512.Exp(Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi)));
 
     /// <summary>1 / x: on AVX-512 float, the 14-bit estimate plus one Newton step (≈ 1 ulp, no divide).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,20 +112,143 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpFloat(Vector512<float> x)
     {
-        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(-104f)), Vector512.Create(88.72f));
+        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi));
         // n = round(x·log2 e), by the 1.5·2²³ trick (round-to-nearest in the add).
-        var shifter = Vector512.Create(12582912f);
-        var n = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.44269504088896341f), shifter) - shifter;
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.Create(1.9875691500e-4f);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
+        var shifter = Vector512.Create(Shifter);
+        var n = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), shifter) - shifter;
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(MinusLn2Hi), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2Lo), r);
+        var p = Vector512.Create(E7);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
         p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
         return Avx512F.Scale(p, n);
+    }
+
+    /// <summary>
+    /// An LSTM cell's four gate activations in place: σ of <paramref name="i"/>, <paramref name="f"/> and
+    /// <paramref name="o"/>, tanh of <paramref name="u"/>, each the bits of <see cref="Sigmoid"/> or <see cref="Tanh"/>.
+    /// On AVX-512 float the four exps run interleaved step by step (<see cref="ExpFloat4"/>): each is a chain of ~20
+    /// dependent operations, and written one after another a core overlaps only a few of them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LstmGates(ref Vector512<T> i, ref Vector512<T> f, ref Vector512<T> o, ref Vector512<T> u)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+        {
+            // −x and −2x are exact, as in Sigmoid and Tanh.
+            var one = Vector512<float>.One;
+            var ei = -i.AsSingle(); var ef = -f.AsSingle(); var eo = -o.AsSingle(); var eu = u.AsSingle() * Vector512.Create(-2f);
+            ExpFloat4(ref ei, ref ef, ref eo, ref eu);
+            ei += one; ef += one; eo += one; eu += one;
+            Reciprocal4(ref ei, ref ef, ref eo, ref eu);
+            i = ei.As<float, T>(); f = ef.As<float, T>(); o = eo.As<float, T>();
+            u = Vector512.FusedMultiplyAdd(Vector512.Create(2f), eu, -one).As<float, T>();
+            return;
+        }
+        i = Sigmoid(i); f = Sigmoid(f); o = Sigmoid(o); u = Tanh(u);
+    }
+
+    /// <summary>tanh of two vectors in place, each the bits of <see cref="Tanh"/>, the two exps interleaved on AVX-512 float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh2(ref Vector512<T> a, ref Vector512<T> b)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+        {
+            var one = Vector512<float>.One;
+            var minusTwo = Vector512.Create(-2f);
+            var ea = a.AsSingle() * minusTwo; var eb = b.AsSingle() * minusTwo;
+            ExpFloat2(ref ea, ref eb);
+            ea += one; eb += one;
+            Reciprocal2(ref ea, ref eb);
+            a = Vector512.FusedMultiplyAdd(Vector512.Create(2f), ea, -one).As<float, T>();
+            b = Vector512.FusedMultiplyAdd(Vector512.Create(2f), eb, -one).As<float, T>();
+            return;
+        }
+        a = Tanh(a); b = Tanh(b);
+    }
+
+    /// <summary><see cref="ExpFloat"/> of four vectors in place, step by step interleaved: the same operations, the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ExpFloat4(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
+    {
+        var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
+        var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);
+        var a2 = Avx512F.Min(Avx512F.Max(x2, lo), hi); var a3 = Avx512F.Min(Avx512F.Max(x3, lo), hi);
+        var shifter = Vector512.Create(Shifter); var log2e = Vector512.Create(Log2E);
+        var n0 = Vector512.FusedMultiplyAdd(a0, log2e, shifter) - shifter; var n1 = Vector512.FusedMultiplyAdd(a1, log2e, shifter) - shifter;
+        var n2 = Vector512.FusedMultiplyAdd(a2, log2e, shifter) - shifter; var n3 = Vector512.FusedMultiplyAdd(a3, log2e, shifter) - shifter;
+        var c1 = Vector512.Create(MinusLn2Hi); var c2 = Vector512.Create(Ln2Lo);
+        var r0 = Vector512.FusedMultiplyAdd(n0, c1, a0); var r1 = Vector512.FusedMultiplyAdd(n1, c1, a1);
+        var r2 = Vector512.FusedMultiplyAdd(n2, c1, a2); var r3 = Vector512.FusedMultiplyAdd(n3, c1, a3);
+        r0 = Vector512.FusedMultiplyAdd(n0, c2, r0); r1 = Vector512.FusedMultiplyAdd(n1, c2, r1);
+        r2 = Vector512.FusedMultiplyAdd(n2, c2, r2); r3 = Vector512.FusedMultiplyAdd(n3, c2, r3);
+        var k0 = Vector512.Create(E7); var k1 = Vector512.Create(E6);
+        var p0 = Vector512.FusedMultiplyAdd(k0, r0, k1); var p1 = Vector512.FusedMultiplyAdd(k0, r1, k1);
+        var p2 = Vector512.FusedMultiplyAdd(k0, r2, k1); var p3 = Vector512.FusedMultiplyAdd(k0, r3, k1);
+        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E5));
+        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E4));
+        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E3));
+        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E2));
+        var one = Vector512<float>.One;
+        p0 = Vector512.FusedMultiplyAdd(p0, r0 * r0, r0) + one; p1 = Vector512.FusedMultiplyAdd(p1, r1 * r1, r1) + one;
+        p2 = Vector512.FusedMultiplyAdd(p2, r2 * r2, r2) + one; p3 = Vector512.FusedMultiplyAdd(p3, r3 * r3, r3) + one;
+        x0 = Avx512F.Scale(p0, n0); x1 = Avx512F.Scale(p1, n1); x2 = Avx512F.Scale(p2, n2); x3 = Avx512F.Scale(p3, n3);
+    }
+
+    /// <summary><see cref="ExpFloat"/> of two vectors in place, step by step interleaved: the same operations, the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ExpFloat2(ref Vector512<float> x0, ref Vector512<float> x1)
+    {
+        var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
+        var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);
+        var shifter = Vector512.Create(Shifter); var log2e = Vector512.Create(Log2E);
+        var n0 = Vector512.FusedMultiplyAdd(a0, log2e, shifter) - shifter; var n1 = Vector512.FusedMultiplyAdd(a1, log2e, shifter) - shifter;
+        var c1 = Vector512.Create(MinusLn2Hi); var c2 = Vector512.Create(Ln2Lo);
+        var r0 = Vector512.FusedMultiplyAdd(n0, c1, a0); var r1 = Vector512.FusedMultiplyAdd(n1, c1, a1);
+        r0 = Vector512.FusedMultiplyAdd(n0, c2, r0); r1 = Vector512.FusedMultiplyAdd(n1, c2, r1);
+        var k0 = Vector512.Create(E7);
+        var p0 = Vector512.FusedMultiplyAdd(k0, r0, Vector512.Create(E6)); var p1 = Vector512.FusedMultiplyAdd(k0, r1, Vector512.Create(E6));
+        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E5)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E5));
+        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E4)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E4));
+        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E3)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E3));
+        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E2)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E2));
+        var one = Vector512<float>.One;
+        p0 = Vector512.FusedMultiplyAdd(p0, r0 * r0, r0) + one; p1 = Vector512.FusedMultiplyAdd(p1, r1 * r1, r1) + one;
+        x0 = Avx512F.Scale(p0, n0); x1 = Avx512F.Scale(p1, n1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Horner(ref Vector512<float> p0, ref Vector512<float> p1, ref Vector512<float> p2, ref Vector512<float> p3,
+        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, Vector512<float> k)
+    {
+        p0 = Vector512.FusedMultiplyAdd(p0, r0, k); p1 = Vector512.FusedMultiplyAdd(p1, r1, k);
+        p2 = Vector512.FusedMultiplyAdd(p2, r2, k); p3 = Vector512.FusedMultiplyAdd(p3, r3, k);
+    }
+
+    /// <summary><see cref="Reciprocal"/> of four float vectors in place (AVX-512F), interleaved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reciprocal4(ref Vector512<float> d0, ref Vector512<float> d1, ref Vector512<float> d2, ref Vector512<float> d3)
+    {
+        var one = Vector512<float>.One;
+        var r0 = Avx512F.Reciprocal14(d0); var r1 = Avx512F.Reciprocal14(d1); var r2 = Avx512F.Reciprocal14(d2); var r3 = Avx512F.Reciprocal14(d3);
+        var e0 = Vector512.FusedMultiplyAdd(-d0, r0, one); var e1 = Vector512.FusedMultiplyAdd(-d1, r1, one);
+        var e2 = Vector512.FusedMultiplyAdd(-d2, r2, one); var e3 = Vector512.FusedMultiplyAdd(-d3, r3, one);
+        d0 = Vector512.FusedMultiplyAdd(r0, e0, r0); d1 = Vector512.FusedMultiplyAdd(r1, e1, r1);
+        d2 = Vector512.FusedMultiplyAdd(r2, e2, r2); d3 = Vector512.FusedMultiplyAdd(r3, e3, r3);
+    }
+
+    /// <summary><see cref="Reciprocal"/> of two float vectors in place (AVX-512F), interleaved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reciprocal2(ref Vector512<float> d0, ref Vector512<float> d1)
+    {
+        var one = Vector512<float>.One;
+        var r0 = Avx512F.Reciprocal14(d0); var r1 = Avx512F.Reciprocal14(d1);
+        var e0 = Vector512.FusedMultiplyAdd(-d0, r0, one); var e1 = Vector512.FusedMultiplyAdd(-d1, r1, one);
+        d0 = Vector512.FusedMultiplyAdd(r0, e0, r0); d1 = Vector512.FusedMultiplyAdd(r1, e1, r1);
     }
 
     /// <summary>

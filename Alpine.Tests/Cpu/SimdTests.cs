@@ -76,6 +76,47 @@ public class SimdTests
     }
 
     /// <summary>
+    /// The cell's interleaved activations (<see cref="Simd{T}.LstmGates"/>, <see cref="Simd{T}.Tanh2"/>) give the bits
+    /// of σ and tanh one vector at a time, for every 1009th float bit pattern (all signs and exponents, subnormals,
+    /// infinities and NaNs) in each of the four (two) places, in float and in double.
+    /// </summary>
+    [Test]
+    public void InterleavedGatesGiveTheBitsOfOneGateAtATime()
+    {
+        var x = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.72f, -88.72f, 104f, -104f, 44.36f, -52f };
+        for (long bits = 0; bits <= uint.MaxValue; bits += 1009) x.Add(BitConverter.UInt32BitsToSingle((uint)bits));
+        while (x.Count % 64 != 0) x.Add(1f);
+        float[] xs = [.. x];
+        static uint Bits(float v) => BitConverter.SingleToUInt32Bits(v);
+        for (int at = 0; at < xs.Length; at += 64)
+        {
+            // Four different inputs per call, each lane group of the sample once in every position.
+            var v = Enumerable.Range(0, 4).Select(q => Vector512.Create(xs, at + 16 * q)).ToArray();
+            for (int shift = 0; shift < 4; shift++)
+            {
+                Vector512<float> i = v[shift], f = v[(shift + 1) % 4], o = v[(shift + 2) % 4], u = v[(shift + 3) % 4];
+                Simd<float>.LstmGates(ref i, ref f, ref o, ref u);
+                Vector512<float>[] got = [i, f, o, u], want = [Simd<float>.Sigmoid(v[shift]), Simd<float>.Sigmoid(v[(shift + 1) % 4]),
+                    Simd<float>.Sigmoid(v[(shift + 2) % 4]), Simd<float>.Tanh(v[(shift + 3) % 4])];
+                for (int g = 0; g < 4; g++)
+                    for (int l = 0; l < 16; l++)
+                        if (Bits(got[g][l]) != Bits(want[g][l]))
+                            Assert.Fail($"gate {g} at x = {(g == 0 ? v[shift] : v[(shift + g) % 4])[l]:R}: {got[g][l]:R}, one at a time {want[g][l]:R}");
+            }
+            Vector512<float> a = v[0], b = v[1];
+            Simd<float>.Tanh2(ref a, ref b);
+            var ta = Simd<float>.Tanh(v[0]); var tb = Simd<float>.Tanh(v[1]);
+            for (int l = 0; l < 16; l++)
+                Assert.That((Bits(a[l]), Bits(b[l])), Is.EqualTo((Bits(ta[l]), Bits(tb[l]))), $"tanh of {v[0][l]:R} and {v[1][l]:R}");
+        }
+        // Double takes the one-at-a-time path inside; the result must still be σ σ σ tanh.
+        Vector512<double> di = Vector512.Create(0.3), df = Vector512.Create(-2.0), dO = Vector512.Create(40.0), du = Vector512.Create(-0.7);
+        Simd<double>.LstmGates(ref di, ref df, ref dO, ref du);
+        Assert.That(new[] { di[0], df[0], dO[0], du[0] }, Is.EqualTo(new[] { Simd<double>.Sigmoid(Vector512.Create(0.3))[0],
+            Simd<double>.Sigmoid(Vector512.Create(-2.0))[0], Simd<double>.Sigmoid(Vector512.Create(40.0))[0], Simd<double>.Tanh(Vector512.Create(-0.7))[0] }));
+    }
+
+    /// <summary>
     /// tanh is computed as one fused 2σ − 1 of σ(2x) (Simd.Tanh): the same bits as σ(2x), doubled, minus 1, one
     /// operation after another, because the doublings are exact. Every float from −12 to 12 in steps of 2⁻¹⁴ relative,
     /// the tiny and the saturated ones, in float and double.
