@@ -50,12 +50,12 @@ public static partial class Gemm
         {
             int nc = Math.Min(PNC, j1 - jc), panels = (nc + nr - 1) / nr;
             // One whole panel (the 64-column weight gradients) is read in place: its rows are contiguous already.
-            bool inPlace = nc == nr;
-            if (!inPlace && bp == null) bp = PackScratch<T>.B(slab * maxCols);
+            bool inPlace = nc == nr && !job.Panels;
+            if (!inPlace && !job.Panels && bp == null) bp = PackScratch<T>.B(slab * maxCols);
             for (int s0 = 0; s0 < k; s0 += slab)
             {
                 int sk = Math.Min(slab, k - s0);
-                if (!inPlace) PackB(bp, job.B + (long)s0 * job.Ldb + jc, job.Ldb, sk, nc, nr);
+                if (!inPlace && !job.Panels) PackB(bp, job.B + (long)s0 * job.Ldb + jc, job.Ldb, sk, nc, nr);
                 for (int ib = i0; ib < i1; ib += PMC)
                 {
                     int ie = Math.Min(i1, ib + PMC);
@@ -66,7 +66,8 @@ public static partial class Gemm
                         T* ak = job.A + (long)p0 * job.Acs;
                         for (int jp = 0; jp < panels; jp++)
                         {
-                            T* bpanel = inPlace ? job.B + (long)p0 * job.Ldb + jc : bp + (long)jp * sk * nr + (long)(p0 - s0) * nr;
+                            T* bpanel = job.Panels ? job.B + (long)(jc / nr + jp) * k * nr + (long)p0 * nr
+                                : inPlace ? job.B + (long)p0 * job.Ldb + jc : bp + (long)jp * sk * nr + (long)(p0 - s0) * nr;
                             int ldp = inPlace ? job.Ldb : nr;
                             int j = jc + jp * nr, cols = Math.Min(nr, jc + nc - j);
                             T* c = job.C + j;
@@ -85,6 +86,52 @@ public static partial class Gemm
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Whether <see cref="MultiplyPanels{T}"/> runs here: the packed kernel's Vector512 tiles.</summary>
+    internal static bool RunsPanels => Vector512.IsHardwareAccelerated;
+
+    /// <summary>The length of <see cref="PackPanels{T}"/>'s output for a [k, n] B.</summary>
+    internal static int PanelsLength<T>(int k, int n) => (n + PNV * Vector512<T>.Count - 1) / (PNV * Vector512<T>.Count) * PNV * Vector512<T>.Count * k;
+
+    /// <summary>
+    /// B [k, n] (row stride <paramref name="ldb"/>, k ≤ 4·KC) into the packed kernel's panels, all columns and the whole
+    /// depth: panel q is columns [q·nr, (q + 1)·nr) as k rows of nr contiguous values, the last one's missing columns
+    /// zero. For a B that many products share (a weight matrix), so that each skips packing it.
+    /// </summary>
+    internal static unsafe void PackPanels<T>(Span<T> panels, ReadOnlySpan<T> b, int ldb, int k, int n)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (k > 4 * KC) throw new ArgumentException($"GEMM panels: depth {k} is more than {4 * KC}");
+        CheckView(b.Length, k, n, ldb, "B");
+        if (panels.Length < PanelsLength<T>(k, n)) throw new ArgumentException($"GEMM panels: {panels.Length} elements, {PanelsLength<T>(k, n)} needed");
+        fixed (T* dst = panels)
+        fixed (T* src = b)
+            PackB(dst, src, ldb, k, n, PNV * Vector512<T>.Count);
+    }
+
+    /// <summary>
+    /// C[m, n] = (accumulate ? C : 0) + A[m, k] · B, B given as <see cref="PackPanels{T}"/>'s panels; the same bits as
+    /// <see cref="Multiply{T}(Span{T}, int, ReadOnlySpan{T}, int, bool, ReadOnlySpan{T}, int, bool, int, int, int, bool, bool)"/>
+    /// of that B (SPEC D13). Only where <see cref="RunsPanels"/>.
+    /// </summary>
+    internal static unsafe void MultiplyPanels<T>(Span<T> c, int ldc, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> panels,
+        int m, int n, int k, bool accumulate, bool parallel)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (!RunsPanels) throw new InvalidOperationException("GEMM panels need Vector512 hardware acceleration");
+        if (m <= 0 || n <= 0 || k <= 0 || k > 4 * KC) throw new ArgumentException($"GEMM panels: m={m}, n={n}, k={k}");
+        CheckView(c.Length, m, n, ldc, "C");
+        CheckView(a.Length, m, k, lda, "A");
+        if (panels.Length < PanelsLength<T>(k, n)) throw new ArgumentException($"GEMM panels: {panels.Length} elements, {PanelsLength<T>(k, n)} needed");
+        fixed (T* pc = c)
+        fixed (T* pa = a)
+        fixed (T* pb = panels)
+        {
+            var job = new Job<T>(pc, ldc, pa, lda, 1, pb, PNV * Vector512<T>.Count, k, accumulate, packed: true, tiles: true, prefetch: null, panels: true);
+            if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
+            else RunParallel(job, m, n, packed: true);
         }
     }
 

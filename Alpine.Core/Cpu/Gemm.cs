@@ -107,7 +107,7 @@ public static partial class Gemm
             {
                 bool tiles = Vector512.IsHardwareAccelerated && kernel != Kernel.Portable;
                 bool usePacked = tiles && (kernel == Kernel.Packed || (kernel == Kernel.Auto && PackedPays(m, n, k)));
-                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked, tiles, prefetch);
+                var job = new Job<T>(pc, ldc, pa, transA ? 1 : lda, transA ? lda : 1, pb, ldb, k, accumulate, usePacked, tiles, prefetch, panels: false);
                 if (!parallel || Environment.ProcessorCount == 1 || (long)m * n * k < ParallelThreshold) job.Run(0, m, 0, n);
                 else RunParallel(job, m, n, usePacked);
             }
@@ -185,7 +185,7 @@ public static partial class Gemm
 
     /// <summary>One product's operands as raw pointers, so fixed chunks of it can run on other threads.</summary>
     private readonly unsafe struct Job<T>(T* c, int ldc, T* a, int ars, int acs, T* b, int ldb, int k, bool accumulate, bool packed, bool tiles,
-        PrefetchStream* prefetch)
+        PrefetchStream* prefetch, bool panels)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         public T* C => c;
@@ -199,6 +199,8 @@ public static partial class Gemm
         public int K => k;
         public bool Accumulate => accumulate;
         public PrefetchStream* Prefetch => prefetch;
+        /// <summary>B is already in the packed kernel's panels (<see cref="PackPanels{T}"/>), whole depth.</summary>
+        public bool Panels => panels;
 
         /// <summary>C[i0..i1, j0..j1] of the product.</summary>
         public void Run(int i0, int i1, int j0, int j1)

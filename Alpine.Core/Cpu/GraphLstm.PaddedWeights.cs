@@ -10,6 +10,9 @@ public sealed partial class GraphLstm<T>
     // Padded weight copies, rebuilt from the caller's weights by each Forward / Backward.
     private readonly T[] _wxRows;       // (G·Hs, D) Wx, zero pad rows: B operand of dx
     private readonly T[] _wxT;          // (D, G·Hs) its transpose: B operand of the input GEMM
+    private readonly T[] _wxPanels;     // _wxT in the packed kernel's panels (where WxPanels): the input GEMM's B, packed once a Forward
+    /// <summary>Whether the input projection reads Wxᵀ from <see cref="_wxPanels"/> rather than packing it per time block (~1 % of the layer).</summary>
+    private bool WxPanels => Gemm.RunsPanels && D <= 4 * Gemm.KC;
     private readonly T[] _bPad;         // (G·Hs) b, zero pads: the cell adds it to the input part
     private readonly T[] _whRows, _wgRows; // (4Hs, H) Wh, Wg: B operands of dh_{t−1}, dh*
     private readonly T[] _whT, _wgT;    // (H, 4Hs) their transposes, row stride RecStride: B operands of the forward steps
@@ -37,6 +40,7 @@ public sealed partial class GraphLstm<T>
         if (UseGraph) PadRows(_wgRows, wg);
         if (!transposed) return;
         Gemm.Transpose<T>(_wxT, _wxRows, G * hs, D, D);
+        if (WxPanels) Gemm.PackPanels<T>(_wxPanels, _wxT, G * hs, D, G * hs);
         TransposeRecurrent(_whT, _whRows);
         if (UseGraph) TransposeRecurrent(_wgT, _wgRows);
     }

@@ -57,7 +57,10 @@ public sealed partial class GraphLstm<T>
         var x = Pinned(plan.Rows * D);
         for (int r = r0; r < r1; r++) x.Slice(plan.Source[r] * D, D).CopyTo(_xh.AsSpan(r * sx + _hs, D));
         if (_byItem) return;
-        Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, false, _wxT, gates, false, r1 - r0, gates, D, accumulate: false, parallel: parallel);
+        if (WxPanels && Gemm.PackedPays(r1 - r0, gates, D))
+            Gemm.MultiplyPanels<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, _wxPanels, r1 - r0, gates, D, accumulate: false, parallel: parallel);
+        else
+            Gemm.Multiply<T>(_gates.AsSpan(r0 * gates), gates, _xh.AsSpan(r0 * sx + _hs), sx, false, _wxT, gates, false, r1 - r0, gates, D, accumulate: false, parallel: parallel);
     }
 
     /// <summary>The recurrence of the sorted sequences [j0, j1) of group g over steps [t0, t1), in order.</summary>

@@ -92,6 +92,7 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         _sx = _hs + d + (useGraph ? _hs : 0);
         _wxRows = new T[gates * d];
         _wxT = new T[d * gates];
+        _wxPanels = new T[Gemm.PanelsLength<T>(d, gates)];
         _bPad = new T[gates];
         _dwSize = rec * (_hs + d) * (useGraph ? 2 : 1);
         _whRows = new T[rec * h]; _whT = new T[h * (rec + w)];

@@ -147,6 +147,39 @@ public class GemmTests
     }
 
     /// <summary>
+    /// B packed once into panels (<see cref="Gemm.PackPanels{T}"/>, a weight matrix many products share) gives the bits
+    /// of the ordinary product, at shapes around the panel width and the 256-column slab, serial and split over the
+    /// threads, assigning and accumulating; a depth past one slab, or panels too short, is refused.
+    /// </summary>
+    [TestCase(1, 1, 1), TestCase(7, 65, 3), TestCase(64, 512, 64), TestCase(97, 257, 130), TestCase(200, 300, 512), TestCase(33, 64, 64)]
+    public void PrepackedPanelsGiveTheProductsBits(int m, int n, int k)
+    {
+        var rng = new Random(m * 31 + n * 7 + k);
+        int lda = k + 3, ldb = n + 5, ldc = n + 1;
+        var a = ToFloat(Rand(rng, m * lda));
+        var b = ToFloat(Rand(rng, k * ldb));
+        var panels = new float[Gemm.PanelsLength<float>(k, n)];
+        Gemm.PackPanels<float>(panels, b, ldb, k, n);
+        foreach (bool accumulate in new[] { false, true })
+            foreach (bool parallel in new[] { false, true })
+            {
+                var c0 = ToFloat(Rand(rng, m * ldc));
+                var plain = (float[])c0.Clone();
+                var fromPanels = (float[])c0.Clone();
+                Gemm.Multiply<float>(plain, ldc, a, lda, false, b, ldb, false, m, n, k, accumulate, parallel: false, Gemm.Kernel.Packed);
+                if (!Gemm.RunsPanels)
+                {
+                    Assert.Throws<InvalidOperationException>(() => Gemm.MultiplyPanels<float>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel));
+                    return;
+                }
+                Gemm.MultiplyPanels<float>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel);
+                Assert.That(fromPanels, Is.EqualTo(plain).AsCollection, $"accumulate={accumulate} parallel={parallel}");
+            }
+        Assert.Throws<ArgumentException>(() => Gemm.PackPanels<float>(new float[Gemm.PanelsLength<float>(513, n)], new float[513 * n], n, 513, n));
+        Assert.Throws<ArgumentException>(() => Gemm.PackPanels<float>(new float[panels.Length - 1], b, ldb, k, n));
+    }
+
+    /// <summary>
     /// A prefetch stream fed to the micro-kernel (serving's candidate blocks) leaves every bit of the product as it is,
     /// and each micro-tile issues one address a k step: k · the tiles (the unpacked kernel's whole 64-column tiles of
     /// 4 rows, the packed kernel's 6-row tiles of every panel), a shorter stream used up. Where the micro-kernel does
