@@ -128,6 +128,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         Span<T> h)            // (N, H) out
     {
         CheckArgs(wx, wh, wg, b, seqs, x, h, "h");
+        // h is written block by block while later blocks still read x.
+        if (x.Overlaps(h)) throw new ArgumentException("graph-LSTM Forward: h must not overlap x");
         int n = seqs.TotalSteps, hs = _hs;
         Allocate(n, seqs.Count);
         _plan.Build(seqs, _chunks, GroupSizeFor(seqs.Count));
@@ -201,6 +203,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         CheckArgs(wx, wh, wg, b, seqs, x, dh, "dh");
         bool wantDx = !dx.IsEmpty;
         if (wantDx) CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
+        // dx is written block by block while later blocks still read dh.
+        if (wantDx && (dx.Overlaps(dh) || dx.Overlaps(x))) throw new ArgumentException("graph-LSTM Backward: dx must not overlap dh or x");
         CheckSize(dwx.Length, G * H * D, "dWx");
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");

@@ -420,6 +420,23 @@ public class GraphLstmTests
 
     /// <summary>A set with no steps at all (a batch without not-click history) is a no-op that leaves the gradients as they were.</summary>
     [Test]
+    public void OutputsOverlappingTheirInputsAreRefused()
+    {
+        // h and dx go out block by block while later blocks still read x and dh: one array for both is refused.
+        var k = MakeCase(3, [5, 4], 6, 6, true, CStarReading.Neighbor, 1);
+        var layer = new GraphLstm<float>(6, 6, true, CStarReading.Neighbor, 1);
+        float[] wx = F(k.Wx), wh = F(k.Wh), wg = F(k.Wg), b = F(k.B), shared = F(k.X);
+        var forward = Assert.Throws<ArgumentException>(() => layer.Forward(wx, wh, wg, b, k.Seqs, shared, shared));
+        Assert.That(forward!.Message, Does.Contain("h must not overlap x"));
+        var h = new float[shared.Length];
+        layer.Forward(wx, wh, wg, b, k.Seqs, shared, h);
+        var dh = F(k.R);
+        var backward = Assert.Throws<ArgumentException>(() => layer.Backward(wx, wh, wg, b, k.Seqs, shared, dh, dh,
+            new float[wx.Length], new float[wh.Length], new float[wg.Length], new float[b.Length]));
+        Assert.That(backward!.Message, Does.Contain("dx must not overlap"));
+    }
+
+    [Test]
     public void EmptySetIsANoOp()
     {
         var layer = new GraphLstm<float>(5, 6, true, CStarReading.Neighbor, 1);
