@@ -14,7 +14,9 @@ namespace Alpine.Cpu;
 /// of B is contiguous, so the Aᵀ·B products do not read B with the stride of the activation buffers. A single
 /// 64-column panel (dx, the 64-wide gradients) is already contiguous per row and is read in place. A partial tile
 /// repeats a row of A for its missing rows and stores only its own; a partial panel's columns are zero in the
-/// packed copy, computed into a scratch tile and its valid part added to C.
+/// packed copy, computed into a scratch tile and its valid part added to C. A B that many products share (a weight
+/// matrix, k ≤ 4·KC) can be packed once into the same panels (<see cref="PackPanels{T}"/>) and handed to
+/// <see cref="MultiplyPanels{T}"/>, which then packs nothing.
 /// <para>
 /// Every element of C is summed exactly as by the unpacked kernel (SPEC D13): k blocks of <see cref="KC"/> in
 /// ascending order, each an FMA chain from zero in ascending k, added to C. The two kernels and any thread

@@ -10,8 +10,9 @@ namespace Alpine.Cpu;
 /// <summary>
 /// Dense row-major matrix product for float and double: a cache-blocked, register-blocked SIMD GEMM, by one
 /// of two loop nests (<see cref="Kernel"/>): from 32 rows of C on, the packed kernel of Gemm.Packed.cs (B copied
-/// into contiguous panels, a 6 × 4-vector tile); below, this file's unpacked one (B read in place, a 4 × 4-vector
-/// tile), which is the faster for the recurrence's few-row products.
+/// into contiguous panels, a 6 × 4-vector tile, or a B packed once for many products: <see cref="MultiplyPanels{T}"/>);
+/// below, this file's unpacked one (B read in place, a 4 × 4-vector tile), which is the faster for the recurrence's
+/// few-row products.
 /// <para>
 /// Determinism (SPEC D13): every element of C is Σ_k taken in ascending k, in fixed blocks of
 /// <see cref="KC"/>, each block summed into a zeroed accumulator with fused multiply-adds and then added

@@ -43,24 +43,6 @@ public sealed partial class GraphLstm<T>
     /// <summary>The caller's span pinned at <see cref="_in"/>.</summary>
     private unsafe ReadOnlySpan<T> Pinned(int length) => new((T*)_in, length);
 
-    /// <summary>
-    /// Rows [r0, r1) of a packed buffer (row stride <paramref name="stride"/>, <paramref name="width"/> values a row)
-    /// into the caller's output pinned at <see cref="_out"/>, each to its row in the caller's order.
-    /// </summary>
-    private unsafe void CopyOut(T[] packed, int stride, int width, int r0, int r1)
-    {
-        var source = _plan.Source;
-        var to = new Span<T>((T*)_out, _plan.Rows * width);
-        for (int r = r0; r < r1; r++) packed.AsSpan(r * stride, width).CopyTo(to.Slice(source[r] * width, width));
-    }
-
-    /// <summary><see cref="CopyOut"/> of all rows, split in fixed ranges over the threads.</summary>
-    private void CopyOutAll(T[] packed, int stride, int width)
-    {
-        int n = _plan.Rows, chunks = _chunks;
-        Parallel.For(0, chunks, ThreadLimit.Options, c => CopyOut(packed, stride, width, (int)((long)n * c / chunks), (int)((long)n * (c + 1) / chunks)));
-    }
-
     /// <summary>Grows the activation buffers to N rows and the scratch to B sequences; never shrinks.</summary>
     private void Allocate(int n, int b)
     {

@@ -40,7 +40,6 @@ public sealed partial class GraphLstm<T>
         if (UseGraph) PadRows(_wgRows, wg);
         if (!transposed) return;
         Gemm.Transpose<T>(_wxT, _wxRows, G * hs, D, D);
-        if (WxPanels) Gemm.PackPanels<T>(_wxPanels, _wxT, G * hs, D, G * hs);
         TransposeRecurrent(_whT, _whRows);
         if (UseGraph) TransposeRecurrent(_wgT, _wgRows);
     }

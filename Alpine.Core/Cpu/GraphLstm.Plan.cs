@@ -167,6 +167,34 @@ public sealed partial class GraphLstm<T>
     }
 
     /// <summary>
+    /// dx of packed rows [r0, r1): (rows, D) = dgates (rows, G·Hs) · Wx (G·Hs, D), into those rows of _dx. Each
+    /// element is one GEMM's fixed-order sum, so which rows share a call changes no bit (SPEC D13).
+    /// </summary>
+    private void InputGradient(int r0, int r1, bool parallel)
+    {
+        int gates = G * _hs;
+        Gemm.Multiply<T>(_dx.AsSpan(r0 * D), D, _dgates.AsSpan(r0 * gates), gates, false, _wxRows, D, false, r1 - r0, D, gates, accumulate: false, parallel: parallel);
+    }
+
+    /// <summary>
+    /// Rows [r0, r1) of a packed buffer (row stride <paramref name="stride"/>, <paramref name="width"/> values a row)
+    /// into the caller's output pinned at <see cref="_out"/>, each to its row in the caller's order.
+    /// </summary>
+    private unsafe void CopyOut(T[] packed, int stride, int width, int r0, int r1)
+    {
+        var source = _plan.Source;
+        var to = new Span<T>((T*)_out, _plan.Rows * width);
+        for (int r = r0; r < r1; r++) packed.AsSpan(r * stride, width).CopyTo(to.Slice(source[r] * width, width));
+    }
+
+    /// <summary><see cref="CopyOut"/> of all rows, split in fixed ranges over the threads.</summary>
+    private void CopyOutAll(T[] packed, int stride, int width)
+    {
+        int n = _plan.Rows, chunks = _chunks;
+        Parallel.For(0, chunks, ThreadLimit.Options, c => CopyOut(packed, stride, width, (int)((long)n * c / chunks), (int)((long)n * (c + 1) / chunks)));
+    }
+
+    /// <summary>
     /// The weight gradients of group g's packed rows [r0, r1) into (or, with <paramref name="accumulate"/>,
     /// added to) its slot of <see cref="_dwGroups"/>, each gate half one GEMM over those rows (run right after
     /// their backward, their dgates are still in cache):

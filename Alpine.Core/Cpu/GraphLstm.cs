@@ -37,7 +37,8 @@ namespace Alpine.Cpu;
 /// block's gates (~2 KiB a row at H = 64) are thus still in L2 when the recurrence and the GEMMs read them,
 /// and no sum depends on the thread count or timing. One group
 /// (SharedPrefix: ~10–20 long sequences per branch) instead projects all rows with the threads sharing the
-/// GEMM, runs fixed chunks of its sequences' recurrence in parallel and its weight gradients over all rows.
+/// GEMM, runs fixed chunks of its sequences' recurrence in parallel, its weight gradients and dx over all rows,
+/// and copies h and dx out in fixed row ranges over the threads.
 /// Where items repeat (Window mode's overlapping windows: ~350k rows of ~2.5k distinct items per branch) the
 /// input projection runs once per distinct item (the same bits: x is a function of the item) and, in groups,
 /// dWx's part is summed per item before its GEMM (<see cref="ItemWeightGradients"/>).
@@ -61,8 +62,8 @@ namespace Alpine.Cpu;
 /// </para>
 /// <para>
 /// The class is split by job: this file holds the layer's contract and its two passes; GraphLstm.Plan.cs how a
-/// pass walks groups, time blocks and steps; GraphLstm.Cell.cs the element-wise cell and its backward;
-/// GraphLstm.ByItem.cs the per-item projection and weight gradients; GraphLstm.PaddedWeights.cs the padded
+/// pass walks groups, time blocks and steps, and its copies into and out of the caller's row order;
+/// GraphLstm.Cell.cs the element-wise cell and its backward; GraphLstm.ByItem.cs the per-item projection and weight gradients; GraphLstm.PaddedWeights.cs the padded
 /// weight copies; GraphLstm.Buffers.cs the buffers the layer owns; GraphLstmSchedule.cs the packed row order.
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
@@ -92,7 +93,7 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         _sx = _hs + d + (useGraph ? _hs : 0);
         _wxRows = new T[gates * d];
         _wxT = new T[d * gates];
-        _wxPanels = new T[Gemm.PanelsLength<T>(d, gates)];
+        _wxPanels = WxPanels ? new T[Gemm.PanelsLength<T>(d, gates)] : [];
         _bPad = new T[gates];
         _dwSize = rec * (_hs + d) * (useGraph ? 2 : 1);
         _whRows = new T[rec * h]; _whT = new T[h * (rec + w)];
@@ -118,6 +119,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
     /// (<c>Offsets[s] + t</c>), from x (N, D). Rows with one item id (<see cref="SequenceSet.Items"/>) must
     /// have equal x (x is a function of the item, as every caller gathers it): their projection may be shared.
     /// </summary>
+    /// <exception cref="ArgumentException">A size does not match the layer and the sequences, or h overlaps x (h is
+    /// written block by block while later blocks still read x).</exception>
     public void Forward(
         ReadOnlySpan<T> wx,   // (G·H, D)
         ReadOnlySpan<T> wh,   // (4H, H)
@@ -140,11 +143,13 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         PadWeights(wx, wh, wg, b, transposed: true);
 
         ProjectByItem(x, n);
+        if (WxPanels && !_byItem) Gemm.PackPanels<T>(_wxPanels, _wxT, G * hs, D, G * hs);   // Project's B, once
 
         unsafe
         {
             fixed (T* px = x)
             fixed (T* ph = h)
+            try
             {
                 _in = (nint)px;   // the caller's x, pinned while Project reads it
                 _out = (nint)ph;  // and h, while the blocks write it
@@ -174,8 +179,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                             }
                     });
                 }
-                _in = _out = 0;
             }
+            finally { _in = _out = 0; }   // the pins end here
         }
     }
 
@@ -184,6 +189,10 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
     /// and db are accumulated (+=), llm.c's rule. An empty dx means the caller does not need it (x has no
     /// trained part): its GEMM, 1/6 of the backward's FLOPs, is skipped and the weight gradients are the same bits.
     /// </summary>
+    /// <exception cref="ArgumentException">A size does not match, or dx overlaps dh (dx is written block by block while
+    /// later blocks still read dh).</exception>
+    /// <exception cref="InvalidOperationException">The sequences are not those of the latest Forward, or that Forward's
+    /// activations were consumed by a Backward already.</exception>
     public void Backward(
         ReadOnlySpan<T> wx,   // (G·H, D)
         ReadOnlySpan<T> wh,   // (4H, H)
@@ -204,7 +213,7 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         bool wantDx = !dx.IsEmpty;
         if (wantDx) CheckSize(dx.Length, seqs.TotalSteps * D, "dx");
         // dx is written block by block while later blocks still read dh.
-        if (wantDx && (dx.Overlaps(dh) || dx.Overlaps(x))) throw new ArgumentException("graph-LSTM Backward: dx must not overlap dh or x");
+        if (wantDx && dx.Overlaps(dh)) throw new ArgumentException("graph-LSTM Backward: dx must not overlap dh");
         CheckSize(dwx.Length, G * H * D, "dWx");
         CheckSize(dwh.Length, 4 * H * H, "dWh");
         CheckSize(dwg.Length, UseGraph ? 4 * H * H : 0, "dWg");
@@ -226,6 +235,7 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         {
             fixed (T* pdh = dh)
             fixed (T* pdx = dx)
+            try
             {
                 _in = (nint)pdh;   // the caller's dh, pinned while Seed reads it
                 _out = (nint)pdx;  // and dx (when wanted), while the blocks write it
@@ -274,8 +284,8 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
                         }
                     });
                 }
-                _in = _out = 0;
             }
+            finally { _in = _out = 0; }   // the pins end here
         }
 
         // The groups' weight gradients summed in group order (each element's sum has one fixed order, whatever
@@ -292,16 +302,6 @@ public sealed partial class GraphLstm<T> where T : unmanaged, IBinaryFloatingPoi
         var dbSum = _dbSeq.AsSpan(0, gates);
         for (int j = 1; j < b0; j++) TensorPrimitives.Add(dbSum, _dbSeq.AsSpan(j * gates, gates), dbSum);
         AddUnpadded(dwx, dwh, dwg, db);
-    }
-
-    /// <summary>
-    /// dx of packed rows [r0, r1): (rows, D) = dgates (rows, G·Hs) · Wx (G·Hs, D), into those rows of _dx. Each
-    /// element is one GEMM's fixed-order sum, so which rows share a call changes no bit (SPEC D13).
-    /// </summary>
-    private void InputGradient(int r0, int r1, bool parallel)
-    {
-        int gates = G * _hs;
-        Gemm.Multiply<T>(_dx.AsSpan(r0 * D), D, _dgates.AsSpan(r0 * gates), gates, false, _wxRows, D, false, r1 - r0, D, gates, accumulate: false, parallel: parallel);
     }
 
     private void CheckArgs(ReadOnlySpan<T> wx, ReadOnlySpan<T> wh, ReadOnlySpan<T> wg, ReadOnlySpan<T> b,

@@ -173,7 +173,7 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 
     /// <summary><see cref="ExpFloat"/> of four vectors in place, step by step interleaved: the same operations, the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ExpFloat4(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
+    private static void ExpFloat4(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
     {
         var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
         var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);
@@ -201,7 +201,7 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 
     /// <summary><see cref="ExpFloat"/> of two vectors in place, step by step interleaved: the same operations, the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ExpFloat2(ref Vector512<float> x0, ref Vector512<float> x1)
+    private static void ExpFloat2(ref Vector512<float> x0, ref Vector512<float> x1)
     {
         var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
         var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);

@@ -148,35 +148,45 @@ public class GemmTests
 
     /// <summary>
     /// B packed once into panels (<see cref="Gemm.PackPanels{T}"/>, a weight matrix many products share) gives the bits
-    /// of the ordinary product, at shapes around the panel width and the 256-column slab, serial and split over the
-    /// threads, assigning and accumulating; a depth past one slab, or panels too short, is refused.
+    /// of the ordinary product (signed zeros included), in float and double, at shapes around the panel width and the
+    /// 256-column slab, serial and split over the threads, assigning and accumulating; a depth past one slab, or
+    /// panels too short, is refused.
     /// </summary>
     [TestCase(1, 1, 1), TestCase(7, 65, 3), TestCase(64, 512, 64), TestCase(97, 257, 130), TestCase(200, 300, 512), TestCase(33, 64, 64)]
     public void PrepackedPanelsGiveTheProductsBits(int m, int n, int k)
     {
         var rng = new Random(m * 31 + n * 7 + k);
         int lda = k + 3, ldb = n + 5, ldc = n + 1;
-        var a = ToFloat(Rand(rng, m * lda));
-        var b = ToFloat(Rand(rng, k * ldb));
-        var panels = new float[Gemm.PanelsLength<float>(k, n)];
-        Gemm.PackPanels<float>(panels, b, ldb, k, n);
-        foreach (bool accumulate in new[] { false, true })
-            foreach (bool parallel in new[] { false, true })
-            {
-                var c0 = ToFloat(Rand(rng, m * ldc));
-                var plain = (float[])c0.Clone();
-                var fromPanels = (float[])c0.Clone();
-                Gemm.Multiply<float>(plain, ldc, a, lda, false, b, ldb, false, m, n, k, accumulate, parallel: false, Gemm.Kernel.Packed);
-                if (!Gemm.RunsPanels)
+        double[] a = Rand(rng, m * lda), b = Rand(rng, k * ldb);
+        a[0] = -0.0;   // a row of signed zeros in C where B's first column is zero too
+        for (int p = 0; p < k; p++) b[p * ldb] = p % 2 == 0 ? 0.0 : -0.0;
+        Check(ToFloat(a), ToFloat(b), v => (float)v, BitConverter.SingleToInt32Bits);
+        Check(a, b, v => v, BitConverter.DoubleToInt64Bits);
+
+        void Check<T, TBits>(T[] a, T[] b, Func<double, T> from, Func<T, TBits> bits)
+            where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+        {
+            string type = typeof(T).Name;
+            var panels = new T[Gemm.PanelsLength<T>(k, n)];
+            Gemm.PackPanels<T>(panels, b, ldb, k, n);
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool parallel in new[] { false, true })
                 {
-                    Assert.Throws<InvalidOperationException>(() => Gemm.MultiplyPanels<float>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel));
-                    return;
+                    var c0 = Rand(rng, m * ldc).Select(from).ToArray();
+                    var plain = (T[])c0.Clone();
+                    var fromPanels = (T[])c0.Clone();
+                    Gemm.Multiply<T>(plain, ldc, a, lda, false, b, ldb, false, m, n, k, accumulate, parallel: false, Gemm.Kernel.Packed);
+                    if (!Gemm.RunsPanels)
+                    {
+                        Assert.Throws<InvalidOperationException>(() => Gemm.MultiplyPanels<T>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel));
+                        continue;
+                    }
+                    Gemm.MultiplyPanels<T>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel);
+                    Assert.That(fromPanels.Select(bits), Is.EqualTo(plain.Select(bits)).AsCollection, $"{type} accumulate={accumulate} parallel={parallel}");
                 }
-                Gemm.MultiplyPanels<float>(fromPanels, ldc, a, lda, panels, m, n, k, accumulate, parallel);
-                Assert.That(fromPanels, Is.EqualTo(plain).AsCollection, $"accumulate={accumulate} parallel={parallel}");
-            }
-        Assert.Throws<ArgumentException>(() => Gemm.PackPanels<float>(new float[Gemm.PanelsLength<float>(513, n)], new float[513 * n], n, 513, n));
-        Assert.Throws<ArgumentException>(() => Gemm.PackPanels<float>(new float[panels.Length - 1], b, ldb, k, n));
+            Assert.Throws<ArgumentException>(() => Gemm.PackPanels<T>(new T[Gemm.PanelsLength<T>(513, n)], new T[513 * n], n, 513, n), $"{type}: depth 513");
+            Assert.Throws<ArgumentException>(() => Gemm.PackPanels<T>(new T[panels.Length - 1], b, ldb, k, n), $"{type}: short panels");
+        }
     }
 
     /// <summary>

@@ -418,24 +418,46 @@ public class GraphLstmTests
         return outs;
     }
 
-    /// <summary>A set with no steps at all (a batch without not-click history) is a no-op that leaves the gradients as they were.</summary>
+    /// <summary>
+    /// h and dx go out block by block while later blocks still read x and dh, so an output overlapping its input,
+    /// wholly or in part (two views of one buffer), is refused; dx may share memory with x, which Backward does not read.
+    /// </summary>
     [Test]
     public void OutputsOverlappingTheirInputsAreRefused()
     {
-        // h and dx go out block by block while later blocks still read x and dh: one array for both is refused.
         var k = MakeCase(3, [5, 4], 6, 6, true, CStarReading.Neighbor, 1);
         var layer = new GraphLstm<float>(6, 6, true, CStarReading.Neighbor, 1);
-        float[] wx = F(k.Wx), wh = F(k.Wh), wg = F(k.Wg), b = F(k.B), shared = F(k.X);
-        var forward = Assert.Throws<ArgumentException>(() => layer.Forward(wx, wh, wg, b, k.Seqs, shared, shared));
-        Assert.That(forward!.Message, Does.Contain("h must not overlap x"));
-        var h = new float[shared.Length];
-        layer.Forward(wx, wh, wg, b, k.Seqs, shared, h);
-        var dh = F(k.R);
-        var backward = Assert.Throws<ArgumentException>(() => layer.Backward(wx, wh, wg, b, k.Seqs, shared, dh, dh,
-            new float[wx.Length], new float[wh.Length], new float[wg.Length], new float[b.Length]));
-        Assert.That(backward!.Message, Does.Contain("dx must not overlap"));
+        float[] wx = F(k.Wx), wh = F(k.Wh), wg = F(k.Wg), b = F(k.B), x = F(k.X);
+        int n = x.Length;
+        var both = new float[n + 7];
+        x.CopyTo(both, 0);
+        foreach (int shift in new[] { 0, 7 })
+        {
+            var forward = Assert.Throws<ArgumentException>(() => layer.Forward(wx, wh, wg, b, k.Seqs, both.AsSpan(0, n), both.AsSpan(shift, n)));
+            Assert.That(forward!.Message, Does.Contain("h must not overlap x"), $"h {shift} values after x");
+        }
+        float[] Dw() => new float[wx.Length];
+        void Backward(ReadOnlySpan<float> xs, ReadOnlySpan<float> dh, Span<float> dx) =>
+            layer.Backward(wx, wh, wg, b, k.Seqs, xs, dh, dx, Dw(), new float[wh.Length], new float[wg.Length], new float[b.Length]);
+        var dhBoth = new float[n + 5];
+        F(k.R).CopyTo(dhBoth, 0);
+        foreach (int shift in new[] { 0, 5 })
+        {
+            layer.Forward(wx, wh, wg, b, k.Seqs, x, new float[n]);
+            var backward = Assert.Throws<ArgumentException>(() => Backward(x, dhBoth.AsSpan(0, n), dhBoth.AsSpan(shift, n)));
+            Assert.That(backward!.Message, Does.Contain("dx must not overlap dh"), $"dx {shift} values after dh");
+        }
+        // dx over x's own memory is allowed, and gives the dx a separate array gets.
+        var expected = new float[n];
+        layer.Forward(wx, wh, wg, b, k.Seqs, x, new float[n]);
+        Backward(x, F(k.R), expected);
+        var shared = (float[])x.Clone();
+        layer.Forward(wx, wh, wg, b, k.Seqs, shared, new float[n]);
+        Backward(shared, F(k.R), shared);
+        Assert.That(shared, Is.EqualTo(expected).AsCollection);
     }
 
+    /// <summary>A set with no steps at all (a batch without not-click history) is a no-op that leaves the gradients as they were.</summary>
     [Test]
     public void EmptySetIsANoOp()
     {
