@@ -199,6 +199,67 @@ public class ServeProcessTests
         Assert.That(again.Warnings, Is.Empty);
     }
 
+    /// <summary>
+    /// A request in flight when SIGTERM arrives is answered before the server stops: an observe whose body is still
+    /// arriving (half sent, the signal, then the rest) gets its 200, and the observation is in the journal the next
+    /// server reopens.
+    /// </summary>
+    [Test]
+    public async Task ARequestInFlightAtSigtermIsAnsweredAndKept()
+    {
+        string serving = Path.Combine(_dir, "in-flight");
+        var (p, address, output) = Start(serving);
+        try
+        {
+            byte[] body = Encoding.UTF8.GetBytes($"{{\"user\": 2, \"item\": 5, \"timestamp\": {long.MaxValue - 1}, \"click\": true}}");
+            var content = new TrickledContent(body, body.Length / 2);
+            using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/observe") { Content = content };
+            var answer = client.SendAsync(request);
+            await content.FirstPartSent.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.That(Posix.Kill(p.Id, Posix.SigTerm), Is.Zero);
+            await Task.Delay(500);   // the server is stopping now, the request still reading its body
+            Assert.That(p.HasExited, Is.False, "the server waits for the request in flight");
+            content.SendTheRest();
+            using var response = await answer;
+            Assert.That((int)response.StatusCode, Is.EqualTo(200), await response.Content.ReadAsStringAsync());
+            Assert.That(p.WaitForExit(30_000), Is.True, "stopped");
+            p.WaitForExit();
+            Assert.That(p.ExitCode, Is.Zero, output.ToString());
+        }
+        finally
+        {
+            if (!p.HasExited) { Posix.Kill(p.Id, Posix.SigKill); p.WaitForExit(); }
+        }
+        using var again = AlpineModel.Load(_data, _run, new ServingOptions { ServingDir = serving });
+        Assert.That(again.ObservedCount, Is.EqualTo(1));
+    }
+
+    /// <summary>A JSON body sent in two parts: the first at once, the rest when the test says so.</summary>
+    private sealed class TrickledContent(byte[] body, int first) : HttpContent
+    {
+        private readonly TaskCompletionSource _firstSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _rest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task FirstPartSent => _firstSent.Task;
+        public void SendTheRest() => _rest.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(body.AsMemory(0, first));
+            await stream.FlushAsync();
+            _firstSent.TrySetResult();
+            await _rest.Task;
+            await stream.WriteAsync(body.AsMemory(first));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
+    }
+
     [Test]
     public void ASecondServerOfOneServingFolderIsRefusedWithExitCode2()
     {
