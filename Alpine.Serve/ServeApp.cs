@@ -30,14 +30,21 @@ public sealed class ServeApp
                 c.ProblemDetails.Detail ??= "the body must be application/json";
                 c.ProblemDetails.Extensions["field"] = "body";
             }
+            // A fault of the server's own (UseExceptionHandler): say so, and where the cause is.
+            if (c.ProblemDetails.Status == StatusCodes.Status500InternalServerError)
+                c.ProblemDetails.Detail ??= "the server failed on this request, not the request itself; the cause is in the server's log";
         });
         services.AddOpenApi();
         services.AddRouting();
     }
 
-    /// <summary>The pipeline: metrics around routing, then the endpoints.</summary>
+    /// <summary>
+    /// The pipeline: a fault of the server's own (an exception no endpoint turned into a refusal) becomes a 500 problem
+    /// body and is logged, the request's field named by none; metrics around routing; then the endpoints.
+    /// </summary>
     public static void Configure(IApplicationBuilder app)
     {
+        app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseHttpMetrics();

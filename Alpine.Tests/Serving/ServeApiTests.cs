@@ -44,6 +44,29 @@ public class ServeApiTests
         return JsonDocument.Parse(text).RootElement;
     }
 
+    /// <summary>
+    /// A fault of the server's own (here an observe after the model and its journal were closed underneath it) answers
+    /// 500 with a problem body that says the fault is the server's and names no field, and the server keeps answering.
+    /// </summary>
+    [Test]
+    public async Task AServerFaultAnswers500WithAProblemBody()
+    {
+        string dir = Path.Combine(_dir, "fault");
+        var model = ServedModels.Create(servingDir: dir);
+        using var factory = new ServeFactory(model);
+        using var client = factory.CreateClient();
+        model.Dispose();
+        var r = await client.PostAsync("/v1/observe", Json($$"""{"user":1,"item":2,"timestamp":{{long.MaxValue - 1}},"click":true}"""));
+        string text = await r.Content.ReadAsStringAsync();
+        Assert.That((int)r.StatusCode, Is.EqualTo(500), text);
+        Assert.That(r.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), text);
+        var problem = JsonDocument.Parse(text).RootElement;
+        Assert.That(problem.GetProperty("status").GetInt32(), Is.EqualTo(500));
+        Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("the server failed on this request"));
+        Assert.That(problem.TryGetProperty("field", out _), Is.False, "a server fault names no request field");
+        Assert.That(await client.GetStringAsync("/healthz"), Is.EqualTo("ok"));
+    }
+
     [Test]
     public async Task HealthInfoMetricsAndTheOpenApiDocumentAnswer()
     {
