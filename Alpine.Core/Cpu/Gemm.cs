@@ -160,21 +160,23 @@ public static partial class Gemm
     internal static bool PackedPays(int m, int n, int k) => m >= 32 && (k <= 4 * KC || m >= n);
 
     /// <summary>
-    /// Effectively computes <c>dst[j*rows + i] = src[i*lds + j]</c>: src is a [rows, cols] view with row
-    /// stride <paramref name="lds"/>, dst its [cols, rows] transpose.
+    /// Effectively computes <c>dst[j*ldd + i] = src[i*lds + j]</c>: src is a [rows, cols] view with row
+    /// stride <paramref name="lds"/>, dst its [cols, rows] transpose with row stride <paramref name="ldd"/>
+    /// (0: rows, packed).
     /// </summary>
-    public static void Transpose<T>(Span<T> dst, ReadOnlySpan<T> src, int rows, int cols, int lds)
+    public static void Transpose<T>(Span<T> dst, ReadOnlySpan<T> src, int rows, int cols, int lds, int ldd = 0)
         where T : unmanaged
     {
+        if (ldd == 0) ldd = rows;
         CheckView(src.Length, rows, cols, lds, "source");
-        CheckView(dst.Length, cols, rows, rows, "destination");
+        CheckView(dst.Length, cols, rows, ldd, "destination");
         // 16×16 blocks keep both the reads and the writes within a few cache lines.
         const int Blk = 16;
         for (int i0 = 0; i0 < rows; i0 += Blk)
             for (int j0 = 0; j0 < cols; j0 += Blk)
                 for (int i = i0; i < Math.Min(rows, i0 + Blk); i++)
                     for (int j = j0; j < Math.Min(cols, j0 + Blk); j++)
-                        dst[j * rows + i] = src[i * lds + j];
+                        dst[j * ldd + i] = src[i * lds + j];
     }
 
     private static void CheckView(int length, int rows, int cols, int ld, string name)

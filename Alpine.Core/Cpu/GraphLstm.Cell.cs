@@ -175,7 +175,7 @@ public sealed partial class GraphLstm<T>
             StoreGrad(dcs * i * (one - u * u), dgates, dbSeq, z + 3 * hs, k + 3 * hs);
             Simd<T>.Store(dcs * f, dcsAll, s);   // now dL/dc*_prev
         }
-        if (!UseGraph) return;
+        if (!useGraph) return;
         // Neighbor: dL/dc*_prev goes to the predecessors' dc with dh*'s share, in ScatterToPredecessors.
         if (CStar == CStarReading.Carried && prev >= 0) _dcs.AsSpan(s0, hs).CopyTo(_dcs.AsSpan(p0, hs));
     }

@@ -40,8 +40,8 @@ public sealed partial class GraphLstm<T>
         if (UseGraph) PadRows(_wgRows, wg);
         if (!transposed) return;
         Gemm.Transpose<T>(_wxT, _wxRows, G * hs, D, D);
-        TransposeRecurrent(_whT, _whRows);
-        if (UseGraph) TransposeRecurrent(_wgT, _wgRows);
+        Gemm.Transpose<T>(_whT, _whRows, 4 * hs, H, H, RecStride);
+        if (UseGraph) Gemm.Transpose<T>(_wgT, _wgRows, 4 * hs, H, H, RecStride);
     }
 
     /// <summary>
@@ -52,14 +52,6 @@ public sealed partial class GraphLstm<T>
     /// lines, which spreads a panel over every set. The pad columns are never read.
     /// </summary>
     private int RecStride => 4 * _hs + Simd<T>.Width;
-
-    /// <summary>(4Hs, H) → its (H, 4Hs) transpose with row stride <see cref="RecStride"/>.</summary>
-    private void TransposeRecurrent(T[] dst, T[] src)
-    {
-        int rows = 4 * _hs, ld = RecStride;
-        for (int i = 0; i < rows; i++)
-            for (int k = 0; k < H; k++) dst[k * ld + i] = src[i * H + k];
-    }
 
     /// <summary>(4H, H) → (4Hs, H) with zero pad rows.</summary>
     private void PadRows(T[] dst, ReadOnlySpan<T> src)

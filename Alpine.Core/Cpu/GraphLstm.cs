@@ -63,8 +63,9 @@ namespace Alpine.Cpu;
 /// <para>
 /// The class is split by job: this file holds the layer's contract and its two passes; GraphLstm.Plan.cs how a
 /// pass walks groups, time blocks and steps, and its copies into and out of the caller's row order;
-/// GraphLstm.Cell.cs the element-wise cell and its backward; GraphLstm.ByItem.cs the per-item projection and weight gradients; GraphLstm.PaddedWeights.cs the padded
-/// weight copies; GraphLstm.Buffers.cs the buffers the layer owns; GraphLstmSchedule.cs the packed row order.
+/// GraphLstm.Cell.cs the element-wise cell and its backward; GraphLstm.ByItem.cs the per-item projection and weight
+/// gradients; GraphLstm.PaddedWeights.cs the padded weight copies; GraphLstm.Buffers.cs the buffers the layer owns;
+/// GraphLstmSchedule.cs the packed row order.
 /// </para>
 /// The layer owns its activation buffers; they grow only when a larger step count arrives.
 /// <see cref="Backward"/> reads the activations of the latest <see cref="Forward"/>, which must have had

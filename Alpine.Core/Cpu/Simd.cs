@@ -74,9 +74,7 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         if (typeof(T) == typeof(float) && Avx512F.IsSupported)
         {
             var d = x.AsSingle();
-            var r = Avx512F.Reciprocal14(d);
-            // r' = r + r·(1 − d·r): the error of r squared, each product rounded once.
-            return Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<float>.One), r).As<float, T>();
+            return Newton(d, Avx512F.Reciprocal14(d)).As<float, T>();
         }
         return Vector512<T>.One / x;
     }
@@ -112,21 +110,44 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpFloat(Vector512<float> x)
     {
-        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi));
-        // n = round(x·log2 e), by the 1.5·2²³ trick (round-to-nearest in the add).
-        var shifter = Vector512.Create(Shifter);
-        var n = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), shifter) - shifter;
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(MinusLn2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2Lo), r);
-        var p = Vector512.Create(E7);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E6));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(E2));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        return Avx512F.Scale(p, n);
+        var a = ExpClamp(x);
+        var n = ExpRound(a);
+        var r = ExpReduce(a, n);
+        var p = ExpHorner(Vector512.Create(E7), r, E6);
+        p = ExpHorner(p, r, E5); p = ExpHorner(p, r, E4); p = ExpHorner(p, r, E3); p = ExpHorner(p, r, E2);
+        return ExpFinish(p, r, n);
     }
+
+    // ExpFloat's steps, each a few dependent operations: its one-, two- and four-vector forms run the same steps, the
+    // latter two each step for every vector before the next step (the same operations: the same bits).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpClamp(Vector512<float> x) => Avx512F.Min(Avx512F.Max(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi));
+
+    /// <summary>n = round(x·log2 e), by the 1.5·2²³ trick (round-to-nearest in the add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpRound(Vector512<float> a)
+    {
+        var shifter = Vector512.Create(Shifter);
+        return Vector512.FusedMultiplyAdd(a, Vector512.Create(Log2E), shifter) - shifter;
+    }
+
+    /// <summary>r = x − n·ln 2, ln 2 in two parts so that n·ln2 is exact.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpReduce(Vector512<float> a, Vector512<float> n) =>
+        Vector512.FusedMultiplyAdd(n, Vector512.Create(Ln2Lo), Vector512.FusedMultiplyAdd(n, Vector512.Create(MinusLn2Hi), a));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpHorner(Vector512<float> p, Vector512<float> r, float k) => Vector512.FusedMultiplyAdd(p, r, Vector512.Create(k));
+
+    /// <summary>e^r = 1 + r + r²·p, then ·2^n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpFinish(Vector512<float> p, Vector512<float> r, Vector512<float> n) =>
+        Avx512F.Scale(Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One, n);
+
+    /// <summary>r' = r + r·(1 − d·r) for r ≈ 1/d: the error of r squared, each product rounded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Newton(Vector512<float> d, Vector512<float> r) =>
+        Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<float>.One), r);
 
     /// <summary>
     /// An LSTM cell's four gate activations in place: σ of <paramref name="i"/>, <paramref name="f"/> and
@@ -175,80 +196,48 @@ internal static class Simd<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ExpFloat4(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
     {
-        var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
-        var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);
-        var a2 = Avx512F.Min(Avx512F.Max(x2, lo), hi); var a3 = Avx512F.Min(Avx512F.Max(x3, lo), hi);
-        var shifter = Vector512.Create(Shifter); var log2e = Vector512.Create(Log2E);
-        var n0 = Vector512.FusedMultiplyAdd(a0, log2e, shifter) - shifter; var n1 = Vector512.FusedMultiplyAdd(a1, log2e, shifter) - shifter;
-        var n2 = Vector512.FusedMultiplyAdd(a2, log2e, shifter) - shifter; var n3 = Vector512.FusedMultiplyAdd(a3, log2e, shifter) - shifter;
-        var c1 = Vector512.Create(MinusLn2Hi); var c2 = Vector512.Create(Ln2Lo);
-        var r0 = Vector512.FusedMultiplyAdd(n0, c1, a0); var r1 = Vector512.FusedMultiplyAdd(n1, c1, a1);
-        var r2 = Vector512.FusedMultiplyAdd(n2, c1, a2); var r3 = Vector512.FusedMultiplyAdd(n3, c1, a3);
-        r0 = Vector512.FusedMultiplyAdd(n0, c2, r0); r1 = Vector512.FusedMultiplyAdd(n1, c2, r1);
-        r2 = Vector512.FusedMultiplyAdd(n2, c2, r2); r3 = Vector512.FusedMultiplyAdd(n3, c2, r3);
-        var k0 = Vector512.Create(E7); var k1 = Vector512.Create(E6);
-        var p0 = Vector512.FusedMultiplyAdd(k0, r0, k1); var p1 = Vector512.FusedMultiplyAdd(k0, r1, k1);
-        var p2 = Vector512.FusedMultiplyAdd(k0, r2, k1); var p3 = Vector512.FusedMultiplyAdd(k0, r3, k1);
-        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E5));
-        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E4));
-        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E3));
-        Horner(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, Vector512.Create(E2));
-        var one = Vector512<float>.One;
-        p0 = Vector512.FusedMultiplyAdd(p0, r0 * r0, r0) + one; p1 = Vector512.FusedMultiplyAdd(p1, r1 * r1, r1) + one;
-        p2 = Vector512.FusedMultiplyAdd(p2, r2 * r2, r2) + one; p3 = Vector512.FusedMultiplyAdd(p3, r3 * r3, r3) + one;
-        x0 = Avx512F.Scale(p0, n0); x1 = Avx512F.Scale(p1, n1); x2 = Avx512F.Scale(p2, n2); x3 = Avx512F.Scale(p3, n3);
+        Vector512<float> a0 = ExpClamp(x0), a1 = ExpClamp(x1), a2 = ExpClamp(x2), a3 = ExpClamp(x3);
+        Vector512<float> n0 = ExpRound(a0), n1 = ExpRound(a1), n2 = ExpRound(a2), n3 = ExpRound(a3);
+        Vector512<float> r0 = ExpReduce(a0, n0), r1 = ExpReduce(a1, n1), r2 = ExpReduce(a2, n2), r3 = ExpReduce(a3, n3);
+        var e7 = Vector512.Create(E7);
+        Vector512<float> p0 = ExpHorner(e7, r0, E6), p1 = ExpHorner(e7, r1, E6), p2 = ExpHorner(e7, r2, E6), p3 = ExpHorner(e7, r3, E6);
+        p0 = ExpHorner(p0, r0, E5); p1 = ExpHorner(p1, r1, E5); p2 = ExpHorner(p2, r2, E5); p3 = ExpHorner(p3, r3, E5);
+        p0 = ExpHorner(p0, r0, E4); p1 = ExpHorner(p1, r1, E4); p2 = ExpHorner(p2, r2, E4); p3 = ExpHorner(p3, r3, E4);
+        p0 = ExpHorner(p0, r0, E3); p1 = ExpHorner(p1, r1, E3); p2 = ExpHorner(p2, r2, E3); p3 = ExpHorner(p3, r3, E3);
+        p0 = ExpHorner(p0, r0, E2); p1 = ExpHorner(p1, r1, E2); p2 = ExpHorner(p2, r2, E2); p3 = ExpHorner(p3, r3, E2);
+        x0 = ExpFinish(p0, r0, n0); x1 = ExpFinish(p1, r1, n1); x2 = ExpFinish(p2, r2, n2); x3 = ExpFinish(p3, r3, n3);
     }
 
     /// <summary><see cref="ExpFloat"/> of two vectors in place, step by step interleaved: the same operations, the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ExpFloat2(ref Vector512<float> x0, ref Vector512<float> x1)
     {
-        var lo = Vector512.Create(ExpLo); var hi = Vector512.Create(ExpHi);
-        var a0 = Avx512F.Min(Avx512F.Max(x0, lo), hi); var a1 = Avx512F.Min(Avx512F.Max(x1, lo), hi);
-        var shifter = Vector512.Create(Shifter); var log2e = Vector512.Create(Log2E);
-        var n0 = Vector512.FusedMultiplyAdd(a0, log2e, shifter) - shifter; var n1 = Vector512.FusedMultiplyAdd(a1, log2e, shifter) - shifter;
-        var c1 = Vector512.Create(MinusLn2Hi); var c2 = Vector512.Create(Ln2Lo);
-        var r0 = Vector512.FusedMultiplyAdd(n0, c1, a0); var r1 = Vector512.FusedMultiplyAdd(n1, c1, a1);
-        r0 = Vector512.FusedMultiplyAdd(n0, c2, r0); r1 = Vector512.FusedMultiplyAdd(n1, c2, r1);
-        var k0 = Vector512.Create(E7);
-        var p0 = Vector512.FusedMultiplyAdd(k0, r0, Vector512.Create(E6)); var p1 = Vector512.FusedMultiplyAdd(k0, r1, Vector512.Create(E6));
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E5)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E5));
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E4)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E4));
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E3)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E3));
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, Vector512.Create(E2)); p1 = Vector512.FusedMultiplyAdd(p1, r1, Vector512.Create(E2));
-        var one = Vector512<float>.One;
-        p0 = Vector512.FusedMultiplyAdd(p0, r0 * r0, r0) + one; p1 = Vector512.FusedMultiplyAdd(p1, r1 * r1, r1) + one;
-        x0 = Avx512F.Scale(p0, n0); x1 = Avx512F.Scale(p1, n1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horner(ref Vector512<float> p0, ref Vector512<float> p1, ref Vector512<float> p2, ref Vector512<float> p3,
-        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, Vector512<float> k)
-    {
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, k); p1 = Vector512.FusedMultiplyAdd(p1, r1, k);
-        p2 = Vector512.FusedMultiplyAdd(p2, r2, k); p3 = Vector512.FusedMultiplyAdd(p3, r3, k);
+        Vector512<float> a0 = ExpClamp(x0), a1 = ExpClamp(x1);
+        Vector512<float> n0 = ExpRound(a0), n1 = ExpRound(a1);
+        Vector512<float> r0 = ExpReduce(a0, n0), r1 = ExpReduce(a1, n1);
+        var e7 = Vector512.Create(E7);
+        Vector512<float> p0 = ExpHorner(e7, r0, E6), p1 = ExpHorner(e7, r1, E6);
+        p0 = ExpHorner(p0, r0, E5); p1 = ExpHorner(p1, r1, E5);
+        p0 = ExpHorner(p0, r0, E4); p1 = ExpHorner(p1, r1, E4);
+        p0 = ExpHorner(p0, r0, E3); p1 = ExpHorner(p1, r1, E3);
+        p0 = ExpHorner(p0, r0, E2); p1 = ExpHorner(p1, r1, E2);
+        x0 = ExpFinish(p0, r0, n0); x1 = ExpFinish(p1, r1, n1);
     }
 
     /// <summary><see cref="Reciprocal"/> of four float vectors in place (AVX-512F), interleaved.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Reciprocal4(ref Vector512<float> d0, ref Vector512<float> d1, ref Vector512<float> d2, ref Vector512<float> d3)
     {
-        var one = Vector512<float>.One;
-        var r0 = Avx512F.Reciprocal14(d0); var r1 = Avx512F.Reciprocal14(d1); var r2 = Avx512F.Reciprocal14(d2); var r3 = Avx512F.Reciprocal14(d3);
-        var e0 = Vector512.FusedMultiplyAdd(-d0, r0, one); var e1 = Vector512.FusedMultiplyAdd(-d1, r1, one);
-        var e2 = Vector512.FusedMultiplyAdd(-d2, r2, one); var e3 = Vector512.FusedMultiplyAdd(-d3, r3, one);
-        d0 = Vector512.FusedMultiplyAdd(r0, e0, r0); d1 = Vector512.FusedMultiplyAdd(r1, e1, r1);
-        d2 = Vector512.FusedMultiplyAdd(r2, e2, r2); d3 = Vector512.FusedMultiplyAdd(r3, e3, r3);
+        Vector512<float> r0 = Avx512F.Reciprocal14(d0), r1 = Avx512F.Reciprocal14(d1), r2 = Avx512F.Reciprocal14(d2), r3 = Avx512F.Reciprocal14(d3);
+        d0 = Newton(d0, r0); d1 = Newton(d1, r1); d2 = Newton(d2, r2); d3 = Newton(d3, r3);
     }
 
     /// <summary><see cref="Reciprocal"/> of two float vectors in place (AVX-512F), interleaved.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Reciprocal2(ref Vector512<float> d0, ref Vector512<float> d1)
     {
-        var one = Vector512<float>.One;
-        var r0 = Avx512F.Reciprocal14(d0); var r1 = Avx512F.Reciprocal14(d1);
-        var e0 = Vector512.FusedMultiplyAdd(-d0, r0, one); var e1 = Vector512.FusedMultiplyAdd(-d1, r1, one);
-        d0 = Vector512.FusedMultiplyAdd(r0, e0, r0); d1 = Vector512.FusedMultiplyAdd(r1, e1, r1);
+        Vector512<float> r0 = Avx512F.Reciprocal14(d0), r1 = Avx512F.Reciprocal14(d1);
+        d0 = Newton(d0, r0); d1 = Newton(d1, r1);
     }
 
     /// <summary>
